@@ -1,0 +1,382 @@
+"""The default sandbox: bubblewrap namespaces, a read-only system, an unprivileged uid, cgroup
+memory and task limits, a seccomp filter, and everything killed at the end.
+
+Layout of one run (root, the normal case on a grading server):
+
+    dlgrade (root) -> bwrap (root, fresh net/pid/ipc/uts/cgroup namespaces, own mounts)
+        -> setpriv (drops to uid/gid 65534, no capabilities, no_new_privs) -> argv
+
+Inside, the file system holds only: /usr (with /bin, /lib*, /sbin as links), a generated /etc,
+fresh /proc and /dev, size-capped tmpfs /tmp and /dev/shm, the Python installation and the venv
+read-only, the `grader` package folder read-only (not the rest of its repository), the caller's
+`ro_paths` read-only and `workdir` read-write, all at their host paths.
+
+Not root: bubblewrap makes a user namespace instead (`mode="userns"`); cgroups are usually not
+delegated to ordinary users, so limits fall back to rlimits and the outcome says so in caveats.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
+from grader.sandbox import (
+    MiB,
+    Limits,
+    ProcessOutcome,
+    Sandbox,
+    Unsandboxed,
+    describe_signal,
+    run_process,
+    set_rlimits,
+)
+
+__all__ = ["BubblewrapSandbox", "SandboxUnavailable", "make_sandbox", "NOBODY"]
+
+NOBODY = 65534  # uid and gid of every sandboxed run
+GiB = 1024 * MiB
+_DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+_PACKAGE_DIR = Path(__file__).resolve().parent  # the `grader` source folder (editable install)
+
+_MISSING_BWRAP = (
+    "bubblewrap is not installed: `apt-get install bubblewrap`, or pass --no-sandbox to grade "
+    "without isolation on your own machine"
+)
+
+# The generated /etc: just enough for the C library and Python to resolve users and hosts
+# without any file of the host's /etc being visible.
+_ETC_FILES = {
+    "passwd": "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+    f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n",
+    "group": f"root:x:0:\nnogroup:x:{NOBODY}:\n",
+    "nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files\n",
+    "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """The isolating sandbox cannot run here; the message names the fix."""
+
+
+def make_sandbox(no_sandbox: bool) -> Sandbox:
+    """The sandbox the CLI uses: bubblewrap, or no isolation when explicitly asked for."""
+    if no_sandbox:
+        return Unsandboxed()
+    return BubblewrapSandbox()
+
+
+# --- seccomp -----------------------------------------------------------------------------------
+# A classic BPF program, assembled by hand (the libseccomp binding is not a pip package). It
+# only denies what the namespaces do not already confine:
+# - socket(AF_VSOCK): vsock reaches the hypervisor host and no network namespace confines it;
+# - new user namespaces (clone/unshare with CLONE_NEWUSER; clone3, whose flags sit behind a
+#   pointer BPF cannot follow, answers ENOSYS so the C library falls back to clone): a user
+#   namespace is the usual entry to kernel bugs that need capabilities;
+# - io_uring, which can create sockets without the socket() system call;
+# - any other system-call ABI (32-bit, x32), which would bypass these rules.
+_ARCHES = {
+    # machine: (AUDIT_ARCH, {name: number}, x32 bit or 0)
+    "x86_64": (0xC000003E, {"socket": 41, "clone": 56, "unshare": 272, "clone3": 435, "io_uring_setup": 425}, 0x40000000),
+    "aarch64": (0xC00000B7, {"socket": 198, "clone": 220, "unshare": 97, "clone3": 435, "io_uring_setup": 425}, 0),
+}
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_RET_ALLOW, _RET_ERRNO, _RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+_AF_VSOCK, _CLONE_NEWUSER = 40, 0x10000000
+_EPERM, _ENOSYS, _EAFNOSUPPORT = 1, 38, 97
+
+
+def seccomp_program(machine: str | None = None) -> bytes | None:
+    """The filter as bytes for `bwrap --seccomp FD`, or None on an architecture not covered."""
+    machine = machine or platform.machine()
+    if machine not in _ARCHES or sys.byteorder != "little":
+        return None
+    audit_arch, nr, x32_bit = _ARCHES[machine]
+    arg0 = 16  # offsetof(struct seccomp_data, args[0]); low 32 bits on little-endian
+    prog: list[tuple] = [
+        (_LD_W_ABS, 0, 0, 4),  # arch
+        (_JEQ, 0, "kill", audit_arch),
+        (_LD_W_ABS, 0, 0, 0),  # syscall number
+    ]
+    if x32_bit:
+        prog.append((_JGE, "kill", 0, x32_bit))
+    prog += [
+        (_JEQ, "enosys", 0, nr["clone3"]),
+        (_JEQ, "enosys", 0, nr["io_uring_setup"]),
+        (_JEQ, "socket", 0, nr["socket"]),
+        (_JEQ, "nsflags", 0, nr["clone"]),
+        (_JEQ, "nsflags", "allow", nr["unshare"]),
+        ("socket:", _LD_W_ABS, 0, 0, arg0),
+        (_JEQ, "eafnosupport", "allow", _AF_VSOCK),
+        ("nsflags:", _LD_W_ABS, 0, 0, arg0),
+        (_JSET, "eperm", "allow", _CLONE_NEWUSER),
+        ("eafnosupport:", _RET, 0, 0, _RET_ERRNO | _EAFNOSUPPORT),
+        ("eperm:", _RET, 0, 0, _RET_ERRNO | _EPERM),
+        ("enosys:", _RET, 0, 0, _RET_ERRNO | _ENOSYS),
+        ("allow:", _RET, 0, 0, _RET_ALLOW),
+        ("kill:", _RET, 0, 0, _RET_KILL_PROCESS),
+    ]
+    labels, insns = {}, []
+    for item in prog:
+        if isinstance(item[0], str):
+            labels[item[0].rstrip(":")] = len(insns)
+            item = item[1:]
+        insns.append(item)
+
+    def offset(target, index: int) -> int:
+        return target if isinstance(target, int) else labels[target] - index - 1
+
+    return b"".join(
+        struct.pack("=HBBI", code, offset(jt, i), offset(jf, i), k)
+        for i, (code, jt, jf, k) in enumerate(insns)
+    )
+
+
+# --- the sandbox -------------------------------------------------------------------------------
+class BubblewrapSandbox:
+    """Runs argv under bubblewrap; see the module docstring for what the run can see and do."""
+
+    name = "bubblewrap"
+
+    def __init__(self, *, use_cgroup: bool = True, seccomp: bool = True):
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailable(_MISSING_BWRAP)
+        self.bwrap = bwrap
+        self.as_root = os.geteuid() == 0
+        self.mode = "root-setpriv" if self.as_root else "userns"
+        self.setpriv: str | None = None
+        if self.as_root:
+            # As root bwrap makes no user namespace, so the uid must be dropped inside.
+            self.setpriv = shutil.which("setpriv")
+            if self.setpriv is None or not self.setpriv.startswith("/usr/"):
+                raise SandboxUnavailable(
+                    "setpriv (from util-linux, under /usr) is needed to drop privileges inside "
+                    "the sandbox: `apt-get install util-linux`, or pass --no-sandbox"
+                )
+        self.use_cgroup = use_cgroup
+        self.seccomp = seccomp_program() if seccomp else None
+        options = subprocess.run([bwrap, "--help"], capture_output=True, text=True).stdout
+        self._tmpfs_size = "--size" in options  # bubblewrap >= 0.8
+        self._disable_userns = "--disable-userns" in options
+        self._probe()
+
+    def _probe(self) -> None:
+        """Fail now, with the reason, if namespaces cannot be made here (e.g. inside an
+        unprivileged container) rather than once per notebook later."""
+        argv = [self.bwrap, *self._namespace_args(), *self._system_args(), "--", "/usr/bin/true"]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SandboxUnavailable(
+                f"bubblewrap cannot create a sandbox here: {proc.stderr.strip()}; run the grader "
+                "where namespaces are allowed, or pass --no-sandbox on your own machine"
+            )
+
+    def _namespace_args(self) -> list[str]:
+        args = [
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--hostname", "sandbox",
+            "--die-with-parent", "--new-session",
+        ]
+        if not self.as_root:
+            args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+            if self._disable_userns:
+                args.append("--disable-userns")
+        return args
+
+    @staticmethod
+    def _system_args() -> list[str]:
+        args = ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            path = Path("/") / name
+            if path.is_symlink():  # merged /usr: /bin -> usr/bin
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/etc"]
+        return args
+
+    def command(
+        self, argv: list[str], *, workdir: Path, ro_paths: list[Path], limits: Limits
+    ) -> tuple[list[str], list[int]]:
+        """The full bwrap command line for argv, and the file descriptors it reads (the
+        generated /etc files and the seccomp program), which the caller must pass and close."""
+        fds: list[int] = []
+
+        def data_fd(data: bytes) -> str:
+            # A pipe holds 64 KiB before a writer blocks; these are a few hundred bytes.
+            r, w = os.pipe()
+            os.write(w, data)
+            os.close(w)
+            fds.append(r)
+            return str(r)
+
+        args = [self.bwrap, *self._namespace_args(), *self._system_args()]
+        for name, text in _ETC_FILES.items():
+            args += ["--perms", "0644", "--ro-bind-data", data_fd(text.encode()), f"/etc/{name}"]
+        if Path("/etc/ld.so.cache").exists():
+            args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        if Path("/etc/fonts").is_dir():  # font configuration only; silences fontconfig
+            args += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
+        if Path("/etc/localtime").is_symlink():
+            args += ["--symlink", os.readlink("/etc/localtime"), "/etc/localtime"]
+        for tmp in ("/tmp", "/dev/shm"):
+            if self._tmpfs_size:
+                args += ["--size", str(limits.tmp_bytes)]
+            args += ["--perms", "1777", "--tmpfs", tmp]
+
+        binds = [(Path(sys.base_prefix), "--ro-bind"), (Path(sys.prefix), "--ro-bind"),
+                 (_PACKAGE_DIR, "--ro-bind")]
+        binds += [(Path(p), "--ro-bind") for p in ro_paths]
+        binds.append((Path(workdir), "--bind"))
+        args += _bind_args(binds)
+        args += ["--chdir", str(workdir)]
+        if self.seccomp is not None:
+            args += ["--seccomp", data_fd(self.seccomp)]
+        args.append("--")
+        if self.as_root:
+            args += [
+                self.setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+            ]
+        return args + list(argv), fds
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        workdir: Path,
+        ro_paths: list[Path],
+        env: dict[str, str],
+        limits: Limits,
+        timeout_s: float,
+    ) -> ProcessOutcome:
+        """Run argv in the sandbox (see `Sandbox.run`). `workdir` is handed to uid 65534; the
+        caller removes it afterwards. `ro_paths` must be readable by uid 65534."""
+        workdir = Path(workdir).resolve()
+        ro_paths = [Path(p).resolve() for p in ro_paths]
+        home = workdir / ".home"
+        home.mkdir(exist_ok=True)
+        if self.as_root:
+            _chown_tree(workdir, NOBODY, NOBODY)
+        caveats: list[str] = []
+        cgroup = self._make_cgroup(limits, caveats)
+        if not self.as_root:
+            caveats.append(
+                "not run as root: user-namespace mode; files are written with your own uid and "
+                "task limits (RLIMIT_NPROC) count all your processes"
+            )
+        if self.seccomp is None:
+            caveats.append(f"no seccomp filter for {platform.machine()}: AF_VSOCK sockets are not denied")
+        if not self._tmpfs_size:
+            caveats.append("this bubblewrap cannot size a tmpfs: /tmp is bounded only by the memory limit")
+        info = {
+            "name": self.name,
+            "isolated": True,
+            "mode": self.mode,
+            "limits": limits.to_dict(),
+            "cgroup": cgroup.version if cgroup else None,
+            "caveats": caveats,
+        }
+        full_env = {"PATH": f"{sys.prefix}/bin:{_DEFAULT_PATH}", "TMPDIR": "/tmp", **env,
+                    "HOME": str(home)}
+        cmd, fds = self.command(argv, workdir=workdir, ro_paths=ro_paths, limits=limits)
+        try:
+            outcome = run_process(
+                cmd, cwd=workdir, env=full_env, limits=limits, timeout_s=timeout_s,
+                preexec=_preexec(limits, cgroup), sandbox_info=info, pass_fds=tuple(fds),
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
+            if cgroup is not None:
+                peak, oom = cgroup.peak_memory_bytes(), cgroup.oom_killed()
+                cgroup.close()
+        _bwrap_signal(outcome, limits)
+        if cgroup is not None:
+            if peak is not None:
+                outcome.peak_memory_bytes = peak
+            if oom:
+                outcome.stopped = "memory"
+                outcome.stopped_detail = f"killed: memory limit {_size(limits.memory_bytes)}"
+        return outcome
+
+    def _make_cgroup(self, limits: Limits, caveats: list[str]) -> RunCgroup | None:
+        if not self.use_cgroup:
+            caveats.append("cgroups disabled: memory is not limited, tasks limited by RLIMIT_NPROC (per uid)")
+            return None
+        try:
+            cgroup = create_run_cgroup(limits.memory_bytes, limits.max_tasks)
+        except CgroupUnavailable as exc:
+            caveats.append(
+                f"no cgroup ({exc}): memory is not limited and tasks are limited by RLIMIT_NPROC, "
+                "which counts every process and thread of the uid"
+            )
+            return None
+        if not cgroup.limits_memory:
+            caveats.append("no memory cgroup: memory is not limited")
+        if not cgroup.limits_tasks:
+            caveats.append("no pids cgroup: tasks are limited by RLIMIT_NPROC, which counts every process of the uid")
+        return cgroup
+
+
+def _preexec(limits: Limits, cgroup: RunCgroup | None):
+    """Child setup between fork and exec (as the caller's uid, before bwrap starts)."""
+
+    def preexec() -> None:
+        if cgroup is not None:
+            cgroup.join()
+        set_rlimits(limits)
+        if cgroup is None or not cgroup.limits_tasks:
+            # Root ignores RLIMIT_NPROC; it bites after setpriv drops to uid 65534.
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_tasks, limits.max_tasks))
+
+    return preexec
+
+
+def _bind_args(binds: list[tuple[Path, str]]) -> list[str]:
+    """Bind options, parents first, with every missing parent directory created 0755 (bwrap
+    would make it 0700, and /root is 0700 on the host, so uid 65534 could not pass)."""
+    args: list[str] = []
+    made = {Path("/"), Path("/usr"), Path("/etc"), Path("/tmp"), Path("/dev"), Path("/proc")}
+    bound: list[Path] = []
+    for path, option in sorted(binds, key=lambda b: len(b[0].parts)):
+        if not path.exists():
+            raise FileNotFoundError(f"sandbox path does not exist: {path}")
+        for parent in reversed(path.parents):
+            if parent in made or any(parent.is_relative_to(b) for b in bound):
+                continue
+            args += ["--perms", "0755", "--dir", str(parent)]
+            made.add(parent)
+        args += [option, str(path), str(path)]
+        bound.append(path)
+    return args
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    """Hand the work folder to the sandbox user; never follows symlinks out of it."""
+    os.chown(root, uid, gid, follow_symlinks=False)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
+
+
+def _bwrap_signal(outcome: ProcessOutcome, limits: Limits) -> None:
+    """bwrap reports a child killed by signal N as exit status 128+N: turn that back into the
+    negative return code and `stopped` reason that `run_process` gives for a plain child."""
+    rc = outcome.returncode
+    if outcome.stopped is None and rc is not None and 128 < rc < 128 + signal.NSIG:
+        outcome.returncode = -(rc - 128)
+        outcome.stopped, outcome.stopped_detail = describe_signal(rc - 128, limits)
+
+
+def _size(n: int) -> str:
+    if n % GiB == 0:
+        return f"{n // GiB} GiB"
+    return f"{n / MiB:.0f} MiB"

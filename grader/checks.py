@@ -1,0 +1,241 @@
+"""Check functions: small callables over exported data that return a CheckResult.
+
+A check names the exports it `needs`; when one is missing the scorer explains why (not
+implemented, your code raised, the sandbox stopped it) before the check runs, so checks only
+handle present data. Calibrated checks measure a metric and compare it with the threshold that
+`dlgrade calibrate` derived from the reference solution.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .i18n import t
+from .results import CheckResult, Status
+
+
+@dataclass
+class CheckContext:
+    part_id: str
+    values: dict[str, Any]
+    thresholds: dict[str, dict]
+    lang: str = "en"
+    measured: dict[str, float] = field(default_factory=dict)
+    hidden: Any = None  # grader.hidden.HiddenData: labels and inputs students never saw
+    answers: dict[str, str] = field(default_factory=dict)  # grade id -> markdown answer
+    predictions: dict[str, Any] = field(default_factory=dict)  # from the evaluate phase
+    calibrating: bool = False
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, np.ndarray):
+        return np.round(value, 4).tolist() if value.size <= 20 else f"array{list(value.shape)}"
+    return value
+
+
+@dataclass
+class Check:
+    name: str
+    points: float
+    hidden: bool = False
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return ()
+
+    def __call__(self, ctx: CheckContext) -> CheckResult:
+        raise NotImplementedError
+
+    def _result(self, ctx, ok: bool, key: str, expected=None, got=None, hint: str = "", **args) -> CheckResult:
+        args = {"name": self.name, "expected": _fmt(expected), "got": _fmt(got), **args}
+        return CheckResult(
+            name=self.name,
+            status=Status.PASS if ok else Status.FAIL,
+            score=self.points if ok else 0.0,
+            max_score=self.points,
+            message=t(key, ctx.lang, **args),
+            expected=None if self.hidden else _fmt(expected),
+            got=_fmt(got),
+            hint=hint if not ok else "",
+            hidden=self.hidden,
+            message_key=key,
+            message_args={k: v for k, v in args.items() if isinstance(v, (str, int, float, list, type(None)))},
+        )
+
+
+@dataclass
+class Shape(Check):
+    """A tensor's static shape, `None` for the batch dimension."""
+
+    expected: list = field(default_factory=list)
+    export: str = ""
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export or f"{self.name}_shape",)
+
+    def __call__(self, ctx):
+        got = ctx.values[self.needs[0]]
+        got = None if got is None else [None if d is None else int(d) for d in got]
+        ok = got == list(self.expected)
+        return self._result(ctx, ok, "shape.ok" if ok else "shape.wrong", self.expected, got, self.hint)
+
+
+@dataclass
+class Equals(Check):
+    """An exact value (lists, numbers, strings), e.g. the 1 -> 10 -> 100 of Variable.assign."""
+
+    expected: Any = None
+    export: str = ""
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export or self.name,)
+
+    def __call__(self, ctx):
+        got = ctx.values[self.needs[0]]
+        if isinstance(got, np.ndarray):
+            got = got.tolist()
+        ok = got == self.expected
+        return self._result(ctx, ok, "value.ok" if ok else "value.wrong", self.expected, got, self.hint)
+
+
+@dataclass
+class Close(Check):
+    """Numbers near expected values (np.allclose with rtol / atol)."""
+
+    expected: Any = None
+    rtol: float = 0.0
+    atol: float = 0.1
+    export: str = ""
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export or self.name,)
+
+    def __call__(self, ctx):
+        got = np.asarray(ctx.values[self.needs[0]], dtype=float)
+        expected = np.asarray(self.expected, dtype=float)
+        try:
+            ok = bool(np.allclose(got.reshape(expected.shape), expected, rtol=self.rtol, atol=self.atol))
+        except ValueError:
+            ok = False
+        tol = self.atol if not self.rtol else f"rtol {self.rtol}, atol {self.atol}"
+        return self._result(ctx, ok, "value.ok" if ok else "close.wrong", expected, got, self.hint, tol=tol)
+
+
+@dataclass
+class Calibrated(Check):
+    """A metric computed by the grader from exported data, judged against its calibrated threshold.
+
+    `compute(values, ctx) -> float` runs in the trusted process; `direction` says whether bigger
+    ("max", accuracy) or smaller ("min", loss) is better."""
+
+    metric: str = ""
+    compute: Callable[[dict, CheckContext], float] | None = None
+    uses: tuple[str, ...] = ()
+    direction: str = "max"
+    ok_key: str = "metric.ok"
+    bad_key: str = "metric.bad"
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return tuple(self.uses)
+
+    def __call__(self, ctx):
+        try:
+            value = float(self.compute(ctx.values, ctx))
+        except PredictionError as exc:
+            return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
+        if not math.isfinite(value):
+            return self._result(ctx, False, "loss.not_finite", None, value, self.hint)
+        ctx.measured[self.metric] = value
+        entry = ctx.thresholds.get(self.metric)
+        if ctx.calibrating:
+            return self._result(ctx, True, "calibrating", None, value)
+        if entry is None:
+            res = self._result(ctx, False, "not_calibrated", None, value)
+            res.status = Status.ERROR
+            return res
+        threshold = entry["threshold"]
+        ok = value >= threshold if self.direction == "max" else value <= threshold
+        shown = f">= {threshold:.4g}" if self.direction == "max" else f"<= {threshold:.4g}"
+        return self._result(
+            ctx,
+            ok,
+            self.ok_key if ok else self.bad_key,
+            shown,
+            value,
+            self.hint,
+            threshold=shown,
+            mean=round(entry.get("mean", threshold), 4),
+        )
+
+
+class PredictionError(ValueError):
+    """The grader cannot compute predictions from the student's exported model."""
+
+
+@dataclass
+class Decreasing(Check):
+    """A loss curve that ends lower than it starts and stays finite."""
+
+    export: str = ""
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export or self.name,)
+
+    def __call__(self, ctx):
+        curve = np.asarray(ctx.values[self.needs[0]], dtype=float).ravel()
+        if curve.size < 2:
+            return self._result(ctx, False, "loss.not_decreasing", None, curve.tolist(), self.hint, first="-", last="-")
+        if not np.all(np.isfinite(curve)):
+            return self._result(ctx, False, "loss.not_finite", None, None, self.hint)
+        first, last = float(curve[0]), float(curve[-1])
+        ok = last < first
+        return self._result(
+            ctx, ok, "pass" if ok else "loss.not_decreasing", None, None, self.hint, first=round(first, 4), last=round(last, 4)
+        )
+
+
+@dataclass
+class Custom(Check):
+    """Anything else: `fn(ctx) -> CheckResult | list[CheckResult]` (quiz rubrics, specs)."""
+
+    fn: Callable[[CheckContext], Any] | None = None
+    uses: tuple[str, ...] = ()
+
+    @property
+    def needs(self):
+        return tuple(self.uses)
+
+    def __call__(self, ctx):
+        return self.fn(ctx)
+
+
+def softmax_accuracy(weights: str = "W", bias: str = "b", dataset: str = "mnist"):
+    """compute() for a linear softmax model y = softmax(xW + b) on a holdout set."""
+
+    def compute(values: dict, ctx: CheckContext) -> float:
+        x, y = ctx.hidden.holdout(dataset)
+        W = np.asarray(values[weights], dtype=np.float64)
+        b = np.asarray(values[bias], dtype=np.float64)
+        if W.ndim != 2 or W.shape[0] != x.shape[1]:
+            raise PredictionError(f"{weights} has shape {list(W.shape)}; it must be [{x.shape[1]}, n_classes]")
+        if b.shape not in ((W.shape[1],), (1, W.shape[1])):
+            raise PredictionError(f"{bias} has shape {list(b.shape)}; it must be [{W.shape[1]}]")
+        logits = x @ W + b.reshape(1, -1)
+        return float(np.mean(np.argmax(logits, axis=1) == y))
+
+    return compute

@@ -1,0 +1,194 @@
+"""Run a prepared notebook: inject the grader's cells, execute in a sandbox, collect the record.
+
+`NotebookRunner` is the seam between grading logic and processes: `SandboxedRunner` runs the
+worker (`grader.worker`) through a `Sandbox`; unit tests use a fake that writes artifacts.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import nbformat
+from nbformat import NotebookNode
+
+from . import artifacts as art
+from . import notebook as nbf
+from .sandbox import Limits, ProcessOutcome, Sandbox
+from .spec import NotebookSpec
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _injected_cell(source: str, kind: str, part: str = "") -> NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["dlgrade"] = {"injected": kind, "part": part}
+    cell.metadata["tags"] = ["dlgrade-injected"]
+    return cell
+
+
+def export_source(part) -> str:
+    lines = ["import grader.kernel as _dlgrade_kernel"]
+    if part.exports:
+        items = ",\n".join(f"    {name!r}: lambda: ({expr})" for name, expr in part.exports.items())
+        lines.append(f"_dlgrade_kernel.export({part.id!r}, {{\n{items},\n}})")
+    else:
+        lines.append(f"_dlgrade_kernel.export({part.id!r}, {{}})")
+    if part.models:
+        items = ",\n".join(f"    {name!r}: lambda: ({expr})" for name, expr in part.models.items())
+        lines.append(f"_dlgrade_kernel.save_models({part.id!r}, {{\n{items},\n}})")
+    return "\n".join(lines)
+
+
+def inject(nb: NotebookNode, spec: NotebookSpec, seed: int, artifacts_dir: Path) -> NotebookNode:
+    """A copy of `nb` with the seed cell first and an export cell after each part's last cell.
+    What was injected is recorded in the notebook's metadata, as papermill does."""
+    out = copy.deepcopy(nb)
+    seed_src = (
+        "import grader.kernel as _dlgrade_kernel\n"
+        f"_dlgrade_kernel.start(seed={seed}, framework={spec.framework!r}, outdir={os.fspath(artifacts_dir)!r})"
+    )
+    by_after: dict[str, list] = {}
+    for part in spec.parts:
+        if part.export_after:
+            by_after.setdefault(part.export_after, []).append(part)
+    cells = [_injected_cell(seed_src, "seed")]
+    for cell in out.cells:
+        cells.append(cell)
+        for part in by_after.get(nbf.grade_id(cell) or "", []):
+            cells.append(_injected_cell(export_source(part), "export", part.id))
+    out.cells = cells
+    out.metadata["dlgrade"] = {"seed": seed, "injected": ["seed"] + [p.id for p in spec.parts]}
+    return out
+
+
+@dataclass
+class ExecutionJob:
+    notebook: NotebookNode  # already injected
+    workdir: Path  # writable by the student's code; nothing trusted lives here
+    limits: Limits
+    data_paths: list[Path] = field(default_factory=list)  # read-only, e.g. the public data cache
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ExecutionOutcome:
+    record: dict  # the worker's record: kernel_start_s, status, cells[...]
+    process: ProcessOutcome
+    executed_path: Path | None
+    artifacts_dir: Path
+
+    def cell(self, grade_id: str) -> dict | None:
+        return next((c for c in self.record.get("cells", []) if c.get("grade_id") == grade_id), None)
+
+    def export_cell(self, part_id: str) -> dict | None:
+        return next(
+            (c for c in self.record.get("cells", []) if c.get("injected") == "export" and c.get("part") == part_id),
+            None,
+        )
+
+
+class NotebookRunner(Protocol):
+    def execute(self, job: ExecutionJob) -> ExecutionOutcome: ...
+
+
+def base_env(workdir: Path, data_dir: Path | None) -> dict[str, str]:
+    home = workdir / "home"
+    env = {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME": os.fspath(home),
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_DETERMINISTIC_OPS": "1",
+        "MALLOC_ARENA_MAX": "2",  # keeps TensorFlow's virtual size down
+        "MPLCONFIGDIR": os.fspath(home / ".mpl"),
+        "IPYTHONDIR": os.fspath(home / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": os.fspath(home / ".jupyter-runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "KERAS_HOME": os.fspath(home / ".keras"),
+    }
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed on some CPUs for correct results
+        if var in os.environ:
+            env[var] = os.environ[var]
+    if data_dir is not None:
+        env["DLGRADE_DATA"] = os.fspath(data_dir)
+    return env
+
+
+class SandboxedRunner:
+    """Runs the worker through a Sandbox; the only NotebookRunner a user ever gets."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+
+    def execute(self, job: ExecutionJob) -> ExecutionOutcome:
+        workdir = job.workdir
+        artifacts_dir = workdir / "artifacts"
+        artifacts_dir.mkdir(parents=True, exist_ok=True)
+        (workdir / "home").mkdir(exist_ok=True)
+        notebook_in = workdir / "submission.ipynb"
+        executed = workdir / "executed.ipynb"
+        record_path = workdir / "record.json"
+        nbformat.write(job.notebook, notebook_in)
+        data_dir = job.data_paths[0] if job.data_paths else None
+        env = {**base_env(workdir, data_dir), **job.env}
+        argv = [
+            sys.executable,
+            "-m",
+            "grader.worker",
+            os.fspath(notebook_in),
+            os.fspath(executed),
+            os.fspath(record_path),
+            "--cell-timeout",
+            str(job.limits.cell_timeout_s),
+        ]
+        process = self.sandbox.run(
+            argv,
+            workdir=workdir,
+            ro_paths=list(job.data_paths),
+            env=env,
+            limits=job.limits,
+            timeout_s=job.limits.notebook_timeout_s,
+        )
+        try:
+            record = art.read_json(record_path)
+            if not isinstance(record, dict):
+                raise art.UnsafeArtifact("record is not an object")
+        except (OSError, art.UnsafeArtifact) as exc:
+            record = {"status": "no-record", "cells": [], "error": str(exc)}
+        return ExecutionOutcome(
+            record=record,
+            process=process,
+            executed_path=executed if executed.exists() else None,
+            artifacts_dir=artifacts_dir,
+        )
+
+
+def fresh_workdir(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def summarize_record(record: dict) -> dict:
+    """Seconds spent in kernel start-up, the seed cell (TensorFlow's import), student cells and
+    the grader's export cells."""
+    cells = record.get("cells", [])
+    return {
+        "kernel_start_s": record.get("kernel_start_s") or 0.0,
+        "seed_cell_s": round(sum(c["seconds"] for c in cells if c.get("injected") == "seed"), 3),
+        "student_cells_s": round(sum(c["seconds"] for c in cells if not c.get("injected")), 3),
+        "export_cells_s": round(sum(c["seconds"] for c in cells if c.get("injected") == "export"), 3),
+    }
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str)

@@ -1,0 +1,239 @@
+"""grade(submission, assignment) -> Result: validate, execute, score one submission.
+
+A submission is a notebook (matched to the assignment's notebook of the same file name, or of
+the same graded cells) or a folder of them. Whatever is wrong with it becomes a verdict in the
+Result; only a bug in dlgrade itself raises.
+"""
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import notebook as nbf
+from .errors import NotANotebook
+from .execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
+from .i18n import t
+from .results import CheckResult, PartResult, Result, Status
+from .scoring import score_notebook
+from .spec import Assignment, NotebookSpec
+from .validate import WrongExercise, prepare
+
+MAX_PLOTS = 20
+MAX_PLOT_BYTES = 2 * 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class GradeOptions:
+    seed: int = 0
+    lang: str = "en"
+    calibrating: bool = False
+    data_paths: list[Path] = field(default_factory=list)  # read-only data the notebook may load
+    hidden: object = None  # grader.hidden.HiddenData
+
+
+def submission_name(path: Path) -> str:
+    return path.name if path.is_dir() else path.stem
+
+
+def collect_notebooks(submission: Path) -> list[Path]:
+    if submission.is_dir():
+        return sorted(
+            p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
+        )
+    return [submission]
+
+
+def match_notebooks(files: list[Path], assignment: Assignment) -> tuple[dict[str, Path], list[Path]]:
+    """Match by file name first, then (for renamed files) by shared graded cells."""
+    matched: dict[str, Path] = {}
+    rest = []
+    for path in files:
+        if assignment.notebook(path.name) and path.name not in matched:
+            matched[path.name] = path
+        else:
+            rest.append(path)
+    unmatched = []
+    for path in rest:
+        target = _match_by_cells(path, [s for s in assignment.notebooks if s.name not in matched])
+        if target:
+            matched[target] = path
+        else:
+            unmatched.append(path)
+    return matched, unmatched
+
+
+def _match_by_cells(path: Path, candidates: list[NotebookSpec]) -> str | None:
+    if len(candidates) == 0:
+        return None
+    try:
+        nb = nbf.read_notebook(path)
+    except NotANotebook:
+        return candidates[0].name if len(candidates) == 1 else None  # graded below, reported there
+    ids = {nbf.grade_id(c) for c in nb.cells} - {None}
+    best = max(candidates, key=lambda s: len(ids & {nbf.grade_id(c) for c in s.release().cells}))
+    overlap = ids & {nbf.grade_id(c) for c in best.release().cells}
+    if overlap:
+        return best.name
+    return candidates[0].name if len(candidates) == 1 else None
+
+
+def _all_parts_failed(spec: NotebookSpec, status: Status, key: str, lang: str, **args) -> list[PartResult]:
+    parts = []
+    for part in spec.parts:
+        checks = [
+            CheckResult(
+                name=c.name,
+                status=status,
+                score=0.0,
+                max_score=c.points,
+                message=t(key, lang, **args),
+                hidden=c.hidden,
+                message_key=key,
+                message_args=args,
+            )
+            for c in part.checks
+        ]
+        parts.append(PartResult.from_checks(part.id, part.title_in(lang), checks, notebook=spec.name))
+    return parts
+
+
+def _findings_part(spec: NotebookSpec, findings, lang: str) -> PartResult:
+    checks = [
+        CheckResult(
+            name=f.code,
+            status=Status.FAIL,
+            score=0.0,
+            max_score=0.0,
+            message=f.message,
+            message_key="nb.finding",
+            message_args={"message": f.message, "cell": f.cell},
+        )
+        for f in findings
+    ]
+    return PartResult.from_checks(f"{spec.stem}-notebook", f"{spec.name}: notebook", checks, notebook=spec.name)
+
+
+def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:
+    """The student's own figures (PNG outputs of their cells), checked to be PNGs and capped."""
+    try:
+        nb = nbf.read_notebook(executed, max_bytes=64 * 1024 * 1024)
+    except NotANotebook:
+        return []
+    plots = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.metadata.get("dlgrade", {}).get("injected"):
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {}).get("image/png") if isinstance(out.get("data"), dict) else None
+            if not isinstance(data, str) or len(data) > MAX_PLOT_BYTES * 4 // 3 + 4:
+                continue
+            try:
+                raw = base64.b64decode(data, validate=False)
+            except ValueError:
+                continue
+            if not raw.startswith(PNG_MAGIC) or len(plots) >= MAX_PLOTS:
+                continue
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / f"{stem}-{len(plots) + 1}.png"
+            path.write_bytes(raw)
+            plots.append({"notebook": stem, "cell": nbf.grade_id(cell) or index, "path": path.name})
+    return plots
+
+
+def answers_of(nb) -> dict[str, str]:
+    """Markdown answer cells, read straight from the submitted notebook (no execution needed)."""
+    return {
+        nbf.grade_id(c): c.source
+        for c in nb.cells
+        if nbf.grade_id(c) and nbf.is_solution(c) and c.cell_type == "markdown"
+    }
+
+
+def grade(
+    submission: Path,
+    assignment: Assignment,
+    runner: NotebookRunner,
+    outdir: Path,
+    options: GradeOptions | None = None,
+) -> Result:
+    """Grade one submission into `outdir/<submission name>/` and return its Result."""
+    options = options or GradeOptions()
+    lang = options.lang
+    name = submission_name(submission)
+    sub_dir = outdir / name
+    started = time.monotonic()
+    result = Result(submission=name, assignment=assignment.name, lang=lang)
+    files = collect_notebooks(submission) if submission.exists() else []
+    matched, unmatched = match_notebooks(files, assignment)
+    timings: dict = {"notebooks": {}}
+    peaks, cpu = [], 0.0
+    for spec in assignment.notebooks:
+        path = matched.get(spec.name)
+        entry = {"name": spec.name, "file": str(path.name) if path else None}
+        result.notebooks.append(entry)
+        if path is None:
+            wrong = [p.name for p in unmatched]
+            key = "nb.wrong_exercise" if wrong else "nb.not_submitted"
+            entry["status"] = "missing"
+            result.parts += _all_parts_failed(spec, Status.FAIL, key, lang, name=", ".join(wrong) or spec.name)
+            continue
+        try:
+            nb = nbf.read_notebook(path)
+        except NotANotebook as exc:
+            entry["status"] = "invalid"
+            result.parts += _all_parts_failed(spec, Status.ERROR, "nb.invalid", lang, reason=str(exc))
+            continue
+        try:
+            prepared = prepare(nb, spec.release())
+        except WrongExercise:
+            entry["status"] = "wrong-exercise"
+            result.parts += _all_parts_failed(spec, Status.FAIL, "nb.wrong_exercise", lang, name=path.name)
+            continue
+        workdir = fresh_workdir(sub_dir / "work" / spec.stem)
+        job = ExecutionJob(
+            notebook=inject(prepared.notebook, spec, options.seed, workdir / "artifacts"),
+            workdir=workdir,
+            limits=spec.limits,
+            data_paths=list(options.data_paths),
+        )
+        t0 = time.monotonic()
+        outcome = runner.execute(job)
+        executed_s = time.monotonic() - t0
+        t1 = time.monotonic()
+        scored = score_notebook(
+            spec,
+            outcome,
+            lang=lang,
+            hidden=options.hidden,
+            answers=answers_of(prepared.notebook),
+            calibrating=options.calibrating,
+        )
+        result.parts += scored.parts
+        if prepared.findings:
+            result.parts.append(_findings_part(spec, prepared.findings, lang))
+        for message in scored.grader_errors:
+            result.problems.append({"kind": "grader", "message": message})
+        result.metrics.update(scored.measured)
+        if outcome.executed_path:
+            result.plots += extract_plots(outcome.executed_path, sub_dir / "plots", spec.stem)
+        entry["status"] = outcome.record.get("status", "unknown")
+        split = summarize_record(outcome.record)
+        split["sandbox_total_s"] = round(executed_s, 3)
+        split["score_s"] = round(time.monotonic() - t1, 3)
+        timings["notebooks"][spec.name] = split
+        result.sandbox = outcome.process.sandbox
+        if outcome.process.peak_memory_bytes:
+            peaks.append(outcome.process.peak_memory_bytes)
+        cpu += outcome.process.cpu_s
+    result.timings = {**timings, "total_s": round(time.monotonic() - started, 3)}
+    result.resources = {
+        "wall_s": result.timings["total_s"],
+        "cpu_s": round(cpu, 3),
+        "peak_memory_bytes": max(peaks) if peaks else None,
+    }
+    return result

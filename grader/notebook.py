@@ -1,0 +1,135 @@
+"""nbgrader's notebook format: cell metadata (schema v3), checksums, solution markers.
+
+Compatible with nbgrader so that instructors can move notebooks between the two tools.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .errors import NotANotebook
+
+SCHEMA_VERSION = 3
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+TEXT_STUB = "YOUR ANSWER HERE"
+GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # larger files are refused before parsing
+
+
+def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNode:
+    """Read and validate a notebook from an untrusted file; any failure is a NotANotebook."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise NotANotebook(f"cannot read {path.name}: {exc.strerror}") from exc
+    if size > max_bytes:
+        raise NotANotebook(
+            f"{path.name} is {size / 2**20:.1f} MiB; notebooks over {max_bytes // 2**20} MiB are refused"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotANotebook(f"{path.name} is not UTF-8 text (byte {exc.start}); save it again from Jupyter") from exc
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises json, reader and validation errors of many types
+        raise NotANotebook(f"{path.name} is not a Jupyter notebook: {_first_line(exc)}") from exc
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise NotANotebook(f"{path.name} is not a valid notebook: {_first_line(exc)}") from exc
+    return nb
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def meta(cell: NotebookNode) -> dict:
+    """The cell's nbgrader metadata, or an empty dict."""
+    data = cell.get("metadata", {}).get("nbgrader", {})
+    return data if isinstance(data, dict) else {}
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    return meta(cell).get("grade_id")
+
+
+def is_solution(cell: NotebookNode) -> bool:
+    return bool(meta(cell).get("solution", False))
+
+
+def is_grade(cell: NotebookNode) -> bool:
+    return bool(meta(cell).get("grade", False))
+
+
+def is_locked(cell: NotebookNode) -> bool:
+    """nbgrader treats grade cells that are not solution cells as locked too."""
+    m = meta(cell)
+    if m.get("solution"):
+        return False
+    return bool(m.get("locked") or m.get("grade"))
+
+
+def compute_checksum(cell: NotebookNode) -> str:
+    """nbgrader's md5 checksum of a cell (same inputs, same order)."""
+    m = meta(cell)
+    md5 = hashlib.md5()
+    md5.update(cell.source.encode("utf-8"))
+    md5.update(cell.cell_type.encode("utf-8"))
+    md5.update(str(bool(m.get("grade", False))).encode())
+    md5.update(str(bool(m.get("solution", False))).encode())
+    md5.update(str(bool(m.get("locked", False))).encode())
+    md5.update(str(m["grade_id"]).encode("utf-8"))
+    if m.get("grade"):
+        md5.update(str(float(m.get("points", 0))).encode())
+    return md5.hexdigest()
+
+
+def clear_solution(cell: NotebookNode) -> str:
+    """The student's version of a solution cell's source, as nbgrader's ClearSolutions makes it."""
+    stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
+    lines = cell.source.splitlines()
+    if not any(BEGIN_SOLUTION in line for line in lines):
+        return stub
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if BEGIN_SOLUTION in line:
+            if inside:
+                raise ValueError(f"nested {BEGIN_SOLUTION} in cell {grade_id(cell)}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + s for s in stub.splitlines())
+        elif END_SOLUTION in line:
+            if not inside:
+                raise ValueError(f"{END_SOLUTION} without {BEGIN_SOLUTION} in cell {grade_id(cell)}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN_SOLUTION} without {END_SOLUTION} in cell {grade_id(cell)}")
+    return "\n".join(out)
+
+
+def strip_markers(source: str) -> str:
+    """The reference solution as it runs: markers removed, solution kept."""
+    keep = [
+        line
+        for line in source.splitlines()
+        if not any(m in line for m in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN))
+    ]
+    return "\n".join(keep)
+
+
+def code_sources(nb: NotebookNode) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]

@@ -1,0 +1,167 @@
+"""Score one executed notebook in the trusted process: artifacts + hidden data -> PartResults.
+
+Before a check runs, every value it needs must have been exported; when one is missing the
+scorer says why, in this order: the part's cell still raises NotImplementedError (fail: "not
+implemented"), a cell raised (error, with the student's exception), the sandbox stopped the run
+before the part (error, with what stopped it), or the value could not be read.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+from . import artifacts as art
+from .checks import CheckContext
+from .execution import ExecutionOutcome
+from .i18n import t
+from .results import CheckResult, PartResult, Status
+from .spec import NotebookSpec, Part
+
+
+@dataclass
+class NotebookScore:
+    parts: list[PartResult]
+    measured: dict[str, float] = field(default_factory=dict)
+    grader_errors: list[str] = field(default_factory=list)
+
+
+def _position(outcome: ExecutionOutcome, entry: dict) -> str:
+    """How a student names a cell: its grade id, else its number in their notebook (1-based)."""
+    if entry.get("grade_id"):
+        return entry["grade_id"]
+    injected_before = sum(
+        1 for c in outcome.record.get("cells", []) if c.get("injected") and c["index"] < entry["index"]
+    )
+    return f"#{entry['index'] - injected_before + 1}"
+
+
+def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
+    """Plain words for why the run ended early ('' when it did not)."""
+    process = outcome.process
+    for entry in outcome.record.get("cells", []):
+        where = _position(outcome, entry)
+        if entry.get("status") == "timeout":
+            return t("stopped.timeout_cell", lang, seconds=round(entry.get("seconds", 0)), cell=where)
+        if entry.get("status") in ("dead", "running"):
+            if process.stopped and process.stopped_detail:
+                return f"{process.stopped_detail} (cell {where})"
+            return t("stopped.dead", lang, cell=where)
+    if process.stopped_detail:
+        return process.stopped_detail
+    if outcome.record.get("status") not in ("finished",):
+        tail = (process.stderr_tail or "").strip().splitlines()[-1:] or [""]
+        return f"{t('stopped.earlier', lang)} {tail[0][:300]}".strip()
+    return ""
+
+
+def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartData, lang: str):
+    """(status, message key, args) explaining why `name` was not exported."""
+    cells = outcome.record.get("cells", [])
+    own = [outcome.cell(gid) for gid in part.cells]
+    for entry in own:
+        if entry and entry.get("error"):
+            err = entry["error"]
+            if err.get("ename") == "NotImplementedError":
+                return Status.FAIL, "not_implemented", {"cell": entry["grade_id"]}
+    for entry in own:
+        if entry and entry.get("error"):
+            err = entry["error"]
+            return Status.ERROR, "cell_raised", {"cell": entry["grade_id"], "ename": err["ename"], "evalue": err["evalue"][:300]}
+    export = outcome.export_cell(part.id)
+    if export is None or export.get("status") != "ok" or not data.ran:
+        reason = stop_reason(outcome, lang) or t("stopped.earlier", lang)
+        return Status.ERROR, "not_run", {"reason": reason}
+    before = [c for c in cells if not c.get("injected") and c["index"] < export["index"] and c.get("error")]
+    if name in data.errors:
+        err = data.errors[name]
+        if before:
+            first = before[0]
+            return Status.ERROR, "cell_raised", {
+                "cell": _position(outcome, first),
+                "ename": first["error"]["ename"],
+                "evalue": first["error"]["evalue"][:300],
+            }
+        return Status.ERROR, "export_failed", {"name": name, "ename": err["ename"], "evalue": err["evalue"]}
+    return Status.ERROR, "unreadable", {"name": name, "reason": data.unreadable.get(name, "missing")}
+
+
+def _missing_result(check, part, name, outcome, data, lang) -> CheckResult:
+    status, key, args = _missing(part, name, outcome, data, lang)
+    return CheckResult(
+        name=check.name,
+        status=status,
+        score=0.0,
+        max_score=check.points,
+        message=t(key, lang, **args),
+        hidden=check.hidden,
+        message_key=key,
+        message_args=args,
+    )
+
+
+def score_notebook(
+    spec: NotebookSpec,
+    outcome: ExecutionOutcome,
+    *,
+    lang: str = "en",
+    hidden=None,
+    answers: dict[str, str] | None = None,
+    calibrating: bool = False,
+    predictions: dict | None = None,
+) -> NotebookScore:
+    thresholds = spec.thresholds()
+    result = NotebookScore(parts=[])
+    for part in spec.parts:
+        data = art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models))
+        ctx = CheckContext(
+            part_id=part.id,
+            values=data.values,
+            thresholds=thresholds,
+            lang=lang,
+            measured=result.measured,
+            hidden=hidden,
+            answers=answers or {},
+            predictions=(predictions or {}).get(part.id, {}),
+            calibrating=calibrating,
+        )
+        checks: list[CheckResult] = []
+        for check in part.checks:
+            missing = [n for n in check.needs if n not in data.values]
+            if missing:
+                checks.append(_missing_result(check, part, missing[0], outcome, data, lang))
+                continue
+            try:
+                produced = check(ctx)
+            except Exception as exc:  # a bug in a check must cost the student nothing silently
+                result.grader_errors.append(f"{part.id}/{check.name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                produced = CheckResult(
+                    name=check.name,
+                    status=Status.ERROR,
+                    score=0.0,
+                    max_score=check.points,
+                    message=f"the grader could not check this ({type(exc).__name__}: {str(exc)[:200]})",
+                    hidden=check.hidden,
+                    message_key="grader_error",
+                )
+            checks.extend(produced if isinstance(produced, list) else [produced])
+        seconds = sum((outcome.cell(gid) or {}).get("seconds", 0.0) for gid in part.cells)
+        curves = {}
+        for label, export_name in part.curves.items():
+            value = data.values.get(export_name)
+            try:
+                curves[label] = [float(v) for v in list(value)][:2000]
+            except (TypeError, ValueError):
+                pass
+        part_result = PartResult.from_checks(
+            part.id,
+            part.title_in(lang),
+            checks,
+            notebook=spec.name,
+            timings={"cells_s": round(seconds, 3)},
+            curves=curves,
+        )
+        export = outcome.export_cell(part.id)
+        if export is None or export.get("status") != "ok":
+            part_result.stopped = stop_reason(outcome, lang)
+        result.parts.append(part_result)
+    return result

@@ -1,0 +1,161 @@
+"""Check a submission against its released notebook and prepare the notebook that will run.
+
+Like nbgrader's autograde, locked cells are put back as released (a changed training loop must
+not change the grade), and what is wrong is said, not crashed on:
+
+- a locked cell changed            -> restored from the release, noted
+- a graded cell deleted            -> the released stub is run in its place, noted
+- graded cells reordered           -> put back in the released order (extra cells dropped), noted
+- no graded cell of this notebook  -> not a notebook of this exercise
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from nbformat import NotebookNode
+
+from . import notebook as nbf
+
+
+@dataclass
+class Finding:
+    code: str  # "locked-changed", "cell-missing", "reordered", "checksum-mismatch"
+    message: str
+    cell: str = ""
+
+
+@dataclass
+class Prepared:
+    notebook: NotebookNode
+    findings: list[Finding] = field(default_factory=list)
+    student_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> student's source
+    missing: set[str] = field(default_factory=set)
+
+
+class WrongExercise(ValueError):
+    """The notebook shares no graded cell with the released notebook."""
+
+
+def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
+    released = [(nbf.grade_id(c), c) for c in release.cells if nbf.grade_id(c)]
+    order = [gid for gid, _ in released]
+    by_id = {gid: cell for gid, cell in released}
+    sub_ids = [nbf.grade_id(c) for c in submission.cells]
+    present = [gid for gid in sub_ids if gid in by_id]
+    if not present:
+        raise WrongExercise("none of this exercise's graded cells is in the notebook")
+
+    findings: list[Finding] = []
+    missing = {gid for gid in order if gid not in present}
+    seen: set[str] = set()
+    for gid in present:
+        if gid in seen:
+            findings.append(Finding("duplicate", f"cell {gid} appears twice; the first one is used", gid))
+        seen.add(gid)
+
+    in_order = [gid for gid in order if gid in seen] == _dedupe(present)
+    if in_order:
+        cells = _keep_layout(submission, by_id, order, missing, findings)
+    else:
+        findings.append(
+            Finding(
+                "reordered",
+                "graded cells were moved; they were put back in the released order and cells you added were left out",
+            )
+        )
+        cells = _released_layout(submission, release)
+
+    student = {}
+    for cell in cells:
+        gid = nbf.grade_id(cell)
+        if gid and nbf.is_solution(cell) and gid not in missing:
+            student[gid] = cell.source
+    for gid in sorted(missing):
+        findings.append(
+            Finding("cell-missing", f"graded cell {gid} was deleted; the released (empty) cell was run instead", gid)
+        )
+    nb = copy.deepcopy(release)
+    nb.cells = cells
+    return Prepared(notebook=nb, findings=findings, student_cells=student, missing=missing)
+
+
+def _dedupe(ids: list[str]) -> list[str]:
+    out: list[str] = []
+    for gid in ids:
+        if gid not in out:
+            out.append(gid)
+    return out
+
+
+def _restore_locked(cell: NotebookNode, released: NotebookNode, findings: list[Finding]) -> NotebookNode:
+    if cell.source != released.source:
+        gid = nbf.grade_id(released)
+        findings.append(
+            Finding("locked-changed", f"locked cell {gid} was changed; the released version was run instead", gid)
+        )
+    return copy.deepcopy(released)
+
+
+def _keep_layout(submission, by_id, order, missing, findings) -> list[NotebookNode]:
+    """The student's notebook as laid out, with locked cells restored and deleted ones re-inserted."""
+    cells: list[NotebookNode] = []
+    used: set[str] = set()
+    pending = [gid for gid in order]
+    for cell in submission.cells:
+        gid = nbf.grade_id(cell)
+        if gid in by_id and gid not in used:
+            # re-insert deleted graded cells that came before this one in the release
+            while pending and pending[0] != gid:
+                lost = pending.pop(0)
+                if lost in missing:
+                    cells.append(copy.deepcopy(by_id[lost]))
+            if pending:
+                pending.pop(0)
+            used.add(gid)
+            released = by_id[gid]
+            if nbf.is_locked(released):
+                cells.append(_restore_locked(cell, released, findings))
+            else:
+                fixed = copy.deepcopy(cell)
+                fixed.metadata["nbgrader"] = copy.deepcopy(released.metadata["nbgrader"])
+                fixed.metadata.pop("dlgrade", None)
+                fixed.cell_type = released.cell_type
+                if fixed.cell_type == "code":
+                    fixed.setdefault("outputs", [])
+                    fixed.setdefault("execution_count", None)
+                cells.append(fixed)
+        elif gid in by_id:
+            continue  # a duplicate: reported already
+        else:
+            cells.append(_as_plain(cell))
+    for lost in pending:
+        if lost in missing:
+            cells.append(copy.deepcopy(by_id[lost]))
+    return cells
+
+
+def _released_layout(submission, release) -> list[NotebookNode]:
+    student = {}
+    for cell in submission.cells:
+        gid = nbf.grade_id(cell)
+        if gid and gid not in student:
+            student[gid] = cell
+    cells = []
+    for cell in release.cells:
+        gid = nbf.grade_id(cell)
+        if gid and nbf.is_solution(cell) and gid in student:
+            fixed = copy.deepcopy(cell)
+            fixed.source = student[gid].source
+            cells.append(fixed)
+        else:
+            cells.append(copy.deepcopy(cell))
+    return cells
+
+
+def _as_plain(cell: NotebookNode) -> NotebookNode:
+    """A cell the student added: it runs, but carries no nbgrader identity it could spoof."""
+    fixed = copy.deepcopy(cell)
+    fixed.metadata.pop("nbgrader", None)
+    fixed.metadata.pop("dlgrade", None)
+    return fixed

@@ -1,0 +1,50 @@
+"""Checks of "classification, 1 layer (MNIST)": the shapes of x, d, W, b and the trained model's
+accuracy on 5,000 MNIST images that students never see, computed here from the exported weights."""
+from grader.checks import Calibrated, Shape, softmax_accuracy
+from grader.spec import Part
+
+SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
+
+PARTS = [
+    Part(
+        id="mnist1_shapes",
+        title={"en": "Placeholders and variables", "ja": "プレースホルダーと変数"},
+        cells=["mnist1_vars"],
+        exports={
+            "x_shape": "_dlgrade_kernel.shape(x)",
+            "d_shape": "_dlgrade_kernel.shape(d)",
+            "W_shape": "_dlgrade_kernel.shape(W)",
+            "b_shape": "_dlgrade_kernel.shape(b)",
+        },
+        checks=[
+            Shape("x", 1, expected=[None, 784], hint="x = tf.placeholder(tf.float32, [None, 784])"),
+            Shape("d", 1, expected=[None, 10], hint="one-hot labels: 10 columns, any batch size"),
+            Shape("W", 1, expected=[784, 10], hint="W maps 784 pixels to 10 classes"),
+            Shape("b", 1, expected=[10], hint="one bias per class"),
+        ],
+    ),
+    Part(
+        id="mnist1_accuracy",
+        title={"en": "Trained model's accuracy", "ja": "学習したモデルの正解率"},
+        cells=["mnist1_vars"],
+        after="mnist1_train",
+        exports={
+            "W": "sess.run(W)",
+            "b": "sess.run(b)",
+            "test_accuracy": "[float(a) for a in accuracies]",
+        },
+        curves={"test accuracy": "test_accuracy"},
+        checks=[
+            Calibrated(
+                "holdout accuracy",
+                6,
+                metric="mnist1_holdout_accuracy",
+                compute=softmax_accuracy("W", "b", "mnist"),
+                uses=("W", "b"),
+                ok_key="accuracy.ok",
+                bad_key="accuracy.low",
+                hint="W must be a trainable tf.Variable; small random W and zero b train well",
+            ),
+        ],
+    ),
+]
