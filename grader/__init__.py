@@ -1,0 +1,6 @@
+"""dlgrade: grade TensorFlow / Keras notebook exercises safely, with calibrated checks.
+
+This package is also imported inside the sandbox (the course's data loaders, the kernel-side
+export helpers), so importing it must stay cheap: submodules are loaded only when used.
+"""
+__version__ = "0.1.0"

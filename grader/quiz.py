@@ -1,0 +1,537 @@
+"""Quiz scoring: free-text answers by concept rubrics, and multiple-choice answers.
+
+A free-text question has a `Rubric`: a list of `Concept`s, each worth points. A concept is
+present when one of its synonyms occurs in the normalised answer (`grader.textnorm`), or when
+every group of an `all_of` list does (optionally within a few characters of each other).
+Synonyms are plain phrases, or regular expressions written `re:...` over normalised text.
+
+`score_free_text` returns one CheckResult per concept. It says NEEDS_REVIEW instead of
+guessing when:
+- a synonym is found only under a negation ("not residual", 「残差を使わない」);
+- the answer is long but earns only a small share of the points (it may say the right thing
+  in words the rubric does not know), see `Rubric.min_chars` and `Rubric.review_band`;
+- the answer is in neither Japanese nor English.
+Bonus concepts can make up for missed ones, never beyond the question's points.
+
+Multiple choice: `Choice` and `score_choice`, which reads "b", "(B)", "ｂ", "b) text", the
+option's text, or several options ("a, c"). `load_rubrics` reads both kinds from JSON.
+
+Messages are in English and Japanese: every CheckResult carries `message_key` and
+`message_args`, and the keys are registered in `grader.i18n.CATALOG`.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+from .i18n import CATALOG, t
+from .results import CheckResult, Status
+from .textnorm import display_width, fold_kana, guess_language, normalize
+
+__all__ = [
+    "Concept",
+    "Rubric",
+    "Choice",
+    "RubricError",
+    "score_free_text",
+    "score_choice",
+    "score_answer",
+    "parse_choice",
+    "load_rubrics",
+    "NOT_ANSWERED_STUBS",
+]
+
+NOT_ANSWERED_STUBS = ("YOUR ANSWER HERE",)  # what nbgrader leaves in a released markdown cell
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    "quiz.not_answered": {"en": "not answered", "ja": "未回答です"},
+    "quiz.found": {"en": "{concept_en}: mentioned", "ja": "{concept_ja}: 記述があります"},
+    "quiz.missed": {"en": "{concept_en}: not found in your answer", "ja": "{concept_ja}: 記述が見つかりません"},
+    "quiz.hint": {"en": "Explain {concept_en}.", "ja": "「{concept_ja}」について説明しましょう。"},
+    "quiz.negated": {
+        "en": "{concept_en}: mentioned with a negation (\"{got}\"); a person will check",
+        "ja": "{concept_ja}: 否定とともに書かれています (「{got}」)。採点者が確認します",
+    },
+    "quiz.review_coverage": {
+        "en": "{concept_en}: not found, but your answer may say it in other words; a person will check",
+        "ja": "{concept_ja}: 見つかりませんが、別の言葉で書かれている可能性があります。採点者が確認します",
+    },
+    "quiz.review_language": {
+        "en": "{concept_en}: not found; the answer seems to be neither Japanese nor English, a person will check",
+        "ja": "{concept_ja}: 見つかりません。日本語でも英語でもない回答のようなので、採点者が確認します",
+    },
+    "quiz.bonus_found": {
+        "en": "{concept_en}: mentioned (extra point, up to the question's total)",
+        "ja": "{concept_ja}: 記述があります (加点、設問の配点まで)",
+    },
+    "quiz.bonus_missed": {
+        "en": "{concept_en}: not mentioned (optional, no points lost)",
+        "ja": "{concept_ja}: 記述なし (任意項目のため減点なし)",
+    },
+    "quiz.choice_correct": {"en": "correct", "ja": "正解"},
+    "quiz.choice_wrong": {"en": "incorrect", "ja": "不正解"},
+    "quiz.choice_wrong_reveal": {
+        "en": "incorrect: the answer is {expected}",
+        "ja": "不正解: 正解は {expected} です",
+    },
+    "quiz.choice_unreadable": {
+        "en": "could not read \"{got}\" as one of the options {options}; a person will check",
+        "ja": "「{got}」を選択肢 {options} のどれとも読み取れませんでした。採点者が確認します",
+    },
+    "quiz.choice_hint_multi": {
+        "en": "Several options can be correct: choose all that apply.",
+        "ja": "正しい選択肢は複数あります。すべて選んでください。",
+    },
+}
+for _key, _entry in _MESSAGES.items():  # one catalogue for every reporter
+    CATALOG.setdefault(_key, _entry)
+
+
+class RubricError(ValueError):
+    """A rubric (file, question or concept) is malformed."""
+
+
+# --------------------------------------------------------------------------- matching
+
+_SEP = r"[\s\-_]?"  # "skip connection" also matches "skip-connection" and "skipconnection"
+_LATIN_START = re.compile(r"[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    negated: bool
+
+
+def _compile(synonym: str) -> re.Pattern:
+    if synonym.startswith("re:"):
+        return re.compile(_normalize_regex(synonym[3:]))
+    norm = normalize(synonym)
+    if not norm:
+        raise RubricError(f"empty synonym: {synonym!r}")
+    body = _SEP.join(re.escape(part) for part in re.split(r"[\s\-_]+", norm) if part)
+    if _LATIN_START.match(norm):  # "res" must not match inside "pressure"
+        body = r"(?<![a-z0-9])" + body
+    if len(norm) <= 3 and norm.isascii():  # short words: "vgg", "td", "gap" stand alone
+        body += r"(?![a-z])"
+    return re.compile(body)
+
+
+def _normalize_regex(pattern: str) -> str:
+    """NFKC, hiragana -> katakana, and lower case outside escapes (`\\S`, `\\D` keep their
+    meaning). The other steps of `normalize` are not applied: write `ー` after kana, `,` `.` for
+    Japanese punctuation and `x` in `1x1`, as normalised text has them."""
+    pattern = fold_kana(unicodedata.normalize("NFKC", pattern))
+    return re.sub(r"\\.|[^\\]+", lambda m: m.group() if m.group()[0] == "\\" else m.group().lower(), pattern)
+
+
+# Negation cues. English ones stand before the term ("not residual", "without skip
+# connections") or after it ("... are not used"); Japanese ones follow it (「残差を使わない」).
+_EN_NEG_WORDS = {"not", "no", "non", "without", "never", "neither", "nor", "cannot", "lacks", "lack"}
+_EN_NEG_AFTER = re.compile(r"^[a-z]*\s+(?:[a-z]+\s+)?(?:is|are|was|were|do|does|did|has|have)(?:\s+not|n't|\s+never)\b")
+_JA_CLAUSE_END = re.compile(r"[,.!?;:()\[\]「」]|で(?![はも])|に|の|と|から|ため|より")
+_JA_NEG = re.compile(
+    r"(?<!少)(?<!足り)(?<!危)(?<!だけで)(?<!だけじゃ)(?<!しか)な[いくしかけ](?!ー)"
+    r"|無[いくし]|[わいせらきけれさ]ず(?!か)|ません|不要|不使用"
+)
+_JA_WINDOW = 12
+
+
+def _negated_default(plain: str, start: int, end: int) -> bool:
+    before = re.split(r"[,.;:!?]", plain[max(0, start - 40) : start])[-1]
+    words = re.findall(r"[a-z']+", before)[-3:]
+    for i, w in enumerate(words):
+        if (w in _EN_NEG_WORDS or w.endswith("n't")) and words[i + 1 : i + 2] != ["only"]:
+            return True
+    if _EN_NEG_AFTER.match(plain[end : end + 40]):
+        return True
+    after = plain[end : end + _JA_WINDOW]
+    cut = _JA_CLAUSE_END.search(after)
+    after = after[: cut.start()] if cut else after
+    particles = [m.start() for m in re.finditer("[をがは]", after)]
+    if len(particles) > 1:  # a second case particle starts another predicate's argument
+        after = after[: particles[1]]
+    return bool(_JA_NEG.search(after))
+
+
+@dataclass
+class Concept:
+    """One idea an answer should contain.
+
+    synonyms: phrases (normalised before matching) or `re:` regular expressions; any one counts.
+    all_of: groups of synonyms that must all occur (e.g. "1x1 conv" and "dimension reduction"),
+        within `within` characters of each other when that is set. Either way counts.
+    negations: None for the built-in English/Japanese negation cues; [] when a negation is part
+        of the idea itself (「勾配消失が起きない」); else cue phrases to look for next to a match.
+    label: short name of the idea per language, shown to students instead of the synonyms.
+    bonus: optional idea; its points make up for missed ones, never beyond the question's total.
+    """
+
+    id: str
+    points: float
+    synonyms: list[str] = field(default_factory=list)
+    negations: list[str] | None = None
+    all_of: list[list[str]] = field(default_factory=list)
+    within: int | None = None
+    label: dict[str, str] = field(default_factory=dict)
+    hint: dict[str, str] = field(default_factory=dict)
+    bonus: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.id or self.points <= 0:
+            raise RubricError(f"concept {self.id!r} needs an id and positive points")
+        if not self.synonyms and not self.all_of:
+            raise RubricError(f"concept {self.id!r} has neither synonyms nor all_of groups")
+        try:
+            self._patterns = [_compile(s) for s in self.synonyms]
+            self._groups = [[_compile(s) for s in group] for group in self.all_of]
+            self._cues = None if self.negations is None else [_compile(s) for s in self.negations]
+        except re.error as e:
+            raise RubricError(f"concept {self.id!r}: bad regular expression: {e}") from e
+        if any(not g for g in self._groups):
+            raise RubricError(f"concept {self.id!r} has an empty all_of group")
+        self._fuzzy = [
+            tuple(normalize(s).split()) for s in self.synonyms
+            if not s.startswith("re:") and re.fullmatch(r"[a-z ]{7,}", normalize(s))
+        ]
+
+    def name(self, lang: str) -> str:
+        return self.label.get(lang) or self.label.get("en") or self.id.replace("_", " ")
+
+    def find(self, folded: str, plain: str) -> list[_Hit]:
+        """Every place the concept occurs in the answer (`folded` and `plain` are its
+        normalised forms with and without kana folding; they share indices)."""
+        spans = [m.span() for p in self._patterns for m in p.finditer(folded)]
+        spans += self._group_spans(folded)
+        if not spans:
+            spans = _fuzzy_spans(self._fuzzy, folded)
+        return [_Hit(s, e, self._negated(folded, plain, s, e)) for s, e in spans]
+
+    def _group_spans(self, folded: str) -> list[tuple[int, int]]:
+        if not self._groups:
+            return []
+        per_group = [[m.span() for p in g for m in p.finditer(folded)] for g in self._groups]
+        spans = []
+        for combo in product(*per_group):
+            start, end = min(s for s, _ in combo), max(e for _, e in combo)
+            if self.within is None or end - start <= self.within:
+                spans.append((start, end))
+        return spans
+
+    def _negated(self, folded: str, plain: str, start: int, end: int) -> bool:
+        if self._cues is None:
+            return _negated_default(plain, start, end)
+        window = folded[max(0, start - 20) : end + _JA_WINDOW]
+        return any(p.search(window) for p in self._cues)
+
+
+def _edit_distance_at_most_1(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
+
+
+def _fuzzy_spans(phrases: list[tuple[str, ...]], folded: str) -> list[tuple[int, int]]:
+    """Spans of word windows one typo away from a Latin phrase ("residul", "inseption").
+    Only phrases of 7+ letters: shorter words have too many one-letter neighbours."""
+    words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[a-z]+", folded)]
+    spans = []
+    for phrase in phrases:
+        target, k = " ".join(phrase), len(phrase)
+        for i in range(len(words) - k + 1):
+            window = words[i : i + k]
+            text = " ".join(w for w, _, _ in window)
+            if text[0] == target[0] and _edit_distance_at_most_1(text, target):
+                spans.append((window[0][1], window[-1][2]))
+    return spans
+
+
+# --------------------------------------------------------------------------- free text
+
+
+@dataclass
+class Rubric:
+    """A free-text question.
+
+    min_chars: display width (CJK characters count 2) from which an answer counts as a real
+        prose answer; such an answer whose share of the points lies inside `review_band`
+        (inclusive) gets its missed concepts marked NEEDS_REVIEW instead of FAIL.
+    """
+
+    question_id: str
+    concepts: list[Concept]
+    min_chars: int = 60
+    review_band: tuple[float, float] = (0.25, 0.5)
+    prompt: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not any(not c.bonus for c in self.concepts):
+            raise RubricError(f"rubric {self.question_id!r} has no (non-bonus) concept")
+        ids = [c.id for c in self.concepts]
+        if len(set(ids)) != len(ids):
+            raise RubricError(f"rubric {self.question_id!r} repeats a concept id")
+        lo, hi = self.review_band
+        if not 0 <= lo <= hi <= 1:
+            raise RubricError(f"rubric {self.question_id!r}: review_band must be 0 <= lo <= hi <= 1")
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.concepts if not c.bonus)
+
+
+def _strip_stub(answer: str | None) -> str:
+    text = answer or ""
+    for stub in NOT_ANSWERED_STUBS:
+        text = re.sub(re.escape(stub), " ", text, flags=re.IGNORECASE)
+    return text
+
+
+def _excerpt(plain: str, hit: _Hit, margin: int = 8) -> str:
+    return plain[max(0, hit.start - margin) : hit.end + margin].strip()
+
+
+def score_free_text(answer: str | None, rubric: Rubric, lang: str = "en") -> list[CheckResult]:
+    """Score `answer` against `rubric`: one CheckResult per concept, named
+    "<question id>: <concept id>"."""
+    plain = normalize(_strip_stub(answer), fold_kana=False)
+    folded = normalize(plain)
+    if not re.search(r"\w", folded):
+        return [_concept_result(rubric, c, Status.FAIL, 0.0, "quiz.not_answered", lang) for c in rubric.concepts]
+
+    hits = {c.id: c.find(folded, plain) for c in rubric.concepts}
+    found = {cid for cid, hs in hits.items() if any(not h.negated for h in hs)}
+    negated = {cid for cid, hs in hits.items() if hs and cid not in found}
+
+    core = sum(c.points for c in rubric.concepts if not c.bonus and c.id in found)
+    room = rubric.points - core
+    bonus_score: dict[str, float] = {}
+    for c in rubric.concepts:
+        if c.bonus and c.id in found:
+            bonus_score[c.id] = min(c.points, room)
+            room -= bonus_score[c.id]
+    share = (core + sum(bonus_score.values())) / rubric.points
+
+    language = guess_language(answer or "")
+    if language == "other":
+        unsure_key = "quiz.review_language"
+    elif display_width(folded) >= rubric.min_chars and rubric.review_band[0] <= share <= rubric.review_band[1]:
+        unsure_key = "quiz.review_coverage"
+    else:
+        unsure_key = ""
+
+    results = []
+    for c in rubric.concepts:
+        first = next((h for h in hits[c.id] if not h.negated), hits[c.id][0] if hits[c.id] else None)
+        got = _excerpt(plain, first) if first else None
+        if c.bonus:
+            key = "quiz.bonus_found" if c.id in found else "quiz.bonus_missed"
+            results.append(_concept_result(rubric, c, Status.PASS, bonus_score.get(c.id, 0.0), key, lang, got))
+        elif c.id in found:
+            results.append(_concept_result(rubric, c, Status.PASS, c.points, "quiz.found", lang, got))
+        elif c.id in negated:
+            results.append(_concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, "quiz.negated", lang, got))
+        elif unsure_key:
+            results.append(_concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, unsure_key, lang))
+        else:
+            results.append(_concept_result(rubric, c, Status.FAIL, 0.0, "quiz.missed", lang))
+    return results
+
+
+def _concept_result(
+    rubric: Rubric, c: Concept, status: Status, score: float, key: str, lang: str, got: str | None = None
+) -> CheckResult:
+    args = {
+        "question": rubric.question_id,
+        "concept": c.id,
+        "concept_en": c.name("en"),
+        "concept_ja": c.name("ja"),
+        "got": got or "",
+    }
+    hint = ""
+    if status is not Status.PASS:
+        hint = c.hint.get(lang) or c.hint.get("en") or t("quiz.hint", lang, **args)
+    return CheckResult(
+        name=f"{rubric.question_id}: {c.id}",
+        status=status,
+        score=round(score, 6),
+        max_score=0.0 if c.bonus else c.points,
+        message=t(key, lang, **args),
+        got=got,
+        hint=hint,
+        message_key=key,
+        message_args=args,
+    )
+
+
+# --------------------------------------------------------------------------- multiple choice
+
+
+@dataclass
+class Choice:
+    """A multiple-choice question: option key -> option text; one or several correct keys."""
+
+    question_id: str
+    options: dict[str, str]
+    correct: set[str] | str
+    points: float = 1.0
+    prompt: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.correct, str):
+            self.correct = {self.correct}
+        self.correct = set(self.correct)
+        if not self.options or not self.correct or not self.correct <= set(self.options):
+            raise RubricError(f"choice {self.question_id!r}: correct keys must be among its options")
+        if self.points <= 0:
+            raise RubricError(f"choice {self.question_id!r} needs positive points")
+        keys = [normalize(k) for k in self.options]
+        if len(set(keys)) != len(keys) or not all(keys):
+            raise RubricError(f"choice {self.question_id!r}: option keys clash after normalisation")
+
+    @property
+    def multiple(self) -> bool:
+        return len(self.correct) > 1
+
+
+_PREFIX = re.compile(r"^(?:answer|ans|答エ|答|解答|正解)\s*(?:ハ|:|=)?\s*")
+_SUFFIX = re.compile(r"\s*(?:デス|ダ)?\s*[.!]*$")
+_LIST_SEP = r"(?:\s*(?:,|/|&|\+|;|\band\b|ト|オヨビ|及ビ)\s*|\s+)"
+
+
+def parse_choice(answer: str | None, choice: Choice) -> set[str] | None:
+    """The option keys `answer` picks: an empty set when unanswered, None when unreadable.
+
+    Reads "b", "B", "(b)", "ｂ", "b) text", "答えはb", the option's own text, and for
+    questions with several correct options "a, c", "a and c", "a・c" or "ac".
+    """
+    text = _SUFFIX.sub("", _PREFIX.sub("", normalize(_strip_stub(answer))))
+    if not re.search(r"\w", text):
+        return set()
+    by_norm = {normalize(k): k for k in choice.options}
+    texts = {normalize(v).rstrip("."): k for k, v in choice.options.items()}
+    if text in texts:
+        return {texts[text]}
+    key = "|".join(re.escape(k) for k in sorted(by_norm, key=len, reverse=True))
+    tokens = [re.fullmatch(rf"[(\[「]?\s*({key})\s*[)\]」]?", p) for p in re.split(_LIST_SEP, text) if p]
+    if tokens and all(tokens):
+        return {by_norm[m.group(1)] for m in tokens}
+    # "b) its text" or "(a) text, (c) text": keys marked by a bracket, dot or colon
+    marker = re.compile(rf"(?:^|(?<=[\s,;/]))[(\[]?({key})[)\].:]\s*")
+    marks = list(marker.finditer(text))
+    if marks and marks[0].start() == 0:
+        picked = set()
+        for m, nxt in zip(marks, marks[1:] + [None]):
+            rest = text[m.end() : nxt.start() if nxt else len(text)].strip(" ,;/")
+            k = by_norm[m.group(1)]
+            if rest in texts and texts[rest] != k:
+                return None  # the letter says one option, the text another
+            picked.add(k)
+        return picked
+    pieces = [p.strip() for p in re.split(r"\s*[,;/]\s*", text)]
+    if len(pieces) > 1 and all(p in texts for p in pieces):
+        return {texts[p] for p in pieces}
+    if choice.multiple and all(len(k) == 1 for k in by_norm) and re.fullmatch(f"[{''.join(map(re.escape, by_norm))}]{{2,}}", text):
+        return {by_norm[ch] for ch in text}
+    return None
+
+
+def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: bool = False) -> CheckResult:
+    """Score a multiple-choice answer: all correct options and no other for the points.
+    The expected answer is shown only with `reveal=True`."""
+    picked = parse_choice(answer, choice)
+    expected = ", ".join(sorted(choice.correct))
+    args = {"question": choice.question_id, "got": (answer or "").strip()[:60], "options": ", ".join(choice.options)}
+    hint = ""
+    if picked is None:
+        status, score, key = Status.NEEDS_REVIEW, 0.0, "quiz.choice_unreadable"
+    elif not picked:
+        status, score, key = Status.FAIL, 0.0, "quiz.not_answered"
+    elif picked == choice.correct:
+        status, score, key = Status.PASS, choice.points, "quiz.choice_correct"
+    else:
+        status, score = Status.FAIL, 0.0
+        key = "quiz.choice_wrong_reveal" if reveal else "quiz.choice_wrong"
+        if choice.multiple and len(picked) == 1:
+            hint = t("quiz.choice_hint_multi", lang)
+    if reveal:
+        args["expected"] = expected
+    return CheckResult(
+        name=choice.question_id,
+        status=status,
+        score=score,
+        max_score=choice.points,
+        message=t(key, lang, **args),
+        expected=sorted(choice.correct) if reveal else None,
+        got=sorted(picked) if picked else None,
+        hint=hint,
+        message_key=key,
+        message_args=args,
+    )
+
+
+def score_answer(answer: str | None, item: Rubric | Choice, lang: str = "en", reveal: bool = False) -> list[CheckResult]:
+    """Score one answer against whichever kind of question `item` is."""
+    if isinstance(item, Choice):
+        return [score_choice(answer, item, lang, reveal)]
+    return score_free_text(answer, item, lang)
+
+
+# --------------------------------------------------------------------------- loading
+
+_CONCEPT_KEYS = {"id", "points", "synonyms", "negations", "all_of", "within", "label", "hint", "bonus"}
+
+
+def load_rubrics(path: str | Path) -> dict[str, Rubric | Choice]:
+    """Read a rubric file: `{"questions": [{"id", "type": "free_text" | "choice", ...}]}`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise RubricError(f"{path}: cannot read rubrics: {e}") from e
+    items: dict[str, Rubric | Choice] = {}
+    for q in data.get("questions", []):
+        qid = q.get("id", "")
+        if not qid or qid in items:
+            raise RubricError(f"{path}: question id missing or repeated: {qid!r}")
+        try:
+            items[qid] = _question_from_dict(q)
+        except (KeyError, TypeError) as e:
+            raise RubricError(f"{path}: question {qid!r} is malformed: {e!r}") from e
+    return items
+
+
+def _question_from_dict(q: dict) -> Rubric | Choice:
+    kind = q.get("type")
+    if kind == "choice":
+        return Choice(
+            question_id=q["id"],
+            options=dict(q["options"]),
+            correct=q["correct"] if isinstance(q["correct"], str) else set(q["correct"]),
+            points=float(q.get("points", 1.0)),
+            prompt=q.get("prompt", {}),
+        )
+    if kind == "free_text":
+        concepts = []
+        for c in q["concepts"]:
+            unknown = set(c) - _CONCEPT_KEYS
+            if unknown:
+                raise RubricError(f"question {q['id']!r}, concept {c.get('id')!r}: unknown keys {sorted(unknown)}")
+            concepts.append(Concept(**{**c, "points": float(c["points"])}))
+        return Rubric(
+            question_id=q["id"],
+            concepts=concepts,
+            min_chars=int(q.get("min_chars", 60)),
+            review_band=tuple(q.get("review_band", (0.25, 0.5))),
+            prompt=q.get("prompt", {}),
+        )
+    raise RubricError(f"question {q.get('id')!r}: type must be 'free_text' or 'choice', not {kind!r}")

@@ -1,0 +1,63 @@
+"""Grade a class: submissions in parallel up to the machine, each written out as soon as it is done.
+
+`grade()` is a pure function of its inputs, so a submission that breaks dlgrade itself costs only
+its own result (marked as a grader problem) and the batch goes on.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+from .grading import GradeOptions, grade, submission_name
+from .results import Result
+from .spec import Assignment
+
+GiB = 1024**3
+
+
+def default_jobs(memory_per_job: int = 3 * GiB) -> int:
+    """Parallel submissions that fit this machine's cores and memory."""
+    cores = os.cpu_count() or 1
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError):
+        mem = 4 * GiB
+    return max(1, min(cores, mem // memory_per_job))
+
+
+def _crashed(path: Path, assignment: Assignment, exc: BaseException) -> Result:
+    result = Result(submission=submission_name(path), assignment=assignment.name)
+    result.problems.append(
+        {"kind": "grader", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=5)}
+    )
+    return result
+
+
+def grade_class(
+    submissions: list[Path],
+    assignment: Assignment,
+    runner,
+    outdir: Path,
+    options: GradeOptions,
+    jobs: int = 1,
+    on_done: Callable[[Result, int, int, float], None] | None = None,
+) -> list[Result]:
+    """Grade every submission; `on_done(result, done, total, elapsed)` after each one."""
+    results: dict[Path, Result] = {}
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(grade, p, assignment, runner, outdir, options): p for p in submissions}
+        for future in as_completed(futures):
+            path = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # a dlgrade bug: keep the batch going, say so in the result
+                result = _crashed(path, assignment, exc)
+            results[path] = result
+            if on_done:
+                on_done(result, len(results), len(submissions), time.monotonic() - started)
+    return [results[p] for p in submissions]
