@@ -98,7 +98,15 @@ def read_part(artifacts: Path, part_id: str, names: list[str], model_names: list
                 data.unreadable[name] = "not exported"
         except (OSError, UnsafeArtifact) as exc:
             data.unreadable[name] = str(exc)
+    try:
+        model_index = read_json(folder / "_models.json") if model_names else {}
+    except (OSError, UnsafeArtifact):
+        model_index = {}
+    model_errors = model_index.get("errors", {}) if isinstance(model_index, dict) else {}
     for name in model_names:
+        if isinstance(model_errors.get(name), dict):
+            data.errors[name] = {k: str(model_errors[name].get(k, ""))[:500] for k in ("ename", "evalue")}
+            continue
         path = folder / f"{name}.keras"
         try:
             info = os.lstat(path)

@@ -228,14 +228,39 @@ def softmax_accuracy(weights: str = "W", bias: str = "b", dataset: str = "mnist"
     """compute() for a linear softmax model y = softmax(xW + b) on a holdout set."""
 
     def compute(values: dict, ctx: CheckContext) -> float:
-        x, y = ctx.hidden.holdout(dataset)
+        x, y = ctx.hidden.flat_mnist() if dataset == "mnist" else ctx.hidden.holdout(dataset)
         W = np.asarray(values[weights], dtype=np.float64)
         b = np.asarray(values[bias], dtype=np.float64)
         if W.ndim != 2 or W.shape[0] != x.shape[1]:
             raise PredictionError(f"{weights} has shape {list(W.shape)}; it must be [{x.shape[1]}, n_classes]")
-        if b.shape not in ((W.shape[1],), (1, W.shape[1])):
+        if b.size not in (1, W.shape[1]):  # a single shared bias broadcasts: still a model
             raise PredictionError(f"{bias} has shape {list(b.shape)}; it must be [{W.shape[1]}]")
         logits = x @ W + b.reshape(1, -1)
         return float(np.mean(np.argmax(logits, axis=1) == y))
+
+    return compute
+
+
+def prediction_accuracy(evaluation: str, dataset: str):
+    """compute() for the share of hidden examples a model predicts right, from the evaluate
+    phase's predictions: class scores (argmax), one sigmoid column (> 0.5), or per-step bits."""
+
+    def compute(values: dict, ctx: CheckContext) -> float:
+        predictions = ctx.predictions.get(evaluation)
+        if predictions is None:
+            raise PredictionError("no predictions were made")
+        if isinstance(predictions, str):
+            raise PredictionError(predictions)
+        labels = np.asarray(ctx.hidden.labels(dataset))
+        p = np.asarray(predictions)
+        if p.shape[0] != labels.shape[0]:
+            raise PredictionError(f"{p.shape[0]} predictions for {labels.shape[0]} examples")
+        if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:
+            guess = np.argmax(p, axis=-1)
+        else:
+            guess = (p.reshape(labels.shape) > 0.5).astype(labels.dtype)
+        if guess.shape != labels.shape:
+            raise PredictionError(f"predictions of shape {list(p.shape)} do not match labels {list(labels.shape)}")
+        return float(np.mean(guess == labels))
 
     return compute

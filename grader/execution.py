@@ -94,7 +94,11 @@ class ExecutionOutcome:
 
 
 class NotebookRunner(Protocol):
-    def execute(self, job: ExecutionJob) -> ExecutionOutcome: ...
+    def execute(self, job: ExecutionJob) -> ExecutionOutcome:
+        """Run the injected notebook; leave artifacts in job.workdir/artifacts."""
+
+    def evaluate(self, spec: NotebookSpec, part_data: dict, eval_dir: Path, hidden, limits: Limits) -> dict:
+        """Predictions of exported models on hidden inputs: {part id: {name: array or failure}}."""
 
 
 def base_env(workdir: Path, data_dir: Path | None) -> dict[str, str]:
@@ -169,6 +173,14 @@ class SandboxedRunner:
             executed_path=executed if executed.exists() else None,
             artifacts_dir=artifacts_dir,
         )
+
+
+    def evaluate(self, spec, part_data, eval_dir, hidden, limits) -> dict:
+        from .evaluate import run_evaluations
+
+        env = base_env(eval_dir, None)
+        predictions, _info = run_evaluations(spec, part_data, self.sandbox, eval_dir, hidden, limits, env)
+        return predictions
 
 
 def fresh_workdir(path: Path) -> Path:

@@ -205,6 +205,9 @@ def grade(
         outcome = runner.execute(job)
         executed_s = time.monotonic() - t0
         t1 = time.monotonic()
+        hidden = options.hidden
+        for set_name, make in spec.hidden_sets.items():
+            hidden.register(set_name, make)
         scored = score_notebook(
             spec,
             outcome,
@@ -212,6 +215,9 @@ def grade(
             hidden=options.hidden,
             answers=answers_of(prepared.notebook),
             calibrating=options.calibrating,
+            evaluate=lambda part_data: runner.evaluate(
+                spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits
+            ),
         )
         result.parts += scored.parts
         if prepared.findings:

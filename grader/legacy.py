@@ -21,7 +21,7 @@ import ast
 import copy
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from grader.results import CheckResult, Status
 
@@ -229,8 +229,7 @@ def _module_move(module: str, names: str) -> tuple[str, str] | None:
         return "keras-layers-submodule", f"from {prefix}keras.layers import {names or '...'}"
     if base == "keras.utils.np_utils":
         return "keras-np-utils", f"from {prefix}keras.utils import to_categorical"
-    if module.split(".")[:2] == ["sklearn", module.split(".")[1] if "." in module else ""] and \
-            module.startswith(_SKLEARN_GONE):
+    if any(module == m or module.startswith(m + ".") for m in _SKLEARN_GONE):
         return "sklearn-cross-validation", f"from sklearn.model_selection import {names or '...'}"
     return None
 
@@ -259,7 +258,7 @@ class _Scanner:
         self.acc_metric = False  # compiled with metrics=['acc']: history['acc'] then exists
         self.last_activation = ""  # to tell sigmoid outputs from softmax ones
         self.layer_vars: set[str] = set()  # loop variables over `model.layers`
-        self.add_parent: dict[int, str] = {}  # id(call) -> "model" when inside model.add(call)
+        self.built: set[str] = set()  # models that already have a layer: input_dim is not first
         self._found: dict[tuple[str, int | None], Finding] = {}
         self._tf1: dict[str, int] = {}
 
@@ -280,7 +279,7 @@ class _Scanner:
             names = sorted(self._tf1, key=self._tf1.get)
             self.emit("tf1-api", ", ".join(names), _TF1_FIX, min(self._tf1.values()),
                       names=", ".join(f"`{n}`" for n in names))
-        return sorted((f.__class__(**{**f.__dict__, "cell": cell}) for f in self._found.values()),
+        return sorted((replace(f, cell=cell) for f in self._found.values()),
                       key=lambda f: f.line or 0)
 
     def emit(self, code: str, old: str, new: str, line: int | None, **fields: str) -> None:
@@ -315,10 +314,10 @@ class _Scanner:
 
     # -- imports ---------------------------------------------------------------------------
     def on_import(self, module: str, alias: str | None, line: int, old: str) -> None:
-        if module == "tensorflow" or module.startswith("tensorflow."):
-            self.tf_aliases["tensorflow"] = "v2"
-            if alias:
-                self.tf_aliases[alias] = "v1" if module == "tensorflow.compat.v1" else "v2"
+        if alias and (module == "tensorflow" or module.startswith("tensorflow.")):
+            self.tf_aliases[alias] = "v1" if module == "tensorflow.compat.v1" else "v2"
+        elif module == "tensorflow" or module.startswith("tensorflow."):
+            self.tf_aliases["tensorflow"] = "v2"  # `import tensorflow.x` binds `tensorflow`
         if move := _module_move(module, ""):
             self.emit(move[0], old, move[1], line, arg=module)
 
@@ -351,12 +350,14 @@ class _Scanner:
         if resolved is None or not resolved[1]:
             return
         mode, path = resolved
-        if any(path == p or path.startswith(p + ".") for p in _TF_KERAS3_PREFIXES):
+        prefixes = [path.rsplit(".", n)[0] for n in range(path.count(".") + 1)]
+        if any(p in _TF_KERAS3_PREFIXES for p in prefixes):
             name = path.rsplit(".", 1)[-1]
-            self.emit("tf-layers-keras3", old, f"keras.layers.{_TF_TO_KERAS.get(name, 'Dense')}"
+            self.emit("tf-layers-keras3", old, f"keras.layers.{_TF_TO_KERAS[name]}"
                       if name in _TF_TO_KERAS else "keras.layers", line)
-        elif mode == "v2" and path in _TF1_ONLY:
-            self.tf1_name(old, line)
+        elif mode == "v2" and (hit := next((p for p in prefixes if p in _TF1_ONLY), None)):
+            # Report `tf.train.Saver`, not the `tf.train.Saver.restore` it was reached through.
+            self.tf1_name(".".join(parts[: len(parts) - path.count(".") + hit.count(".")]), line)
         elif mode == "v1" and path in ("disable_v2_behavior", "disable_eager_execution"):
             self.eager_off = True
         elif mode == "v1" and path == "placeholder" and not self.eager_off:
@@ -368,6 +369,8 @@ class _Visitor(ast.NodeVisitor):
 
     def __init__(self, scanner: _Scanner, text: str, offset: int) -> None:
         self.s, self.text, self.offset = scanner, text, offset
+        # id(layer call) -> (model, is_later_layer) for calls in model.add(...) / Sequential([...])
+        self.parents: dict[int, tuple[str | None, bool]] = {}
 
     def _line(self, node: ast.AST) -> int:
         return node.lineno + self.offset
@@ -384,6 +387,12 @@ class _Visitor(ast.NodeVisitor):
             names = [(a.name, a.asname) for a in node.names]
             self.s.on_import_from(node.module, names, self._line(node), self._seg(node))
 
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if isinstance(node.value, ast.Call) and _call_name(node.value) in ("Sequential", "Model"):
+            for target in node.targets:
+                self.s.built.discard(ast.unparse(target))
+        self.generic_visit(node)
+
     def visit_For(self, node: ast.For) -> None:
         if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Attribute) \
                 and node.iter.attr == "layers":
@@ -392,9 +401,10 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._observe(node)
-        _, issues = _fix_call(node, self.s)
+        parent = self.parents.get(id(node))
+        _, issues = _fix_call(node, self.s, parent)
         if issues:
-            new = _modernize(node, self.s)
+            new = _modernize(node, self.s, parent)
             for code, fields in issues:
                 self.s.emit(code, self._seg(node), new, self._line(node), **fields)
         self.generic_visit(node)
@@ -403,9 +413,14 @@ class _Visitor(ast.NodeVisitor):
         """Record what later rules depend on: metrics, the last activation, model.add(...)."""
         name = _call_name(node)
         if isinstance(node.func, ast.Attribute) and name == "add" and node.args:
-            self.s.add_parent[id(node.args[0])] = ast.unparse(node.func.value)
+            model = ast.unparse(node.func.value)
+            self.parents[id(node.args[0])] = (model, model in self.s.built)
+            self.s.built.add(model)
+        if name == "Sequential" and node.args and isinstance(node.args[0], ast.List):
+            for i, layer in enumerate(node.args[0].elts):
+                self.parents[id(layer)] = (None, i > 0)
         for kw in node.keywords:
-            if kw.arg == "metrics" and "'acc'" in ast.unparse(kw.value).replace('"', "'"):
+            if kw.arg == "metrics" and "'acc'" in ast.unparse(kw.value):
                 self.s.acc_metric = True
             if kw.arg == "activation" and isinstance(kw.value, ast.Constant):
                 self.s.last_activation = str(kw.value.value)
@@ -471,10 +486,12 @@ def _expr(text: str) -> ast.expr:
     return ast.parse(text, mode="eval").body
 
 
-def _fix_call(node: ast.Call, s: _Scanner) -> tuple[ast.expr, list[tuple[str, dict]]]:
+def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | None = None
+              ) -> tuple[ast.expr, list[tuple[str, dict]]]:
     """The modern form of one call (children untouched) and the issues found in it.
 
-    The input node is not modified: keywords are rebuilt on a shallow copy.
+    `parent` is (model, is_later_layer) when the call is a layer in `model.add(...)` or
+    `Sequential([...])`. The input node is not modified: keywords are rebuilt on a shallow copy.
     """
     name = _call_name(node)
     call = copy.copy(node)
@@ -523,10 +540,15 @@ def _fix_call(node: ast.Call, s: _Scanner) -> tuple[ast.expr, list[tuple[str, di
         if shape:
             call.keywords = kws
             inner = ast.unparse(call)
-            parent = s.add_parent.get(id(node))
-            text = (f"{parent}.add(keras.Input(shape={shape})); {parent}.add({inner})" if parent
-                    else f"keras.Input(shape={shape}), {inner}")
-            return _Verbatim(text), issues
+            model, later = parent or (None, False)
+            if later:  # only the first layer's input shape counts: drop it here
+                text = f"{model}.add({inner})" if model else inner
+            elif model:
+                text = f"{model}.add(keras.Input(shape={shape})); {model}.add({inner})"
+            else:
+                text = f"keras.Input(shape={shape}), {inner}"
+            # A Name prints its id verbatim: the way to return two statements as one node.
+            return ast.Name(text), issues
     elif isinstance(node.func, ast.Attribute):
         recv = ast.unparse(node.func.value)
         args = ", ".join(ast.unparse(a) for a in [*node.args, *kws])
@@ -549,7 +571,7 @@ def _fix_call(node: ast.Call, s: _Scanner) -> tuple[ast.expr, list[tuple[str, di
             return _expr(f"{recv}.{_GENERATOR_METHODS[name]}({args})"), issues
         parts = _dotted(node.func)
         resolved = s.resolve_tf(parts) if parts else None
-        if resolved == ("v2", ast.unparse(node.func).split(".", 1)[-1]) and kw("reduction_indices"):
+        if resolved and resolved[0] == "v2" and kw("reduction_indices"):
             issues.append(("tf-reduction-indices", {}))
             rename("reduction_indices", "axis")
         if resolved and resolved[1] == "layers.dense":
@@ -563,31 +585,20 @@ def _fix_call(node: ast.Call, s: _Scanner) -> tuple[ast.expr, list[tuple[str, di
     return call, issues
 
 
-class _Verbatim(ast.Name):
-    """An already-written expression (statements joined by `;`) that ast.unparse prints as is."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(id=text, ctx=ast.Load())
-
-
 class _Modernizer(ast.NodeTransformer):
-    def __init__(self, scanner: _Scanner, ids: dict[int, int]) -> None:
-        self.s, self.ids = scanner, ids
+    def __init__(self, scanner: _Scanner, root: ast.Call,
+                 parent: tuple[str | None, bool] | None) -> None:
+        self.s, self.root, self.parent = scanner, root, parent
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        # model.add(...) is looked up by the id of the original node, not of this copy.
-        self.s.add_parent.setdefault(id(node), self.s.add_parent.get(self.ids.get(id(node), 0), ""))
-        if not self.s.add_parent[id(node)]:
-            del self.s.add_parent[id(node)]
-        return _fix_call(node, self.s)[0]
+        return _fix_call(node, self.s, self.parent if node is self.root else None)[0]
 
 
-def _modernize(node: ast.Call, s: _Scanner) -> str:
+def _modernize(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | None) -> str:
     """The whole call with every old argument in it (nested calls too) written the modern way."""
     twin = copy.deepcopy(node)
-    ids = {id(c): id(o) for c, o in zip(ast.walk(twin), ast.walk(node))}
-    return _oneline(ast.unparse(_Modernizer(s, ids).visit(twin)))
+    return _oneline(ast.unparse(_Modernizer(s, twin, parent).visit(twin)))
 
 
 # -- source preparation ----------------------------------------------------------------------
@@ -713,7 +724,10 @@ def _cell_code(traceback: str) -> tuple[str, int] | None:
 def _error_findings(text: str, tb: str) -> list[Finding]:
     """Findings from `ename: evalue` alone, with generic old/new."""
     out: list[Finding] = []
-    add = lambda code, old, new, **kw: out.append(_finding(code, old, new, source="error", **kw))
+
+    def add(code: str, old: str, new: str, **fields: str) -> None:
+        out.append(_finding(code, old, new, source="error", **fields))
+
     if m := re.search(r"module '(tensorflow(?:\._api\.v2)?(?:\.[\w.]+)?)' has no attribute '(\w+)'", text):
         module = re.sub(r"^tensorflow(\._api\.v2)?\.?", "", m.group(1))
         path = f"{module}.{m.group(2)}" if module else m.group(2)
@@ -737,7 +751,7 @@ def _error_findings(text: str, tb: str) -> list[Finding]:
             add("keras-np-utils", "keras.utils.np_utils", "from keras.utils import to_categorical",
                 arg=module)
         elif move := _module_move(module, ""):
-            add(move[0], f"import {module}", move[1], arg=module)
+            add(move[0], module, move[1], arg=module)
     if re.search(r"cannot import name 'np_utils'|has no attribute 'np_utils'", text):
         add("keras-np-utils", "np_utils", "from keras.utils import to_categorical",
             arg="keras.utils.np_utils")
@@ -809,7 +823,6 @@ def diagnose_error(ename: str, evalue: str, traceback: list[str] | str = "") -> 
     refined = []
     for f in found:
         same = [g for g in from_code if g.code == f.code]
-        same.sort(key=lambda g: (g.line or 0) < arrow, )
         best = min(same, key=lambda g: abs((g.line or 0) - arrow), default=None)
         refined.append(Finding(f.code, best.old, best.new, best.message, best.line, f.cell, "error")
                        if best else f)

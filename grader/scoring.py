@@ -107,12 +107,18 @@ def score_notebook(
     hidden=None,
     answers: dict[str, str] | None = None,
     calibrating: bool = False,
-    predictions: dict | None = None,
+    evaluate=None,
 ) -> NotebookScore:
+    """`evaluate(part_data) -> predictions` runs the evaluate phase when a part asks for it."""
     thresholds = spec.thresholds()
     result = NotebookScore(parts=[])
+    part_data = {
+        part.id: art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models))
+        for part in spec.parts
+    }
+    predictions = evaluate(part_data) if evaluate and any(p.evaluate for p in spec.parts) else {}
     for part in spec.parts:
-        data = art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models))
+        data = part_data[part.id]
         ctx = CheckContext(
             part_id=part.id,
             values=data.values,
@@ -121,12 +127,12 @@ def score_notebook(
             measured=result.measured,
             hidden=hidden,
             answers=answers or {},
-            predictions=(predictions or {}).get(part.id, {}),
+            predictions=predictions.get(part.id, {}),
             calibrating=calibrating,
         )
         checks: list[CheckResult] = []
         for check in part.checks:
-            missing = [n for n in check.needs if n not in data.values]
+            missing = [n for n in check.needs if n not in data.values and n not in data.models]
             if missing:
                 checks.append(_missing_result(check, part, missing[0], outcome, data, lang))
                 continue

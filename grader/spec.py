@@ -8,8 +8,10 @@
 
 A checks file is trusted instructor code; it never enters a sandbox. It defines
 
-    SETUP = {"framework": "tf1" | "keras" | "numpy", "limits": {...}}   # optional
+    SETUP = {"framework": "tf1" | "keras" | "numpy", "limits": {...}, "slack": {...}}   # optional
     PARTS = [Part(id=..., title={"en": ..., "ja": ...}, cells=[grade ids], exports={...}, checks=[...])]
+    HIDDEN_SETS = {"name": make}     # optional: grader-made data, make() -> (inputs, labels)
+    MUTANTS = {"name": {grade_id: source}}   # known-wrong answers that must lose points
 
 `exports` maps a name to a Python expression that the grader evaluates in the student's kernel
 after the part's last cell; the value is saved as data (arrays as .npy, the rest as JSON) and
@@ -41,6 +43,7 @@ class Part:
     models: dict[str, str] = field(default_factory=dict)  # name -> expression of a Keras model to save
     curves: dict[str, str] = field(default_factory=dict)  # name -> export holding a loss/accuracy curve
     answers: list[str] = field(default_factory=list)  # markdown answer cells read from the notebook itself
+    evaluate: dict[str, Any] = field(default_factory=dict)  # name -> grader.evaluate.Evaluate
 
     def title_in(self, lang: str) -> str:
         if isinstance(self.title, str):
@@ -61,6 +64,7 @@ class NotebookSpec:
     framework: str = "numpy"
     limits: Limits = field(default_factory=Limits)
     thresholds_path: Path | None = None
+    hidden_sets: dict[str, Callable] = field(default_factory=dict)  # name -> make() -> (x, y)
 
     @property
     def stem(self) -> str:
@@ -136,6 +140,7 @@ def load_assignment(path: Path) -> Assignment:
             framework=setup.get("framework", "numpy"),
             limits=Limits.from_dict(setup.get("limits")),
             thresholds_path=nb_path.with_name(nb_path.stem + ".thresholds.json"),
+            hidden_sets=dict(getattr(module, "HIDDEN_SETS", {})),
         )
         _check_cells_exist(spec)
         notebooks.append(spec)

@@ -1,0 +1,171 @@
+"""The evaluate phase: exported models meet hidden inputs in a fresh sandbox.
+
+The student's kernel is gone by now. Its exported `.keras` files (vetted by `keras_files`) or
+weight arrays (with a trusted forward function from `grader.evaluators`) are copied into a new
+folder, and `python -m grader.evaluate job.json` runs in a new sandbox that sees those copies and
+the hidden inputs, never the labels. Predictions come back as .npy and are read as data.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import artifacts as art
+from .keras_files import UnsafeModel, inspect_keras_file
+
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    """How to get predictions for one part: from a saved Keras model (`model`, a name in
+    Part.models) or from exported arrays fed to a trusted function (`function`, "module:name",
+    called as f(arrays: dict, x) -> predictions)."""
+
+    dataset: str
+    model: str | None = None
+    function: str | None = None
+    arrays: tuple[str, ...] = ()
+    preprocess: str = "raw"  # see grader.evaluators.PREPROCESS
+
+
+class EvaluationFailed(str):
+    """A failed prediction, as the message to show (stored where the array would be)."""
+
+
+def prepare_tasks(spec, part_data: dict, eval_dir: Path, hidden) -> tuple[list[dict], dict, list[Path]]:
+    """Copy what each evaluation needs into eval_dir; return tasks, early failures, read-only paths."""
+    inputs = eval_dir / "in"
+    inputs.mkdir(parents=True, exist_ok=True)
+    tasks, failed, ro = [], {}, []
+    for part in spec.parts:
+        for name, ev in getattr(part, "evaluate", {}).items():
+            key = (part.id, name)
+            data = part_data.get(part.id)
+            task = {"part": part.id, "name": name, "preprocess": ev.preprocess, "out": f"{part.id}-{name}.npy"}
+            try:
+                task["inputs"] = os.fspath(hidden.inputs_path(ev.dataset))
+            except (KeyError, OSError, ValueError) as exc:
+                failed[key] = EvaluationFailed(f"hidden set {ev.dataset!r} unavailable: {exc}")
+                continue
+            if os.path.dirname(task["inputs"]) not in map(os.fspath, ro):
+                ro.append(Path(task["inputs"]).parent)
+            if ev.model:
+                source = data.models.get(ev.model) if data else None
+                if source is None:
+                    failed[key] = EvaluationFailed(
+                        (data.unreadable.get(ev.model) if data else None) or "the model was not saved"
+                    )
+                    continue
+                target = inputs / f"{part.id}-{name}.keras"
+                try:
+                    target.write_bytes(art.read_bytes(source, MAX_MODEL_BYTES))
+                    inspect_keras_file(target)
+                except (OSError, art.UnsafeArtifact, UnsafeModel) as exc:
+                    failed[key] = EvaluationFailed(str(exc))
+                    continue
+                task.update(kind="keras", model=os.fspath(target))
+            else:
+                arrays = {}
+                for array in ev.arrays:
+                    value = data.values.get(array) if data else None
+                    if value is None:
+                        break
+                    path = inputs / f"{part.id}-{name}-{array}.npy"
+                    np.save(path, np.asarray(value), allow_pickle=False)
+                    arrays[array] = os.fspath(path)
+                else:
+                    task.update(kind="function", function=ev.function, arrays=arrays)
+                    tasks.append(task)
+                    continue
+                failed[key] = EvaluationFailed("the weights were not exported")
+                continue
+            tasks.append(task)
+    return tasks, failed, ro
+
+
+def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limits, env: dict) -> tuple[dict, dict]:
+    """Predictions per part: {part_id: {name: ndarray | EvaluationFailed}}, and the process info."""
+    if eval_dir.exists():
+        shutil.rmtree(eval_dir)
+    eval_dir.mkdir(parents=True)
+    tasks, failed, ro = prepare_tasks(spec, part_data, eval_dir, hidden)
+    out: dict[str, dict] = {}
+    for (part, name), why in failed.items():
+        out.setdefault(part, {})[name] = why
+    if not tasks:
+        return out, {}
+    job = eval_dir / "job.json"
+    job.write_text(json.dumps({"tasks": tasks}))
+    process = sandbox.run(
+        [sys.executable, "-m", "grader.evaluate", os.fspath(job)],
+        workdir=eval_dir,
+        ro_paths=ro,
+        env=env,
+        limits=limits,
+        timeout_s=limits.cell_timeout_s,
+    )
+    try:
+        status = art.read_json(eval_dir / "status.json")
+    except (OSError, art.UnsafeArtifact):
+        status = {}
+    for task in tasks:
+        entry = status.get(f"{task['part']}/{task['name']}", {}) if isinstance(status, dict) else {}
+        slot = out.setdefault(task["part"], {})
+        if entry.get("ok"):
+            try:
+                slot[task["name"]] = art.read_array(eval_dir / task["out"])
+                continue
+            except (OSError, art.UnsafeArtifact) as exc:
+                slot[task["name"]] = EvaluationFailed(str(exc))
+                continue
+        reason = entry.get("error") or process.stopped_detail or "the evaluation did not finish"
+        slot[task["name"]] = EvaluationFailed(str(reason)[:500])
+    return out, {"wall_s": round(process.wall_s, 3), "peak_memory_bytes": process.peak_memory_bytes}
+
+
+def _predict(task: dict) -> np.ndarray:
+    from .evaluators import PREPROCESS
+
+    x = np.load(task["inputs"], allow_pickle=False)
+    x = PREPROCESS[task["preprocess"]](x)
+    if task["kind"] == "keras":
+        import keras
+
+        model = keras.saving.load_model(task["model"], safe_mode=True, compile=False)
+        return np.asarray(model.predict(x, batch_size=500, verbose=0))
+    module, _, name = task["function"].partition(":")
+    if not module.startswith("grader."):
+        raise ValueError("evaluation functions must live in the grader package")
+    function = getattr(importlib.import_module(module), name)
+    arrays = {k: np.load(v, allow_pickle=False) for k, v in task["arrays"].items()}
+    return np.asarray(function(arrays, x))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Sandbox side: run every task of job.json, write predictions and status.json."""
+    job = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
+    status = {}
+    for task in job["tasks"]:
+        key = f"{task['part']}/{task['name']}"
+        started = time.monotonic()
+        try:
+            predictions = _predict(task)
+            np.save(task["out"], predictions.astype(np.float32), allow_pickle=False)
+            status[key] = {"ok": True, "seconds": round(time.monotonic() - started, 3)}
+        except Exception as exc:  # the student's model may be broken in any way
+            status[key] = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:400]}"}
+        Path("status.json").write_text(json.dumps(status))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
