@@ -210,6 +210,37 @@ class Decreasing(Check):
 
 
 @dataclass
+class LayerSpecs(Check):
+    """A Keras model's layers against a spec: the number of layers first, then per layer the
+    keys given in `expected` (class, output_shape, params, activation, units)."""
+
+    expected: list = field(default_factory=list)
+    export: str = ""
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export or self.name,)
+
+    def __call__(self, ctx):
+        got = ctx.values[self.needs[0]]
+        if not isinstance(got, list) or len(got) != len(self.expected):
+            n = len(got) if isinstance(got, list) else None
+            return self._result(
+                ctx, False, "value.wrong", f"{len(self.expected)} layers", f"{n} layers", self.hint,
+                name=f"{self.name}: number of layers",
+            )
+        for index, (want, have) in enumerate(zip(self.expected, got)):
+            for key, value in want.items():
+                if have.get(key) != value:
+                    return self._result(
+                        ctx, False, "value.wrong", value, have.get(key), self.hint,
+                        name=f"{self.name}: layer {index + 1} {key}",
+                    )
+        return self._result(ctx, True, "value.ok", None, None)
+
+
+@dataclass
 class Custom(Check):
     """Anything else: `fn(ctx) -> CheckResult | list[CheckResult]` (quiz rubrics, specs)."""
 

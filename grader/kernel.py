@@ -71,6 +71,28 @@ def dtype(value) -> str:
     return name
 
 
+def layer_specs(model) -> list[dict]:
+    """Normalised Keras layer specs: class, output shape, parameter count, activation, units."""
+    specs = []
+    for layer in model.layers:
+        config = layer.get_config()
+        try:
+            shape = [None if d is None else int(d) for d in layer.output.shape]
+        except (AttributeError, ValueError, TypeError):
+            shape = None
+        activation = config.get("activation")
+        specs.append(
+            {
+                "class": type(layer).__name__,
+                "output_shape": shape,
+                "params": int(layer.count_params()) if layer.built else None,
+                "activation": activation if isinstance(activation, str) else None,
+                "units": config.get("units") or config.get("filters"),
+            }
+        )
+    return specs
+
+
 def export(part: str, values: dict) -> None:
     """Evaluate each thunk and save what it returns; errors are recorded per name."""
     folder = _part_dir(part)

@@ -100,6 +100,8 @@ def clear_solution(cell: NotebookNode) -> str:
     stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
     lines = cell.source.splitlines()
     if not any(BEGIN_SOLUTION in line for line in lines):
+        if any(END_SOLUTION in line for line in lines):
+            raise ValueError(f"{END_SOLUTION} without {BEGIN_SOLUTION} in cell {grade_id(cell)}")
         return stub
     out: list[str] = []
     inside = False

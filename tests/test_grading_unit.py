@@ -1,0 +1,202 @@
+"""grade() on a fake runner: verdicts for every way a submission can go wrong, no TensorFlow."""
+import json
+
+import nbformat
+import numpy as np
+import pytest
+
+from grader import notebook as nbf
+from grader.grading import GradeOptions, grade
+from grader.spec import load_assignment
+
+from fakes import FakeRunner, Scenario
+from toy import make_toy
+
+GOOD = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
+
+
+@pytest.fixture
+def toy(tmp_path):
+    sol = make_toy(tmp_path)
+    return load_assignment(sol), tmp_path
+
+
+def submit(tmp_path, source=None, edit=None, name="toy.ipynb"):
+    nb = nbformat.read(tmp_path / "exercises/toy/toy.ipynb", as_version=4)
+    for cell in nb.cells:
+        if source is not None and nbf.grade_id(cell) == "toy_vars":
+            cell.source = source
+    if edit:
+        edit(nb)
+    path = tmp_path / "subs" / name
+    path.parent.mkdir(exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def run(toy, path, scenario):
+    assignment, tmp_path = toy
+    runner = FakeRunner(scenario)
+    return grade(path, assignment, runner, tmp_path / "out", GradeOptions()), runner
+
+
+def checks(result):
+    return {(p.id, c.name): c for p in result.parts for c in p.checks}
+
+
+def test_full_marks_from_exported_data(toy):
+    result, _ = run(toy, submit(toy[1], "W = np.zeros((3, 2))"), Scenario(exports=GOOD))
+    assert result.score == result.max_score == 8
+    assert result.to_dict()["schema"] == "dlgrade.result/1"
+
+
+def test_wrong_shape_shows_expected_and_got(toy):
+    exports = {**GOOD, "toy_shapes": {"W_shape": [2, 3], "steps": [1, 10, 100]}}
+    result, _ = run(toy, submit(toy[1]), Scenario(exports=exports))
+    check = checks(result)[("toy_shapes", "W")]
+    assert check.status.value == "fail" and check.score == 0
+    assert check.expected == [3, 2] and check.got == [2, 3]
+    assert result.score == 6
+
+
+def test_untouched_template_is_not_implemented_not_an_error(toy):
+    result, _ = run(toy, submit(toy[1]), Scenario(errors={"toy_vars": ("NotImplementedError", "")},
+                                                   export_errors={"toy_shapes": {"W_shape": ("NameError", "W")}}))
+    assert result.score == 0
+    for check in checks(result).values():
+        assert check.status.value == "fail"
+        assert "not implemented" in check.message
+    assert not result.problems
+
+
+def test_student_exception_is_an_error_with_their_message(toy):
+    result, _ = run(toy, submit(toy[1], "W = np.zeroes((3, 2))"),
+                    Scenario(errors={"toy_vars": ("AttributeError", "module 'numpy' has no attribute 'zeroes'")},
+                             export_errors={"toy_shapes": {"W_shape": ("NameError", "name 'W' is not defined")}}))
+    check = checks(result)[("toy_shapes", "W")]
+    assert check.status.value == "error"
+    assert "AttributeError" in check.message and "zeroes" in check.message
+
+
+def test_timeout_keeps_finished_parts_and_says_where(toy):
+    result, _ = run(toy, submit(toy[1]), Scenario(exports=GOOD, stop_at="toy_train"))
+    by_part = {p.id: p for p in result.parts}
+    assert by_part["toy_shapes"].score == 3
+    assert by_part["toy_score"].score == 0
+    assert "timed out" in by_part["toy_score"].stopped and "toy_train" in by_part["toy_score"].stopped
+
+
+def test_memory_kill_is_said_in_plain_words(toy):
+    result, _ = run(toy, submit(toy[1]), Scenario(exports=GOOD, stop_at="toy_train", stop_status="dead",
+                                                   stopped_detail="killed: memory limit 3 GiB"))
+    part = next(p for p in result.parts if p.id == "toy_score")
+    assert "killed: memory limit 3 GiB" in part.stopped
+    assert "memory limit" in part.checks[0].message
+
+
+def test_below_calibrated_threshold_fails_with_both_numbers(toy):
+    result, _ = run(toy, submit(toy[1]), Scenario(exports={**GOOD, "toy_score": {"acc": 0.5}}))
+    check = checks(result)[("toy_score", "accuracy")]
+    assert check.status.value == "fail"
+    assert check.got == 0.5 and "0.8" in check.message
+
+
+def test_not_a_notebook(toy):
+    path = toy[1] / "toy.ipynb"
+    path.write_bytes(b"\xff\xfe not json")
+    result, runner = run(toy, path, Scenario())
+    assert result.score == 0 and not runner.jobs
+    assert all(c.status.value == "error" for c in checks(result).values())
+    assert "UTF-8" in next(iter(checks(result).values())).message
+
+
+def test_notebook_of_another_exercise(toy):
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    path = toy[1] / "toy.ipynb"
+    nbformat.write(other, path)
+    result, runner = run(toy, path, Scenario())
+    assert not runner.jobs
+    assert "not a notebook of this exercise" in next(iter(checks(result).values())).message
+
+
+def test_changed_locked_cell_is_restored_and_reported(toy):
+    def cheat(nb):
+        next(c for c in nb.cells if nbf.grade_id(c) == "toy_train").source = "acc = 1.0  # trust me"
+    result, runner = run(toy, submit(toy[1], edit=cheat), Scenario(exports=GOOD))
+    ran = runner.jobs[0].notebook
+    assert next(c for c in ran.cells if nbf.grade_id(c) == "toy_train").source == "acc = 0.9"
+    finding = checks(result)[("toy-notebook", "locked-changed")]
+    assert "toy_train" in finding.message
+
+
+def test_deleted_graded_cell_runs_the_released_stub(toy):
+    def delete(nb):
+        nb.cells = [c for c in nb.cells if nbf.grade_id(c) != "toy_vars"]
+    result, runner = run(toy, submit(toy[1], edit=delete), Scenario(errors={"toy_vars": ("NotImplementedError", "")}))
+    ran = runner.jobs[0].notebook
+    assert any(nbf.grade_id(c) == "toy_vars" for c in ran.cells)
+    assert ("toy-notebook", "cell-missing") in checks(result)
+    assert result.score == 0
+
+
+def test_reordered_cells_are_put_back(toy):
+    def swap(nb):
+        i = next(i for i, c in enumerate(nb.cells) if nbf.grade_id(c) == "toy_vars")
+        nb.cells[i], nb.cells[i + 1] = nb.cells[i + 1], nb.cells[i]
+    result, runner = run(toy, submit(toy[1], "W = np.zeros((3, 2))", edit=swap), Scenario(exports=GOOD))
+    order = [nbf.grade_id(c) for c in runner.jobs[0].notebook.cells if nbf.grade_id(c)]
+    assert order == ["toy_intro", "toy_setup", "toy_vars", "toy_train"]
+    assert ("toy-notebook", "reordered") in checks(result)
+
+
+def test_renamed_file_is_matched_by_its_cells(toy):
+    result, runner = run(toy, submit(toy[1], name="my homework.ipynb"), Scenario(exports=GOOD))
+    assert runner.jobs and result.score == 8
+
+
+def test_missing_notebook_in_a_folder_submission(toy):
+    folder = toy[1] / "subs" / "erin"
+    folder.mkdir(parents=True)
+    result, runner = run(toy, folder, Scenario())
+    assert result.submission == "erin" and not runner.jobs
+    assert "was not submitted" in next(iter(checks(result).values())).message
+
+
+def test_injected_cells_seed_first_and_export_after_each_part(toy):
+    _, runner = run(toy, submit(toy[1]), Scenario(exports=GOOD))
+    cells = runner.jobs[0].notebook.cells
+    assert cells[0].metadata["dlgrade"]["injected"] == "seed"
+    ids = [nbf.grade_id(c) or c.metadata.get("dlgrade", {}).get("part") for c in cells]
+    assert ids.index("toy_shapes") == ids.index("toy_vars") + 1
+    assert ids.index("toy_score") == ids.index("toy_train") + 1
+
+
+def test_symlinked_artifact_is_refused(toy, tmp_path):
+    secret = tmp_path / "secret.npy"
+    np.save(secret, np.array([3, 2]))
+
+    class Planting(FakeRunner):
+        def _export(self, folder, part):
+            super()._export(folder, part)
+            if part == "toy_shapes":
+                (folder / "W_shape.json").unlink()
+                (folder / "W_shape.json").symlink_to(secret)
+
+    assignment, root = toy
+    result = grade(submit(root), assignment, Planting(Scenario(exports=GOOD)), root / "out", GradeOptions())
+    check = checks(result)[("toy_shapes", "W")]
+    assert check.score == 0 and "symbolic link" in check.message
+
+
+def test_pickled_array_is_refused(toy):
+    class Pickling(FakeRunner):
+        def _export(self, folder, part):
+            super()._export(folder, part)
+            if part == "toy_score":
+                np.save(folder / "acc.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
+                (folder / "_export.json").write_text(json.dumps({"saved": {"acc": "npy"}, "errors": {}}))
+
+    assignment, root = toy
+    result = grade(submit(root), assignment, Pickling(Scenario(exports=GOOD)), root / "out", GradeOptions())
+    check = checks(result)[("toy_score", "accuracy")]
+    assert check.score == 0 and "not a plain numeric array" in check.message
