@@ -145,6 +145,37 @@ def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:
     return plots
 
 
+def attach_legacy_hints(spec: NotebookSpec, nb, record: dict, parts: list[PartResult], lang: str) -> None:
+    """Old TF1 / Keras 2 calls, found in the source and in the errors cells raised, as hints on
+    the part that grades that cell (0 points: reported apart from mistakes)."""
+    from dataclasses import replace
+
+    from .legacy import diagnose_error, findings_to_checks, scan_notebook
+
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    ids = [nbf.grade_id(c) or f"#{i + 1}" for i, c in enumerate(code)]
+    findings = scan_notebook([c.source for c in code], ids=ids)
+    for entry in record.get("cells", []):
+        err = entry.get("error")
+        if err and not entry.get("injected"):
+            cell = entry.get("grade_id") or f"#{entry['index']}"
+            found = diagnose_error(err.get("ename", ""), err.get("evalue", ""), err.get("traceback", []))
+            findings += [replace(f, cell=cell) for f in found]
+    locked = {nbf.grade_id(c) for c in code if nbf.is_locked(c)}
+    findings = [f for f in findings if f.cell not in locked]  # the released code is not the student's
+    if not findings or not parts:
+        return
+    by_cell: dict[str, PartResult] = {}
+    for part in parts:
+        for gid in next(p for p in spec.parts if p.id == part.id).cells:
+            by_cell.setdefault(gid, part)
+    for check in findings_to_checks(findings, lang):
+        cell = check.message_args.get("cell")
+        target = by_cell.get(cell, parts[0])
+        if not any(c.kind == check.kind and c.hint == check.hint for c in target.checks):
+            target.checks.append(check)
+
+
 def answers_of(nb) -> dict[str, str]:
     """Markdown answer cells, read straight from the submitted notebook (no execution needed)."""
     return {
@@ -219,6 +250,7 @@ def grade(
                 spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits
             ),
         )
+        attach_legacy_hints(spec, prepared.notebook, outcome.record, scored.parts, lang)
         result.parts += scored.parts
         if prepared.findings:
             result.parts.append(_findings_part(spec, prepared.findings, lang))

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 
 from grader.results import CheckResult, Status
 
-__all__ = ["CODES", "Finding", "diagnose_error", "findings_to_checks", "scan_notebook", "scan_source"]
+__all__ = ["CODES", "Finding", "diagnose_error", "findings_to_checks", "scan_notebook",
+           "scan_source"]
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,10 @@ def _dotted(node: ast.AST) -> list[str] | None:
 
 
 def _oneline(text: str) -> str:
-    return re.sub(r"\s*\n\s*", " ", text).strip()
+    """A multi-line call on one line; its comments would swallow the rest, so they go."""
+    if "\n" not in text:
+        return text.strip()
+    return " ".join(p for p in (_strip_comment(ln).strip() for ln in text.split("\n")) if p)
 
 
 class _Scanner:
@@ -371,6 +375,7 @@ class _Visitor(ast.NodeVisitor):
         self.s, self.text, self.offset = scanner, text, offset
         # id(layer call) -> (model, is_later_layer) for calls in model.add(...) / Sequential([...])
         self.parents: dict[int, tuple[str | None, bool]] = {}
+        self.adds: dict[int, ast.Call] = {}  # id(layer call) -> the model.add(...) call around it
 
     def _line(self, node: ast.AST) -> int:
         return node.lineno + self.offset
@@ -405,8 +410,11 @@ class _Visitor(ast.NodeVisitor):
         _, issues = _fix_call(node, self.s, parent)
         if issues:
             new = _modernize(node, self.s, parent)
+            # A first layer's fix adds `model.add(keras.Input(...))`: then the old is the add call.
+            wrapped = new.startswith(f"{parent[0]}.add(") if parent and parent[0] else False
+            old = self._seg(self.adds[id(node)]) if wrapped else self._seg(node)
             for code, fields in issues:
-                self.s.emit(code, self._seg(node), new, self._line(node), **fields)
+                self.s.emit(code, old, new, self._line(node), **fields)
         self.generic_visit(node)
 
     def _observe(self, node: ast.Call) -> None:
@@ -415,6 +423,7 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node.func, ast.Attribute) and name == "add" and node.args:
             model = ast.unparse(node.func.value)
             self.parents[id(node.args[0])] = (model, model in self.s.built)
+            self.adds[id(node.args[0])] = node
             self.s.built.add(model)
         if name == "Sequential" and node.args and isinstance(node.args[0], ast.List):
             for i, layer in enumerate(node.args[0].elts):
@@ -437,13 +446,6 @@ class _Visitor(ast.NodeVisitor):
             if parts[0] in ("keras", "tensorflow", "tf") and "np_utils" in parts[1:]:
                 self.s.emit("keras-np-utils", self._seg(node), "keras.utils.to_categorical", line,
                             arg=".".join(parts[: parts.index("np_utils") + 1]))
-        if node.attr in _GENERATOR_METHODS or node.attr == "predict_classes":
-            new = "np.argmax(model.predict(x), axis=-1)" if node.attr == "predict_classes" else \
-                f"{ast.unparse(node.value)}.{_GENERATOR_METHODS[node.attr]}"
-            code = "keras-predict-classes" if node.attr == "predict_classes" else \
-                "keras-generator-methods"
-            self.s.emit(code, self._seg(node), new, line, arg=node.attr,
-                        renamed=_GENERATOR_METHODS.get(node.attr, ""))
         if node.attr == "output_shape" and _looks_like_layer(node.value, self.s):
             self.s.emit("keras-output-shape", self._seg(node),
                         f"{ast.unparse(node.value)}.output.shape", line)
@@ -520,7 +522,8 @@ def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | Non
                               f"decay_steps=1, decay_rate={ast.unparse(decay.value)})")
                 kws[:] = [k for k in kws if k.arg != "learning_rate"]
                 kws.insert(0, ast.keyword("learning_rate", sched))
-        if (eps := kw("epsilon")) and isinstance(eps.value, ast.Constant) and eps.value.value is None:
+        eps = kw("epsilon")
+        if eps and isinstance(eps.value, ast.Constant) and eps.value.value is None:
             issues.append(("keras-adam-epsilon-none", {}))
             kws[kws.index(eps)] = ast.keyword("epsilon", ast.Constant(1e-07))
     elif name in _KERAS_LAYERS:
@@ -576,7 +579,7 @@ def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | Non
             rename("reduction_indices", "axis")
         if resolved and resolved[1] == "layers.dense":
             issues.append(("tf-layers-keras3", {}))
-            inputs = node.args[0] if node.args else (kw("inputs") or ast.keyword("", ast.Name("x"))).value
+            inputs = node.args[0] if node.args else getattr(kw("inputs"), "value", ast.Name("x"))
             units = node.args[1:2] or ([kw("units").value] if kw("units") else [])
             rest = [k for k in kws if k.arg not in ("inputs", "units")]
             dense = ast.Call(_expr("keras.layers.Dense"), units, rest)
@@ -639,8 +642,8 @@ def _parse_with_repair(text: str) -> tuple[ast.Module, set[int]]:
             lines[candidates[0] - 1] = ""
         except ValueError:  # e.g. NUL bytes: read every line on its own
             break
-    original = text.split("\n")
-    return ast.Module(body=[], type_ignores=[]), {i for i, ln in enumerate(original, 1) if ln.strip()}
+    every = {i for i, ln in enumerate(text.split("\n"), 1) if ln.strip()}
+    return ast.Module(body=[], type_ignores=[]), every
 
 
 def _strip_comment(line: str) -> str:
@@ -728,7 +731,8 @@ def _error_findings(text: str, tb: str) -> list[Finding]:
     def add(code: str, old: str, new: str, **fields: str) -> None:
         out.append(_finding(code, old, new, source="error", **fields))
 
-    if m := re.search(r"module '(tensorflow(?:\._api\.v2)?(?:\.[\w.]+)?)' has no attribute '(\w+)'", text):
+    no_attr = r"module '(tensorflow(?:\._api\.v2)?(?:\.[\w.]+)?)' has no attribute '(\w+)'"
+    if m := re.search(no_attr, text):
         module = re.sub(r"^tensorflow(\._api\.v2)?\.?", "", m.group(1))
         path = f"{module}.{m.group(2)}" if module else m.group(2)
         if path in _TF1_ONLY:
@@ -824,8 +828,9 @@ def diagnose_error(ename: str, evalue: str, traceback: list[str] | str = "") -> 
     for f in found:
         same = [g for g in from_code if g.code == f.code]
         best = min(same, key=lambda g: abs((g.line or 0) - arrow), default=None)
+        # Without a matching call in the shown lines, the arrow still marks the failing line.
         refined.append(Finding(f.code, best.old, best.new, best.message, best.line, f.cell, "error")
-                       if best else f)
+                       if best else replace(f, line=arrow or None))
     return refined
 
 

@@ -140,6 +140,7 @@ _JA_NEG = re.compile(
     r"|無[いくし]|[わいせらきけれさ]ず(?!か)|ません|不要|不使用"
 )
 _JA_WINDOW = 12
+_NOUN_TAIL = re.compile(r"^(?:[a-z0-9]*(?:[\s\-_][a-z]+)?)?(?:(?![無不])[\u30a0-\u30ff\u4e00-\u9fff]){0,10}")
 
 
 def _negated_default(plain: str, start: int, end: int) -> bool:
@@ -150,7 +151,10 @@ def _negated_default(plain: str, start: int, end: int) -> bool:
             return True
     if _EN_NEG_AFTER.match(plain[end : end + 40]):
         return True
-    after = plain[end : end + _JA_WINDOW]
+    # Skip the rest of the noun the term heads ("residual blocks", 「残差接続」, 「モジュール」),
+    # then read the predicate that follows.
+    rest = _NOUN_TAIL.sub("", plain[end : end + 40], count=1)
+    after = rest[:_JA_WINDOW]
     cut = _JA_CLAUSE_END.search(after)
     after = after[: cut.start()] if cut else after
     particles = [m.start() for m in re.finditer("[をがは]", after)]
@@ -414,7 +418,7 @@ def parse_choice(answer: str | None, choice: Choice) -> set[str] | None:
     Reads "b", "B", "(b)", "ｂ", "b) text", "答えはb", the option's own text, and for
     questions with several correct options "a, c", "a and c", "a・c" or "ac".
     """
-    text = _SUFFIX.sub("", _PREFIX.sub("", normalize(_strip_stub(answer))))
+    text = _SUFFIX.sub("", _PREFIX.sub("", normalize(_strip_stub(answer)))).replace(")(", ") (")
     if not re.search(r"\w", text):
         return set()
     by_norm = {normalize(k): k for k in choice.options}

@@ -48,3 +48,15 @@ PARTS = [
         ],
     ),
 ]
+
+
+_XD = "x = tf.placeholder(tf.float32, [None, 784])\nd = tf.placeholder(tf.float32, [None, 10])\n"
+MUTANTS = {
+    # W of the wrong shape: the training cell cannot even build the model
+    "w_wrong_shape": {"mnist1_vars": _XD + "W = tf.Variable(tf.random_normal([784, 5], stddev=0.01))\nb = tf.Variable(tf.zeros([10]))"},
+    # weights that are not trained: a frozen W leaves the model near chance
+    "w_not_trainable": {"mnist1_vars": _XD + "W = tf.Variable(tf.zeros([784, 10]), trainable=False)\nb = tf.Variable(tf.zeros([10]))"},
+    # labels of the wrong width
+    "d_wrong_shape": {"mnist1_vars": "x = tf.placeholder(tf.float32, [None, 784])\nd = tf.placeholder(tf.float32, [None, 1])\n"
+                      "W = tf.Variable(tf.random_normal([784, 10], stddev=0.01))\nb = tf.Variable(tf.zeros([10]))"},
+}

@@ -1,0 +1,91 @@
+"""Every exercise of the course, graded for real: each reference solution gets full marks, each
+untouched released notebook gets 0 without grader errors, each known-wrong variant (MUTANTS in
+its checks file) loses points, and calibration reproduces the stored thresholds."""
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.bwrap import make_sandbox
+from grader.calibrate import calibrate, mutant_notebook, mutants_of, reference_notebook
+from grader.datasets import public_dir
+from grader.execution import SandboxedRunner
+from grader.grading import GradeOptions
+from grader.hidden import HiddenData
+from grader.scheduler import grade_class
+from grader.spec import load_assignment
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if any(p.glob("*.checks.py")))
+
+
+def options():
+    return GradeOptions(data_paths=[public_dir()], hidden=HiddenData())
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_reference_full_template_zero_mutants_lose(name, tmp_path):
+    assignment = load_assignment(REPO / "solutions" / name)
+    subs, expect = [], {}
+    for spec in assignment.notebooks:
+        cases = {"reference": reference_notebook(spec), "template": spec.release()}
+        cases.update({f"mutant-{m}": mutant_notebook(spec, r) for m, r in mutants_of(spec).items()})
+        for case, nb in cases.items():
+            folder = tmp_path / "class" / f"{spec.stem}--{case}"
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / spec.name)
+            subs.append(folder)
+            expect[folder.name] = (spec, case)
+    runner = SandboxedRunner(make_sandbox(False))
+    results = grade_class(subs, assignment, runner, tmp_path / "out", options(), jobs=2)
+    problems = []
+    for result in results:
+        spec, case = expect[result.submission]
+        parts = [p for p in result.parts if p.notebook == spec.name and not p.id.endswith("-notebook")]
+        score = sum(p.score for p in parts)
+        full = sum(p.max_score for p in parts)
+        lost = [f"{p.id}/{c.name}: {c.status.value}: {c.message}" for p in parts for c in p.checks if c.score < c.max_score]
+        if result.problems:
+            problems.append(f"{result.submission}: grader problems {result.problems}")
+        if case == "reference" and score < full:
+            problems.append(f"{result.submission}: reference lost points: {lost}")
+        if case == "template":
+            errors = [c for p in parts for c in p.checks if c.status.value == "error"]
+            if score != 0 or errors:
+                problems.append(f"{result.submission}: template scored {score} or raised errors: {lost}")
+        if case.startswith("mutant") and score >= full:
+            problems.append(f"{result.submission}: mutant not caught ({score}/{full})")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_assignment_has_mutants_for_every_notebook():
+    for name in ASSIGNMENTS:
+        for spec in load_assignment(REPO / "solutions" / name).notebooks:
+            assert len(mutants_of(spec)) >= 2, f"{spec.name} needs at least two known-wrong variants"
+            assert spec.thresholds_path.exists() or not any(
+                getattr(c, "metric", None) for p in spec.parts for c in p.checks
+            ), f"{spec.name} has calibrated checks but no thresholds: run dlgrade calibrate"
+
+
+def test_calibration_reproduces_stored_thresholds():
+    assignment = load_assignment(REPO / "solutions" / "mnist_tf")
+    spec = assignment.notebook("mnist_1layer.ipynb")
+    stored = json.loads(spec.thresholds_path.read_text())["metrics"]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "mnist_tf"
+        copy.mkdir()
+        for suffix in (".ipynb", ".checks.py"):
+            (copy / f"mnist_1layer{suffix}").write_bytes(spec.solution_path.with_name(f"mnist_1layer{suffix}").read_bytes())
+        (Path(tmp) / "exercises").mkdir()
+        one = load_assignment(copy)
+        one.notebooks[0].release_path = spec.release_path
+        runner = SandboxedRunner(make_sandbox(False))
+        report = calibrate(one, runner, seeds=len(stored["mnist1_holdout_accuracy"]["samples"]), options=options(),
+                           log=lambda m: None, run_mutants=False)["mnist_1layer.ipynb"]
+    for metric, entry in stored.items():
+        again = report.thresholds[metric]
+        assert again["threshold"] == pytest.approx(entry["threshold"], abs=0.005), (metric, again, entry)
+        assert again["mean"] == pytest.approx(entry["mean"], abs=0.005)

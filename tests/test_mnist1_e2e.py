@@ -1,0 +1,91 @@
+"""The one-layer MNIST exercise graded for real: TensorFlow, MNIST, nbclient, bubblewrap."""
+import nbformat
+import pytest
+
+from grader import notebook as nbf
+from grader.bwrap import make_sandbox
+from grader.calibrate import reference_notebook
+from grader.datasets import public_dir
+from grader.execution import SandboxedRunner
+from grader.grading import GradeOptions
+from grader.hidden import HiddenData
+from grader.scheduler import grade_class
+from grader.spec import load_assignment
+
+pytestmark = pytest.mark.slow
+
+CORRECT = (
+    "x = tf.placeholder(tf.float32, [None, 784])\n"
+    "d = tf.placeholder(tf.float32, [None, 10])\n"
+)
+
+
+def with_vars(nb, source):
+    for cell in nb.cells:
+        if nbf.grade_id(cell) == "mnist1_vars":
+            cell.source = source
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(repo, tmp_path_factory):
+    """Grade one class of real submissions once; tests read the verdicts."""
+    tmp = tmp_path_factory.mktemp("mnist1")
+    assignment = load_assignment(repo / "solutions/mnist_tf")
+    spec = assignment.notebook("mnist_1layer.ipynb")
+    subs = {
+        "reference": reference_notebook(spec),
+        "template": spec.release(),
+        "wrong_w": with_vars(spec.release(), CORRECT +
+                             "W = tf.Variable(tf.random_normal([784, 5], stddev=0.01))\nb = tf.Variable(tf.zeros([10]))"),
+        # trains nothing (W frozen at zeros, bias only) and prints a perfect accuracy
+        "fake_print": with_vars(spec.release(), CORRECT +
+                                "W = tf.Variable(tf.zeros([784, 10]), trainable=False)\nb = tf.Variable(tf.zeros([10]))\n"
+                                "print('Generation: 100. 正解率 = 0.99')"),
+    }
+    paths = []
+    for name, nb in subs.items():
+        folder = tmp / "class" / name
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "mnist_1layer.ipynb")
+        paths.append(folder)
+    options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData())
+    runner = SandboxedRunner(make_sandbox(False))
+    results = grade_class(paths, assignment, runner, tmp / "out", options, jobs=2)
+    return {r.submission: r for r in results}
+
+
+def check(result, part, name):
+    return next(c for p in result.parts if p.id == part for c in p.checks if c.name == name)
+
+
+def test_reference_solution_gets_full_marks(graded):
+    r = graded["reference"]
+    assert r.score == r.max_score == 10, [(c.name, c.message) for p in r.parts for c in p.checks]
+    assert r.sandbox["name"] == "bubblewrap" and r.sandbox["isolated"]
+    assert r.resources["peak_memory_bytes"] > 100 * 2**20
+    split = r.timings["notebooks"]["mnist_1layer.ipynb"]
+    assert split["kernel_start_s"] > 0 and split["seed_cell_s"] > 0 and split["student_cells_s"] > 0
+
+
+def test_released_template_gets_zero_with_not_implemented(graded):
+    r = graded["template"]
+    assert r.score == 0 and not r.problems
+    for part in r.parts:
+        for c in part.checks:
+            assert c.status.value == "fail" and "not implemented" in c.message
+
+
+def test_wrong_w_shape_loses_the_shape_point_with_expected_and_got(graded):
+    r = graded["wrong_w"]
+    w = check(r, "mnist1_shapes", "W")
+    assert w.score == 0 and w.expected == [784, 10] and w.got == [784, 5]
+    assert check(r, "mnist1_shapes", "x").score == 1
+    assert check(r, "mnist1_accuracy", "holdout accuracy").score == 0
+
+
+def test_printing_a_good_accuracy_earns_nothing(graded):
+    r = graded["fake_print"]
+    acc = check(r, "mnist1_accuracy", "holdout accuracy")
+    assert acc.score == 0 and acc.got < 0.5
+    assert check(r, "mnist1_shapes", "W").score == 1  # the honest part keeps its points
