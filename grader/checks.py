@@ -295,3 +295,197 @@ def prediction_accuracy(evaluation: str, dataset: str):
         return float(np.mean(guess == labels))
 
     return compute
+
+
+@dataclass
+class QuizAnswer(Check):
+    """A quiz question answered in a markdown cell of the notebook (`cell`), scored by a rubric
+    or a multiple-choice key from a rubrics file (`grader.quiz.load_rubrics`). Free text gives
+    one CheckResult per concept; uncertain ones are needs-review."""
+
+    cell: str = ""
+    item: Any = None  # grader.quiz.Rubric | grader.quiz.Choice
+
+    def __call__(self, ctx):
+        from .quiz import score_answer
+
+        results = score_answer(ctx.answers.get(self.cell, ""), self.item, lang=ctx.lang)
+        for r in results:
+            r.hidden = r.hidden or self.hidden
+        return results
+
+
+# --- multi-layer perceptrons as W1, b1, ..., Wn, bn (TF1 variables) ------------------------------
+
+
+def _dense_chain_problem(shapes: dict[str, Any], layers: int, inputs: int, outputs: int) -> tuple | None:
+    """The first tensor of W1, b1, ..., Wn, bn whose shape breaks the chain `inputs` -> hidden
+    sizes -> `outputs`, as (name, expected, got); None when every shape fits. Hidden sizes are
+    the student's: W_i's columns, shown as "h<i>" in what is expected."""
+    width: Any = inputs
+    for i in range(1, layers + 1):
+        w = shapes.get(f"W{i}")
+        w = None if w is None else [None if d is None else int(d) for d in w]
+        out: Any = outputs if i == layers else f"h{i}"
+        if w is None or len(w) != 2 or w[0] != width or (i == layers and w[1] != outputs) or w[1] is None:
+            return f"W{i}", [width, out], w
+        b = shapes.get(f"b{i}")
+        b = None if b is None else [None if d is None else int(d) for d in b]
+        if b != [w[1]]:
+            return f"b{i}", [w[1]], b
+        width = w[1]
+    return None
+
+
+@dataclass
+class DenseChainShapes(Check):
+    """W1, b1, ..., Wn, bn (exported as `W1_shape`, ...) chain `inputs` -> h1 -> ... -> `outputs`:
+    each layer takes what the one before gives, with hidden sizes of the student's choice."""
+
+    layers: int = 3
+    inputs: int = 784
+    outputs: int = 10
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return tuple(f"{p}{i}_shape" for i in range(1, self.layers + 1) for p in ("W", "b"))
+
+    def __call__(self, ctx):
+        shapes = {name.removesuffix("_shape"): ctx.values[name] for name in self.needs}
+        problem = _dense_chain_problem(shapes, self.layers, self.inputs, self.outputs)
+        if problem is not None:
+            name, expected, got = problem
+            return self._result(ctx, False, "shape.wrong", expected, got, self.hint, name=name)
+        widths = [self.inputs] + [int(shapes[f"W{i}"][1]) for i in range(1, self.layers + 1)]
+        return self._result(ctx, True, "value.ok", None, None, name=f"{self.name} ({' -> '.join(map(str, widths))})")
+
+
+@dataclass
+class HiddenSizes(Check):
+    """The hidden sizes (columns of W1 .. W(n-1), exported as `W<i>_shape`) lie in [low, high]."""
+
+    layers: int = 3
+    low: int = 1
+    high: int = 1000
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return tuple(f"W{i}_shape" for i in range(1, self.layers))
+
+    def __call__(self, ctx):
+        sizes = []
+        for name in self.needs:
+            shape = ctx.values[name]
+            sizes.append(int(shape[1]) if shape is not None and len(shape) == 2 and shape[1] is not None else None)
+        ok = all(s is not None and self.low <= s <= self.high for s in sizes)
+        expected = f"each in {self.low}..{self.high}"
+        return self._result(ctx, ok, "value.ok" if ok else "value.wrong", expected, sizes, self.hint)
+
+
+def dense_chain_accuracy(
+    layers: int = 3,
+    dataset: str = "mnist",
+    activation: str = "sigmoid",
+    outputs: int = 10,
+    hidden: tuple[int, int] | None = None,
+):
+    """compute() for an MLP from exported W1, b1, ..., Wn, bn on a holdout set: the trusted forward
+    pass `grader.evaluators.dense_chain` with `activation` between layers and no dropout (as at
+    test time, keep_prob 1.0). Shapes are checked first; hidden sizes outside `hidden` (low, high)
+    are refused, which also bounds the work done here."""
+    from .evaluators import dense_chain
+
+    def compute(values: dict, ctx: CheckContext) -> float:
+        x, y = ctx.hidden.flat_mnist() if dataset == "mnist" else ctx.hidden.holdout(dataset)
+        names = [f"{p}{i}" for i in range(1, layers + 1) for p in ("W", "b")]
+        arrays = {n: np.asarray(values[n], dtype=np.float64) for n in names}
+        problem = _dense_chain_problem({n: a.shape for n, a in arrays.items()}, layers, x.shape[1], outputs)
+        if problem is not None:
+            name, expected, got = problem
+            raise PredictionError(f"{name} has shape {got}; it must be {expected}")
+        if hidden is not None:
+            sizes = [arrays[f"W{i}"].shape[1] for i in range(1, layers)]
+            if not all(hidden[0] <= s <= hidden[1] for s in sizes):
+                raise PredictionError(f"hidden sizes {sizes} are outside {hidden[0]}..{hidden[1]}")
+        logits = dense_chain(arrays, x, activation)
+        return float(np.mean(np.argmax(logits, axis=1) == y))
+
+    return compute
+
+
+# --- a network's own output against a trusted forward pass over its exported weights ------------
+
+
+def mnist_test_inputs(n: int = 100) -> Callable[[], np.ndarray]:
+    """The first n public MNIST test images as the course feeds them (float32 pixel * 1/255, 784
+    wide, like `input_data`'s `mnist.test.images[:n]`): known inputs for ForwardMatches."""
+
+    def make() -> np.ndarray:
+        from .datasets.cache import load_public_mnist
+
+        x = load_public_mnist()[1][0][:n]
+        return np.multiply(x.reshape(len(x), -1).astype(np.float32), 1.0 / 255.0)
+
+    return make
+
+
+@dataclass
+class ForwardMatches(Check):
+    """The student's network output on known inputs (export `export`, e.g. y_conv on
+    mnist.test.images[:100] with keep_prob 1.0) equals a trusted forward pass `function(arrays,
+    x)` over the exported weights `arrays`: the graph computes the architecture the course asks for
+    (activations, pooling, dropout off at test time), so the holdout accuracy measured with that
+    pass is the student's."""
+
+    export: str = ""
+    arrays: tuple[str, ...] = ()
+    function: Callable[[dict, np.ndarray], np.ndarray] | None = None
+    inputs: Callable[[], np.ndarray] | None = None
+    atol: float = 1e-3
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export, *self.arrays)
+
+    def __call__(self, ctx):
+        got = np.asarray(ctx.values[self.export], dtype=np.float64)
+        try:
+            expected = np.asarray(self.function({k: ctx.values[k] for k in self.arrays}, self.inputs()), dtype=np.float64)
+        except ValueError as exc:  # the weights do not fit the architecture
+            return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
+        if got.shape != expected.shape:
+            return self._result(ctx, False, "shape.wrong", list(expected.shape), list(got.shape), self.hint)
+        if not np.all(np.isfinite(got)):
+            return self._result(ctx, False, "loss.not_finite", None, None, self.hint)
+        diff = float(np.max(np.abs(got - expected))) if got.size else 0.0
+        ok = diff <= self.atol
+        return self._result(
+            ctx, ok, "value.ok" if ok else "close.wrong", "the course network's output", f"{diff:.3g} apart",
+            self.hint, tol=self.atol,
+        )
+
+
+@dataclass
+class Differs(Check):
+    """Two exported outputs differ somewhere by more than `atol`, e.g. y_conv with keep_prob 0.5
+    and with keep_prob 1.0 on the same images: dropout is applied and follows keep_prob."""
+
+    export: str = ""
+    other: str = ""
+    atol: float = 1e-3
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.export, self.other)
+
+    def __call__(self, ctx):
+        a = np.asarray(ctx.values[self.export], dtype=np.float64)
+        b = np.asarray(ctx.values[self.other], dtype=np.float64)
+        diff = float(np.max(np.abs(a - b))) if a.shape == b.shape and a.size else None
+        ok = diff is not None and math.isfinite(diff) and diff > self.atol
+        got = "no difference" if diff is None else f"{diff:.3g} apart"
+        return self._result(ctx, ok, "value.ok" if ok else "value.wrong", f"more than {self.atol} apart", got, self.hint)

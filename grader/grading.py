@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from . import notebook as nbf
+from .cache import ResultCache, cache_key
 from .errors import NotANotebook
 from .execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
 from .i18n import t
@@ -34,6 +35,7 @@ class GradeOptions:
     calibrating: bool = False
     data_paths: list[Path] = field(default_factory=list)  # read-only data the notebook may load
     hidden: object = None  # grader.hidden.HiddenData
+    cache: ResultCache | None = None  # reuse the outcome of identical notebooks
 
 
 def submission_name(path: Path) -> str:
@@ -185,6 +187,57 @@ def answers_of(nb) -> dict[str, str]:
     }
 
 
+def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path, options: GradeOptions) -> dict:
+    """Execute, evaluate and score one prepared notebook; the outcome as plain data (cacheable)."""
+    lang = options.lang
+    workdir = fresh_workdir(sub_dir / "work" / spec.stem)
+    job = ExecutionJob(
+        notebook=inject(prepared.notebook, spec, options.seed, workdir / "artifacts"),
+        workdir=workdir,
+        limits=spec.limits,
+        data_paths=list(options.data_paths),
+    )
+    t0 = time.monotonic()
+    outcome = runner.execute(job)
+    executed_s = time.monotonic() - t0
+    t1 = time.monotonic()
+    hidden = options.hidden
+    for set_name, make in spec.hidden_sets.items():
+        hidden.register(set_name, make)
+    scored = score_notebook(
+        spec,
+        outcome,
+        lang=lang,
+        hidden=hidden,
+        answers=answers_of(prepared.notebook),
+        calibrating=options.calibrating,
+        evaluate=lambda part_data: runner.evaluate(spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits),
+    )
+    attach_legacy_hints(spec, prepared.notebook, outcome.record, scored.parts, lang)
+    plots = extract_plots(outcome.executed_path, sub_dir / "plots", spec.stem) if outcome.executed_path else []
+    split = summarize_record(outcome.record)
+    split["sandbox_total_s"] = round(executed_s, 3)
+    split["score_s"] = round(time.monotonic() - t1, 3)
+    return {
+        "parts": [p.to_dict() for p in scored.parts],
+        "problems": [{"kind": "grader", "message": m} for m in scored.grader_errors],
+        "metrics": scored.measured,
+        "plots": [{**p, "png": base64.b64encode((sub_dir / "plots" / p["path"]).read_bytes()).decode()} for p in plots],
+        "status": outcome.record.get("status", "unknown"),
+        "timings": split,
+        "sandbox": outcome.process.sandbox,
+        "peak_memory_bytes": outcome.process.peak_memory_bytes,
+        "cpu_s": outcome.process.cpu_s,
+    }
+
+
+def _restore_plots(graded: dict, sub_dir: Path) -> None:
+    folder = sub_dir / "plots"
+    for plot in graded["plots"]:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / plot["path"]).write_bytes(base64.b64decode(plot["png"]))
+
+
 def grade(
     submission: Path,
     assignment: Assignment,
@@ -225,49 +278,28 @@ def grade(
             entry["status"] = "wrong-exercise"
             result.parts += _all_parts_failed(spec, Status.FAIL, "nb.wrong_exercise", lang, name=path.name)
             continue
-        workdir = fresh_workdir(sub_dir / "work" / spec.stem)
-        job = ExecutionJob(
-            notebook=inject(prepared.notebook, spec, options.seed, workdir / "artifacts"),
-            workdir=workdir,
-            limits=spec.limits,
-            data_paths=list(options.data_paths),
-        )
-        t0 = time.monotonic()
-        outcome = runner.execute(job)
-        executed_s = time.monotonic() - t0
-        t1 = time.monotonic()
-        hidden = options.hidden
-        for set_name, make in spec.hidden_sets.items():
-            hidden.register(set_name, make)
-        scored = score_notebook(
-            spec,
-            outcome,
-            lang=lang,
-            hidden=options.hidden,
-            answers=answers_of(prepared.notebook),
-            calibrating=options.calibrating,
-            evaluate=lambda part_data: runner.evaluate(
-                spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits
-            ),
-        )
-        attach_legacy_hints(spec, prepared.notebook, outcome.record, scored.parts, lang)
-        result.parts += scored.parts
+        cache = options.cache
+        key = cache_key(spec, prepared.notebook, options.seed, lang) if cache and not options.calibrating else None
+        graded = cache.get(key) if key else None
+        if graded is None:
+            graded = _run_notebook(spec, prepared, runner, sub_dir, options)
+            if key and not graded["problems"]:
+                cache.put(key, graded)
+        else:
+            graded["timings"] = {**graded["timings"], "cached": True}
+            _restore_plots(graded, sub_dir)
+        result.parts += [PartResult.from_dict(p) for p in graded["parts"]]
         if prepared.findings:
             result.parts.append(_findings_part(spec, prepared.findings, lang))
-        for message in scored.grader_errors:
-            result.problems.append({"kind": "grader", "message": message})
-        result.metrics.update(scored.measured)
-        if outcome.executed_path:
-            result.plots += extract_plots(outcome.executed_path, sub_dir / "plots", spec.stem)
-        entry["status"] = outcome.record.get("status", "unknown")
-        split = summarize_record(outcome.record)
-        split["sandbox_total_s"] = round(executed_s, 3)
-        split["score_s"] = round(time.monotonic() - t1, 3)
-        timings["notebooks"][spec.name] = split
-        result.sandbox = outcome.process.sandbox
-        if outcome.process.peak_memory_bytes:
-            peaks.append(outcome.process.peak_memory_bytes)
-        cpu += outcome.process.cpu_s
+        result.problems += graded["problems"]
+        result.metrics.update(graded["metrics"])
+        result.plots += [{k: v for k, v in p.items() if k != "png"} for p in graded["plots"]]
+        entry["status"] = graded["status"]
+        timings["notebooks"][spec.name] = graded["timings"]
+        result.sandbox = graded["sandbox"]
+        if graded["peak_memory_bytes"]:
+            peaks.append(graded["peak_memory_bytes"])
+        cpu += graded["cpu_s"]
     result.timings = {**timings, "total_s": round(time.monotonic() - started, 3)}
     result.resources = {
         "wall_s": result.timings["total_s"],

@@ -67,6 +67,12 @@ class PartResult:
             **kw,
         )
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "PartResult":
+        checks = [CheckResult(**{**c, "status": Status(c["status"])}) for c in data["checks"]]
+        fields = {k: v for k, v in data.items() if k not in ("checks", "status")}
+        return cls(checks=checks, **fields)
+
     @property
     def status(self) -> Status:
         statuses = {c.status for c in self.checks if c.kind == "check"}
@@ -129,13 +135,7 @@ class Result:
     def from_dict(cls, data: dict) -> "Result":
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} document: schema={data.get('schema')!r}")
-        parts = []
-        for p in data["parts"]:
-            checks = [
-                CheckResult(**{**c, "status": Status(c["status"])}) for c in p["checks"]
-            ]
-            fields = {k: v for k, v in p.items() if k not in ("checks", "status")}
-            parts.append(PartResult(checks=checks, **fields))
+        parts = [PartResult.from_dict(p) for p in data["parts"]]
         keep = ("timings", "resources", "sandbox", "problems", "notebooks", "plots", "metrics")
         return cls(
             submission=data["submission"],

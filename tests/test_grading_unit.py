@@ -200,3 +200,18 @@ def test_pickled_array_is_refused(toy):
     result = grade(submit(root), assignment, Pickling(Scenario(exports=GOOD)), root / "out", GradeOptions())
     check = checks(result)[("toy_score", "accuracy")]
     assert check.score == 0 and "not a plain numeric array" in check.message
+
+
+def test_identical_notebooks_are_graded_once(toy):
+    from grader.cache import ResultCache
+
+    assignment, root = toy
+    runner = FakeRunner(Scenario(exports=GOOD))
+    options = GradeOptions(cache=ResultCache(root / "cache"))
+    first = grade(submit(root, "W = np.zeros((3, 2))", name="a.ipynb"), assignment, runner, root / "out", options)
+    second = grade(submit(root, "W = np.zeros((3, 2))", name="b.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 1
+    assert second.score == first.score == 8 and second.submission == "b"
+    assert second.timings["notebooks"]["toy.ipynb"]["cached"] is True
+    grade(submit(root, "W = np.ones((3, 2))", name="c.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 2
