@@ -3,12 +3,15 @@
     dlgrade data fetch [--from PATH] | data info
     dlgrade release solutions/<assignment> [--out exercises]
     dlgrade calibrate solutions/<assignment> [--seeds 5]
-    dlgrade grade SUBMISSION... --assignment solutions/<assignment> --out OUTDIR
+    dlgrade grade SUBMISSION... --assignment solutions/<assignment> --out OUTDIR [--format ...] [--ci]
+    dlgrade report OUTDIR [--lang ja] [--format ...]     re-render a graded class
+    dlgrade check NOTEBOOK [--assignment ...] [--part ID]  a student's self-check
     dlgrade demo [--out reports]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,96 +20,156 @@ from .errors import DlgradeError
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _sandbox(no_sandbox: bool):
+def _sandbox(no_sandbox: bool, fallback: bool = False):
+    """bubblewrap; no isolation when asked for, or (with `fallback`) when bubblewrap cannot run."""
     from .bwrap import make_sandbox
+    from .errors import SandboxUnavailable
 
-    return make_sandbox(no_sandbox)
+    try:
+        return make_sandbox(no_sandbox)
+    except SandboxUnavailable as exc:
+        if not fallback:
+            raise
+        print(f"dlgrade: no sandbox, grading without isolation: {exc}", file=sys.stderr)
+        return make_sandbox(True)
 
 
-def _options(args, **extra):
+def make_options(lang: str, seed: int = 0, **extra):
+    """GradeOptions with the local data cache and the hidden data, as every command uses them."""
     from .datasets import public_dir
     from .grading import GradeOptions
     from .hidden import HiddenData
 
     data = public_dir()
     return GradeOptions(
-        seed=getattr(args, "seed", 0),
-        lang=args.lang,
+        seed=seed,
+        lang=lang,
         data_paths=[data] if data.exists() else [],
         hidden=HiddenData(),
         **extra,
     )
 
 
-def _require_data() -> None:
+def _options(args, **extra):
+    return make_options(args.lang, getattr(args, "seed", 0), **extra)
+
+
+def require_data() -> None:
     from .datasets import verify_mnist
 
     verify_mnist()  # raises DatasetMissing with the fix in its message
 
 
-class Progress:
-    """One status line on stderr: submissions done, the one just finished, time left."""
+def _formats(args) -> list[str]:
+    from .reporters import CI_FORMATS, parse_formats
 
-    def __init__(self, total: int, quiet: bool):
-        self.total, self.quiet = total, quiet
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, result, done: int, total: int, elapsed: float) -> None:
-        if self.quiet:
-            return
-        left = elapsed / done * (total - done)
-        width = 24
-        bar = "#" * round(width * done / total) + "-" * (width - round(width * done / total))
-        line = (
-            f"[{bar}] {done}/{total} {result.submission}: {result.score:g}/{result.max_score:g}"
-            f"  elapsed {elapsed:.0f}s, about {left:.0f}s left"
-        )
-        end = "\r" if self.tty and done < total else "\n"
-        print(line.ljust(100) if self.tty else line, end=end, file=sys.stderr, flush=True)
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise SystemExit(f"dlgrade: {exc}") from None
+    if getattr(args, "ci", False):
+        formats += [f for f in CI_FORMATS if f not in formats]
+    return formats
 
 
-def write_reports(results, outdir: Path, lang: str) -> None:
-    from .reporters import html, json_report
+def _class_summary(results, outdir: Path, pass_mark: float | None) -> str:
+    mean = sum(r.fraction for r in results) / len(results) if results else 0.0
+    text = f"{len(results)} graded, mean {mean:.0%}"
+    if pass_mark is not None:
+        under = sum(r.fraction < pass_mark for r in results)
+        text += f", {under} under the pass mark {pass_mark:.0%}"
+    return f"{text}: {outdir / 'index.html'}" if (outdir / "index.html").exists() else f"{text}: {outdir}"
 
-    for result in results:
-        folder = outdir / result.submission
-        json_report.write_submission(result, folder, lang)
-        html.write_submission(result, folder, lang)
-    html.write_class(results, outdir, lang)
+
+def _step_summary(outdir: Path) -> None:
+    """Append the Markdown summary to the GitHub Actions job page when running there."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    summary = outdir / "summary.md"
+    if target and summary.exists():
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(summary.read_text(encoding="utf-8") + "\n")
 
 
 def cmd_grade(args) -> int:
+    from . import reporters
     from .execution import SandboxedRunner
+    from .grading import submission_name
+    from .reporters.progress import Progress
     from .scheduler import default_jobs, grade_class
     from .spec import load_assignment
 
+    formats = _formats(args)
     assignment = load_assignment(Path(args.assignment))
-    sandbox = _sandbox(args.no_sandbox)
-    _require_data()
+    sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
+    require_data()
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
     submissions = [Path(s) for s in args.submissions]
     jobs = args.jobs or default_jobs()
-    progress = Progress(len(submissions), args.quiet)
-    from .reporters import html, json_report
+    pass_mark = args.pass_mark if args.ci else None
+    progress = Progress([submission_name(p) for p in submissions], jobs, args.quiet)
 
     def done(result, n, total, elapsed):
-        folder = outdir / result.submission
-        json_report.write_submission(result, folder, args.lang)
-        html.write_submission(result, folder, args.lang)
+        reporters.write_submission(result, outdir, formats, args.lang)
         progress(result, n, total, elapsed)
 
-    results = grade_class(
-        submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args), jobs=jobs, on_done=done
-    )
-    html.write_class(results, outdir, args.lang)
+    with progress:
+        results = grade_class(
+            submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args), jobs=jobs, on_done=done
+        )
+    reporters.write_class(results, outdir, formats, args.lang, pass_mark)
     if not args.quiet:
         for r in results:
-            print(f"{r.submission}: {r.score:g}/{r.max_score:g}  {outdir / r.submission / 'report.html'}")
-        print(f"class: {outdir / 'index.html'}")
+            report = outdir / r.submission / "report.html"
+            print(f"{r.submission}: {r.score:g}/{r.max_score:g}" + (f"  {report}" if report.exists() else ""))
+    print(_class_summary(results, outdir, pass_mark))
     if args.ci:
+        _step_summary(outdir)
         under = [r for r in results if r.fraction < args.pass_mark]
+        for r in under:
+            print(f"under the pass mark: {r.submission} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr)
         return 1 if under else 0
+    return 0
+
+
+def cmd_report(args) -> int:
+    """Re-render every format from the result.json files of a graded class (e.g. in another language)."""
+    from . import reporters
+    from .reporters import json_report
+
+    outdir = Path(args.outdir)
+    paths = sorted(outdir.glob("*/result.json"))
+    if not paths:
+        raise SystemExit(f"dlgrade: no */result.json under {outdir}: grade the class first")
+    results = [json_report.read(p) for p in paths]
+    if args.assignment:
+        from .spec import load_assignment
+
+        titles = {p.id: p.title_in(args.lang) for p in load_assignment(Path(args.assignment)).parts}
+        for r in results:
+            for part in r.parts:
+                part.title = titles.get(part.id, part.title)
+    formats = [f for f in _formats(args) if f != "json"]  # result.json is the source: keep it as graded
+    for r in results:
+        reporters.write_submission(r, outdir, formats, args.lang)
+    for path in reporters.write_class(results, outdir, formats, args.lang, args.pass_mark):
+        print(f"wrote {path}")
+    print(f"{len(results)} submissions re-rendered in {args.lang}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .selfcheck import run_check
+
+    outcome = run_check(
+        Path(args.notebook),
+        assignment=Path(args.assignment) if args.assignment else None,
+        part=args.part,
+        lang=args.lang,
+        out=Path(args.out) if args.out else None,
+        no_sandbox=args.no_sandbox,
+    )
+    print(outcome.summary())
     return 0
 
 
@@ -126,7 +189,7 @@ def cmd_calibrate(args) -> int:
 
     assignment = load_assignment(Path(args.solution))
     runner = SandboxedRunner(_sandbox(args.no_sandbox))
-    _require_data()
+    require_data()
     reports = calibrate(assignment, runner, seeds=args.seeds, options=_options(args))
     status = 0
     for name, report in reports.items():
@@ -161,6 +224,7 @@ def cmd_demo(args) -> int:
     args.submissions = sorted(str(p) for p in class_dir.iterdir())
     args.assignment = str(REPO / "solutions" / "mnist_tf")
     args.ci = False
+    args.allow_no_sandbox = False
     cmd_grade(args)
     print(f"open {Path(args.out).resolve() / 'index.html'}")
     return 0
@@ -172,10 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Grade deep-learning notebooks safely.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def formats(p):
+        from .reporters import DEFAULT_FORMATS, REPORTERS
+
+        p.add_argument(
+            "--format", default=",".join(DEFAULT_FORMATS),
+            help=f"comma-separated reports to write, from {', '.join(REPORTERS)}, or 'all' "
+            f"(default: {','.join(DEFAULT_FORMATS)})",
+        )
+
     def common(p):
         p.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
         p.add_argument("--no-sandbox", action="store_true", help="run without isolation (self-check only)")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--quiet", action="store_true", help="no progress bar, no per-submission lines (CI logs): one summary line")
         p.add_argument("--jobs", type=int, default=0, help="parallel submissions (default: fit cores and memory)")
 
     g = sub.add_parser("grade", help="grade submissions")
@@ -183,10 +256,36 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", required=True, help="solutions/<assignment>")
     g.add_argument("--out", required=True)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--ci", action="store_true", help="exit 1 when a submission is under --pass-mark")
+    g.add_argument(
+        "--ci", action="store_true",
+        help="also write junit.xml and summary.md (appended to $GITHUB_STEP_SUMMARY when set); "
+        "exit 1 when a submission is under --pass-mark",
+    )
     g.add_argument("--pass-mark", type=float, default=0.6, help="fraction of full marks (with --ci)")
+    g.add_argument(
+        "--allow-no-sandbox", action="store_true",
+        help="grade without isolation when bubblewrap cannot run here (e.g. in a throwaway CI container)",
+    )
     common(g)
+    formats(g)
     g.set_defaults(func=cmd_grade)
+
+    rp = sub.add_parser("report", help="re-render a graded class from its result.json files")
+    rp.add_argument("outdir")
+    rp.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
+    rp.add_argument("--assignment", help="solutions/<assignment>: take part titles from it, in --lang")
+    rp.add_argument("--pass-mark", type=float, default=None, help="show this pass mark in the summaries")
+    formats(rp)
+    rp.set_defaults(func=cmd_report)
+
+    ck = sub.add_parser("check", help="check your own notebook before you submit (public checks only)")
+    ck.add_argument("notebook")
+    ck.add_argument("--assignment", help="solutions/<assignment> (default: found from the notebook's graded cells)")
+    ck.add_argument("--part", help="only this part id")
+    ck.add_argument("--out", help="report folder (default: dlgrade-check/ beside the notebook)")
+    ck.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
+    ck.add_argument("--no-sandbox", action="store_true", help="do not even try bubblewrap")
+    ck.set_defaults(func=cmd_check)
 
     r = sub.add_parser("release", help="write the student version of an assignment")
     r.add_argument("solution")
@@ -207,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="grade the sample class into reports/")
     m.add_argument("--out", default="reports")
     common(m)
+    formats(m)
     m.set_defaults(func=cmd_demo)
     return parser
 

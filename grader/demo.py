@@ -43,7 +43,7 @@ def _with_answer(nb, source: str):
 
 
 def build_sample_class(solution_dir: Path, target: Path) -> Path:
-    """Write one folder per student into `target` (replacing it) and return `target`."""
+    """Write one notebook per student into `target` (replacing it) and return `target`."""
     spec = load_assignment(solution_dir).notebook(NOTEBOOK)
     if target.exists():
         shutil.rmtree(target)
@@ -53,7 +53,7 @@ def build_sample_class(solution_dir: Path, target: Path) -> Path:
         "carol": spec.release(),
         "dave": _with_answer(spec.release(), ANSWERS["dave"]),
     }
+    target.mkdir(parents=True)
     for name, nb in students.items():
-        (target / name).mkdir(parents=True)
-        nbformat.write(nb, target / name / NOTEBOOK)
+        nbformat.write(nb, target / f"{name}.ipynb")  # a renamed file is matched by its graded cells
     return target

@@ -256,7 +256,11 @@ def grade(
     matched, unmatched = match_notebooks(files, assignment)
     timings: dict = {"notebooks": {}}
     peaks, cpu = [], 0.0
-    for spec in assignment.notebooks:
+    # a single notebook is graded as that exercise alone; a folder answers for every notebook
+    specs = assignment.notebooks
+    if submission.is_file() and matched:
+        specs = [s for s in specs if s.name in matched]
+    for spec in specs:
         path = matched.get(spec.name)
         entry = {"name": spec.name, "file": str(path.name) if path else None}
         result.notebooks.append(entry)

@@ -130,6 +130,78 @@ CATALOG: dict[str, dict[str, str]] = {
     "status.fail": {"en": "fail", "ja": "不合格"},
     "status.error": {"en": "error", "ja": "エラー"},
     "status.needs-review": {"en": "needs review", "ja": "要確認"},
+    # student report
+    "report.of": {"en": "{score} of {max} points", "ja": "{max} 点中 {score} 点"},
+    "report.parts": {"en": "Parts", "ja": "課題一覧"},
+    "report.hidden_note": {
+        "en": "hidden check: only the result and the points are shown",
+        "ja": "非公開の確認項目: 結果と点数のみ表示します",
+    },
+    "report.stopped_long": {
+        "en": "The sandbox stopped your notebook here: {reason}. What ran before keeps its points; the rest could not be graded.",
+        "ja": "サンドボックスがここでノートブックを停止しました: {reason}。それまでに実行された部分の点数は有効ですが、残りは採点できませんでした。",
+    },
+    "report.legacy_intro": {
+        "en": "Your code uses calls from older TensorFlow / Keras versions. They are not counted as mistakes; the modern call is shown for each.",
+        "ja": "古い TensorFlow / Keras の書き方が使われています。誤りとしては数えません。それぞれ現在の書き方を示します。",
+    },
+    "report.modern": {"en": "modern call", "ja": "現在の書き方"},
+    "report.part_time": {"en": "time {seconds} s", "ja": "実行時間 {seconds} 秒"},
+    "report.part_memory": {"en": "peak memory {mib}", "ja": "最大メモリ {mib}"},
+    "report.notebook_peak": {"en": "(whole notebook)", "ja": "(ノートブック全体)"},
+    "report.cpu": {"en": "CPU time", "ja": "CPU 時間"},
+    "report.limits": {"en": "Limits", "ja": "制限"},
+    "report.no_problems": {"en": "none", "ja": "なし"},
+    "report.generated": {"en": "Made by dlgrade {version}, format {schema}", "ja": "dlgrade {version} で作成 (形式 {schema})"},
+    "report.review_note": {
+        "en": "A person will look at this answer; the points may change.",
+        "ja": "この解答は採点者が確認します。点数が変わることがあります。",
+    },
+    "report.answer": {"en": "answer", "ja": "解答"},
+    # instructor dashboard
+    "dash.submissions": {"en": "{n} submissions", "ja": "提出 {n} 件"},
+    "dash.mean": {"en": "mean {mean}, median {median}", "ja": "平均 {mean}、中央値 {median}"},
+    "dash.distribution": {"en": "Score distribution", "ja": "得点分布"},
+    "dash.students": {"en": "students", "ja": "人数"},
+    "dash.table": {"en": "Every submission", "ja": "全提出物"},
+    "dash.pass_rates": {"en": "Pass rate per check", "ja": "確認項目ごとの合格率"},
+    "dash.rate": {"en": "Pass rate", "ja": "合格率"},
+    "dash.failures": {"en": "Most frequent failures", "ja": "よくある誤り"},
+    "dash.count": {"en": "Count", "ja": "件数"},
+    "dash.who": {"en": "Who", "ja": "該当者"},
+    "dash.example": {"en": "Example message", "ja": "メッセージの例"},
+    "dash.review": {"en": "Answers to look at (needs review)", "ja": "確認が必要な解答"},
+    "dash.slowest": {"en": "Slowest submissions", "ja": "実行時間の長い提出物"},
+    "dash.heaviest": {"en": "Heaviest submissions (peak memory)", "ja": "メモリ使用量の多い提出物"},
+    "dash.problems": {"en": "Grader and environment problems", "ja": "採点環境の問題"},
+    "dash.none": {"en": "nothing", "ja": "なし"},
+    "dash.no_sandbox": {
+        "en": "{n} submission(s) were graded WITHOUT a sandbox: not official grades.",
+        "ja": "{n} 件の提出物がサンドボックスなしで採点されました。正式な成績ではありません。",
+    },
+    "dash.flags": {"en": "Flags", "ja": "注意"},
+    "dash.flag_review": {"en": "{n} to review", "ja": "要確認 {n} 件"},
+    "dash.flag_problem": {"en": "grader problem", "ja": "採点環境の問題"},
+    "dash.flag_stopped": {"en": "stopped", "ja": "停止"},
+    # machine formats and the console
+    "ci.summary_title": {"en": "dlgrade: {assignment}", "ja": "dlgrade: {assignment}"},
+    "ci.pass_mark": {"en": "Pass mark: {mark}", "ja": "合格ライン: {mark}"},
+    "ci.under": {"en": "under the pass mark", "ja": "合格ライン未満"},
+    "ci.over": {"en": "at or over the pass mark", "ja": "合格ライン以上"},
+    "ci.details": {"en": "Details", "ja": "詳細"},
+    "check.no_sandbox": {
+        "en": "bubblewrap is not available here: your notebook ran WITHOUT a sandbox, with your own rights ({reason})",
+        "ja": "bubblewrap が使えないため、サンドボックスなしで (あなたの権限で) ノートブックを実行しました ({reason})",
+    },
+    "check.public_only": {
+        "en": "Self-check: public checks only; hidden checks are graded after you submit.",
+        "ja": "自己チェック: 公開されている確認項目のみです。非公開の項目は提出後に採点されます。",
+    },
+    "check.report": {"en": "report: {path}", "ja": "レポート: {path}"},
+    "check.saved": {
+        "en": "graded the file on disk ({path}, saved {when}): save the notebook first to check your latest edits",
+        "ja": "ディスク上のファイルを採点しました ({path}、保存 {when})。最新の変更を確認するには先に保存してください",
+    },
 }
 
 

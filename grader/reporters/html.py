@@ -1,6 +1,8 @@
-"""HTML reports from `templates/`: one self-contained page per submission and the class index.
+"""HTML reports from `templates/`: one self-contained page per submission and the class dashboard.
 
-Pages carry their CSS, plots (as data: URIs) and curves (inline SVG); nothing is fetched.
+Pages carry their CSS, plots (as data: URIs) and charts (inline SVG); nothing is fetched, and the
+Content-Security-Policy of each page forbids fetching anything. One set of templates serves both
+languages: every word comes from the message catalogue.
 """
 from __future__ import annotations
 
@@ -10,54 +12,46 @@ from pathlib import Path
 
 import jinja2
 
+from .. import __version__
 from ..i18n import t
-from ..results import Result, Status
+from ..results import SCHEMA, Result, Status
+from . import dashboard, svg
+from .view import grade_letter, localized, student_view
 
 TEMPLATES = Path(os.environ.get("DLGRADE_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
+
+
+def _num(x) -> str:
+    return "" if x is None else (f"{x:g}" if isinstance(x, (int, float)) else str(x))
+
+
+def _mib(b) -> str:
+    return "" if not b else f"{b / 2**20:.0f} MiB"
 
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["pct"] = lambda x: f"{100 * x:.0f}%"
-    env.filters["num"] = lambda x: "" if x is None else (f"{x:g}" if isinstance(x, (int, float)) else x)
-    env.filters["mib"] = lambda b: "" if not b else f"{b / 2**20:.0f} MiB"
-    env.globals["svg_curve"] = svg_curve
+    env.filters["num"] = _num
+    env.filters["mib"] = _mib
+    env.globals.update(
+        svg_curve=svg.curve, grade_letter=grade_letter, Status=Status,
+        version=__version__, schema=SCHEMA,
+    )
     return env
 
 
-def svg_curve(values: list[float], width: int = 320, height: int = 120) -> str:
-    """A small line chart as inline SVG (no scripts, no network)."""
-    if len(values) < 2:
-        return ""
-    lo, hi = min(values), max(values)
-    span = (hi - lo) or 1.0
-    step = (width - 10) / (len(values) - 1)
-    points = " ".join(
-        f"{5 + i * step:.1f},{height - 15 - (v - lo) / span * (height - 30):.1f}" for i, v in enumerate(values)
-    )
-    return (
-        f'<svg class="curve" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
-        f'<polyline fill="none" stroke="#2563eb" stroke-width="2" points="{points}"/>'
-        f'<text x="5" y="12" font-size="10">{hi:.4g}</text>'
-        f'<text x="5" y="{height - 2}" font-size="10">{lo:.4g}</text></svg>'
-    )
-
-
-def grade_letter(fraction: float) -> str:
-    for cut, letter in ((0.9, "A"), (0.8, "B"), (0.7, "C"), (0.6, "D")):
-        if fraction >= cut:
-            return letter
-    return "F"
-
-
 def _plot_uris(result: Result, folder: Path) -> list[dict]:
+    """The student's figures inlined, so the page works when copied or mailed on its own."""
     out = []
     for plot in result.plots:
-        path = folder / "plots" / plot["path"]
+        path = folder / "plots" / Path(plot["path"]).name
         try:
             data = base64.b64encode(path.read_bytes()).decode()
         except OSError:
@@ -66,35 +60,50 @@ def _plot_uris(result: Result, folder: Path) -> list[dict]:
     return out
 
 
+def _translator(lang: str):
+    return lambda key, **kw: t(key, lang, **kw)
+
+
 def render_submission(result: Result, folder: Path, lang: str) -> str:
-    template = environment().get_template("report.html.j2")
-    return template.render(
-        r=result,
+    shown = student_view(result, lang)
+    return environment().get_template("report.html.j2").render(
+        r=shown,
         lang=lang,
-        t=lambda key, **kw: t(key, lang, **kw),
-        grade=grade_letter(result.fraction),
+        t=_translator(lang),
+        grade=grade_letter(shown.fraction),
         plots=_plot_uris(result, folder),
-        Status=Status,
+        legacy=[(p, c) for p in shown.parts for c in p.checks if c.kind == "legacy-api"],
     )
 
 
 def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
-    path.write_text(render_submission(result, folder, lang))
+    path.write_text(render_submission(result, folder, lang), encoding="utf-8")
     return path
 
 
-def write_class(results: list[Result], outdir: Path, lang: str = "en") -> Path:
-    template = environment().get_template("index.html.j2")
-    path = outdir / "index.html"
-    outdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        template.render(
-            results=results,
-            lang=lang,
-            t=lambda key, **kw: t(key, lang, **kw),
-            grade_letter=grade_letter,
-        )
+def render_class(results: list[Result], lang: str, pass_mark: float | None = None) -> str:
+    shown = [localized(r, lang) for r in results]
+    counts, labels = dashboard.histogram([r.fraction for r in shown])
+    return environment().get_template("index.html.j2").render(
+        results=shown,
+        lang=lang,
+        t=_translator(lang),
+        pass_mark=pass_mark,
+        stats=dashboard.summary(shown),
+        histogram=svg.histogram(counts, labels, unit=t("dash.students", lang)),
+        rates=dashboard.pass_rates(shown),
+        failures=dashboard.frequent_failures(shown),
+        review=dashboard.needs_review(shown),
+        slowest=dashboard.slowest(shown),
+        heaviest=dashboard.heaviest(shown),
+        flags={r.submission: dashboard.flags(r) for r in shown},
     )
+
+
+def write_class(results: list[Result], outdir: Path, lang: str = "en", pass_mark: float | None = None) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "index.html"
+    path.write_text(render_class(results, lang, pass_mark), encoding="utf-8")
     return path

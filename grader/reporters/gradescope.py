@@ -1,0 +1,68 @@
+"""Gradescope's `results.json` for one submission: `<outdir>/<submission>/gradescope.json`.
+
+`templates/gradescope/run_autograder` copies it to /autograder/results/results.json. Format:
+`{"score", "output", "execution_time", "tests": [{"name", "score", "max_score", "status",
+"visibility", "output"}]}`. Hidden checks stay visible as pass/fail and points, without output;
+old-API findings, stopped parts and grader problems go into the top-level output.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..i18n import t
+from ..results import Result, Status
+from .view import student_view
+
+
+def _output(c, lang: str) -> str:
+    if c.hidden:
+        return t("report.hidden_note", lang)
+    lines = [c.message]
+    if c.status != Status.PASS and c.expected is not None:
+        lines.append(f"{t('report.expected', lang)}: {c.expected}")
+    if c.status != Status.PASS and c.got is not None:
+        lines.append(f"{t('report.got', lang)}: {c.got}")
+    if c.status == Status.NEEDS_REVIEW:
+        lines.append(t("report.review_note", lang))
+    if c.hint:
+        lines.append(f"{t('report.hint', lang)}: {c.hint}")
+    return "\n".join(line for line in lines if line)
+
+
+def render(result: Result, lang: str = "en") -> dict:
+    shown = student_view(result, lang)
+    tests, notes = [], []
+    if shown.sandbox and not shown.sandbox.get("isolated", True):
+        notes.append(t("report.no_sandbox", lang))
+    for problem in shown.problems:
+        first = (str(problem.get("message", "")).splitlines() or [""])[0]
+        notes.append(f"{t('report.problems', lang)}: {first}")
+    for part in shown.parts:
+        if part.stopped:
+            notes.append(f"{part.title}: {t('report.stopped_long', lang, reason=part.stopped)}")
+        for c in part.checks:
+            if c.kind != "check":
+                notes.append(f"{t('report.legacy', lang)}: {c.message} -> {c.hint}")
+                continue
+            tests.append({
+                "name": f"{part.title}: {c.name}",
+                "score": c.score,
+                "max_score": c.max_score,
+                "status": "passed" if c.status == Status.PASS else "failed",
+                "visibility": "visible",
+                "output": _output(c, lang),
+            })
+    return {
+        "score": shown.score,
+        "output": "\n".join(notes),
+        "execution_time": round(shown.resources.get("wall_s") or 0),
+        "tests": tests,
+    }
+
+
+def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "gradescope.json"
+    path.write_text(json.dumps(render(result, lang), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

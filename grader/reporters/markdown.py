@@ -1,0 +1,41 @@
+"""A Markdown summary for a CI job page: `<outdir>/summary.md` (`dlgrade grade --ci` also
+appends it to $GITHUB_STEP_SUMMARY). Rendered from `templates/summary.md.j2`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from ..i18n import t
+from ..results import Result
+from .html import TEMPLATES
+from .view import grade_letter, student_view
+
+
+def cell(value) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes and HTML escaped."""
+    text = " ".join(str(value).split())
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), ("|", "\\|")):
+        text = text.replace(a, b)
+    return text
+
+
+def render_class(results: list[Result], lang: str = "en", pass_mark: float | None = None) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["cell"] = cell
+    env.filters["num"] = lambda x: f"{x:g}"
+    env.filters["pct"] = lambda x: f"{100 * x:.0f}%"
+    return env.get_template("summary.md.j2").render(
+        results=[student_view(r, lang) for r in results],
+        t=lambda key, **kw: t(key, lang, **kw),
+        pass_mark=pass_mark,
+        grade_letter=grade_letter,
+    )
+
+
+def write_class(results: list[Result], outdir: Path, lang: str = "en", pass_mark: float | None = None) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "summary.md"
+    path.write_text(render_class(results, lang, pass_mark), encoding="utf-8")
+    return path

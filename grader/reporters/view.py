@@ -1,0 +1,61 @@
+"""Results as one reader sees them: messages in the reader's language, hidden checks reduced.
+
+Every reporter that a person reads goes through `student_view(result, lang)`; the JSON record
+(the instructor's full copy) does not.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..i18n import CATALOG
+from ..results import CheckResult, PartResult, Result
+
+
+def _register_catalogues() -> None:
+    """Modules that add their own keys to CATALOG do so on import; load them so that their
+    messages can be re-rendered too (cheap: no TensorFlow)."""
+    from .. import quiz  # noqa: F401
+
+
+def message(check: CheckResult, lang: str) -> str:
+    """The check's message in `lang`, re-rendered from its key when the catalogue knows the key
+    and the stored arguments fill it; otherwise the message as graded."""
+    entry = CATALOG.get(check.message_key) if check.message_key else None
+    if entry is None:
+        return check.message
+    template = entry.get(lang) or entry.get("en", "")
+    try:
+        return template.format(**check.message_args)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return check.message  # arguments were not all stored (e.g. not JSON-able): keep as graded
+
+
+def _redacted(check: CheckResult) -> CheckResult:
+    """Only pass/fail and points: the message, its arguments and the hint may give the answer away."""
+    return replace(check, message="", expected=None, got=None, hint="", message_args={})
+
+
+def localized(result: Result, lang: str) -> Result:
+    """A copy of `result` with check messages in `lang`; nothing removed (the instructor's view)."""
+    _register_catalogues()
+    parts: list[PartResult] = [
+        replace(part, checks=[replace(c, message=message(c, lang)) for c in part.checks])
+        for part in result.parts
+    ]
+    return replace(result, parts=parts, lang=lang)
+
+
+def student_view(result: Result, lang: str) -> Result:
+    """`localized`, and hidden checks reduced to pass/fail and points (what a student may see)."""
+    shown = localized(result, lang)
+    for part in shown.parts:
+        part.checks = [_redacted(c) if c.hidden else c for c in part.checks]
+    return shown
+
+
+def grade_letter(fraction: float) -> str:
+    """A-F from the fraction of full marks (90/80/70/60 % cuts)."""
+    for cut, letter in ((0.9, "A"), (0.8, "B"), (0.7, "C"), (0.6, "D")):
+        if fraction >= cut:
+            return letter
+    return "F"

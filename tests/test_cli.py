@@ -1,0 +1,146 @@
+"""The command line: grade with every format and CI mode, re-render in another language, and a
+student's self-check."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from classroom import REPO, SECRET, graded_class, one_layer_assignment, sample_results
+from grader import cli
+from grader.checks import Shape
+from grader.reporters import json_report
+from grader.selfcheck import find_assignment, public_only
+from grader.spec import load_assignment
+
+EXERCISE = REPO / "exercises" / "mnist_tf" / "mnist_1layer.ipynb"
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "DLGRADE_LANG": "en", "PYTHONPATH": str(REPO), **(env or {})}, timeout=900)
+
+
+def test_unknown_format_is_refused_before_grading(tmp_path):
+    proc = run_cli("grade", str(EXERCISE), "--assignment", "solutions/mnist_tf", "--out", str(tmp_path), "--format", "html,pdf")
+    assert proc.returncode != 0 and "unknown format(s) pdf" in proc.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_report_re_renders_a_class_in_japanese(tmp_path, capsys):
+    results = sample_results()
+    for r in results:
+        json_report.write_submission(r, tmp_path / r.submission)
+    before = (tmp_path / "bob" / "result.json").read_text()
+    assert cli.main(["report", str(tmp_path), "--lang", "ja", "--format", "all", "--pass-mark", "0.6"]) == 0
+    page = (tmp_path / "bob" / "report.html").read_text()
+    assert "b の形状が [1] になっています" in page and SECRET not in page
+    assert "合格ライン: 60%" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "bob" / "result.json").read_text() == before  # the source record is not rewritten
+    assert "5 submissions re-rendered in ja" in capsys.readouterr().out
+
+
+def test_report_needs_a_graded_class(tmp_path):
+    with pytest.raises(SystemExit, match="no \\*/result.json"):
+        cli.main(["report", str(tmp_path)])
+
+
+def test_grader_package_import_stays_cheap_and_check_is_lazy():
+    code = ("import sys, grader; assert 'grader.selfcheck' not in sys.modules and 'jinja2' not in sys.modules;"
+            "from grader import check; assert callable(check); print('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_find_assignment_from_graded_cells(tmp_path):
+    renamed = tmp_path / "my work.ipynb"
+    renamed.write_bytes(EXERCISE.read_bytes())
+    folder, notebook = find_assignment(renamed)
+    assert folder == REPO / "solutions" / "mnist_tf" and notebook == "mnist_1layer.ipynb"
+    stranger = tmp_path / "other.ipynb"
+    stranger.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    with pytest.raises(ValueError, match="no assignment"):
+        find_assignment(stranger)
+
+
+def test_public_only_removes_hidden_checks_and_other_parts():
+    assignment = load_assignment(REPO / "solutions" / "mnist_tf")
+    first = assignment.notebook("mnist_1layer.ipynb").parts[0]
+    first.checks.append(Shape("secret", 1, expected=[3], hidden=True))
+    public = public_only(assignment, "mnist_1layer.ipynb")
+    assert [n.name for n in public.notebooks] == ["mnist_1layer.ipynb"]
+    assert all(not c.hidden for p in public.parts for c in p.checks)
+    assert "secret" not in [c.name for c in public.parts[0].checks]
+    only = public_only(assignment, "mnist_1layer.ipynb", part=first.id)
+    assert [p.id for p in only.parts] == [first.id]
+    with pytest.raises(ValueError, match="nothing public"):
+        public_only(assignment, part="no-such-part")
+
+
+def test_check_in_a_notebook_finds_its_file(tmp_path, monkeypatch):
+    from grader.selfcheck import _notebook_in_kernel
+
+    for var in ("DLGRADE_NOTEBOOK", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scratch.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    mine = tmp_path / "renamed.ipynb"
+    mine.write_bytes(EXERCISE.read_bytes())
+    assert _notebook_in_kernel() == mine  # the notebook of a known assignment, not the scratch one
+    monkeypatch.setenv("DLGRADE_NOTEBOOK", str(tmp_path / "scratch.ipynb"))
+    assert _notebook_in_kernel() == tmp_path / "scratch.ipynb"
+
+
+@pytest.mark.slow
+def test_grade_ci_writes_every_format_and_fails_under_the_pass_mark():
+    graded = graded_class()
+    out = graded.outdir
+    assert graded.returncode == 1, graded.stderr  # carol, dave, eve, frank are under 50 %
+    assert "under the pass mark: carol" in graded.stderr
+    assert "6 graded" in graded.stdout
+    for name in ("index.html", "junit.xml", "grades.csv", "summary.md"):
+        assert (out / name).is_file(), name
+    for student in ("alice", "bob", "carol", "dave", "eve", "frank"):
+        for name in ("report.html", "result.json", "gradescope.json"):
+            assert (out / student / name).is_file(), (student, name)
+    suites = {s.get("name"): s for s in ET.parse(out / "junit.xml").getroot().findall("testsuite")}
+    assert set(suites) == {"alice", "bob", "carol", "dave", "eve", "frank"}
+    assert suites["bob"].find("testcase[@classname='bob.mnist1_shapes'][@name='b']/failure") is not None
+    assert suites["dave"].find("testcase[@classname='dave.mnist1_shapes'][@name='W']/error") is not None
+    assert all(not json.loads((out / s / "result.json").read_text())["problems"] for s in suites)
+    rows = {r["submission"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig"))}
+    assert rows["alice"]["mnist1_shapes"] == "4" and rows["alice"]["mnist1_accuracy"] == "6"
+    assert rows["bob"]["mnist1_shapes"] == "3" and rows["carol"]["total"] == "0"
+    gs = json.loads((out / "bob" / "gradescope.json").read_text())
+    assert gs["score"] == json.loads((out / "bob" / "result.json").read_text())["score"]
+    eve = json.loads((out / "eve" / "result.json").read_text())
+    assert [n["status"] for n in eve["notebooks"]] == ["invalid"]
+    frank = json.loads((out / "frank" / "result.json").read_text())
+    assert {c["message_key"] for p in frank["parts"] for c in p["checks"]} == {"nb.wrong_exercise"}
+    summary = graded.step_summary.read_text()
+    assert summary == (out / "summary.md").read_text() + "\n" and "| alice |" in summary
+
+
+@pytest.mark.slow
+def test_self_check_of_a_released_notebook(tmp_path):
+    assignment = one_layer_assignment(tmp_path / "course")
+    notebook = tmp_path / "mnist_1layer.ipynb"
+    notebook.write_bytes(EXERCISE.read_bytes())
+    proc = run_cli("check", str(notebook), "--part", "mnist1_shapes", cwd=tmp_path, env={"DLGRADE_SOLUTIONS": str(assignment.parent)})
+    assert proc.returncode == 0, proc.stderr
+    assert "public checks only" in proc.stdout
+    assert "not implemented" in proc.stdout and "Trained model's accuracy" not in proc.stdout
+    report = tmp_path / "dlgrade-check" / "mnist_1layer" / "report.html"
+    assert f"report: {report}" in proc.stdout and report.is_file()
+    result = json_report.read(report.with_name("result.json"))
+    assert [p.id for p in result.parts] == ["mnist1_shapes"]
+    unsandboxed = run_cli("check", str(notebook), "--part", "mnist1_shapes", "--no-sandbox", "--assignment", str(assignment),
+                          cwd=tmp_path)
+    assert "WITHOUT a sandbox" in unsandboxed.stdout
+    assert 'id="no-sandbox"' in report.read_text()
