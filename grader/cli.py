@@ -54,6 +54,13 @@ def _options(args, **extra):
     return make_options(args.lang, getattr(args, "seed", 0), **extra)
 
 
+def _cache(args, outdir: Path):
+    """Identical notebooks are graded once per output folder (`--no-cache` to turn off)."""
+    from .cache import ResultCache
+
+    return None if getattr(args, "no_cache", False) else ResultCache(outdir / ".cache")
+
+
 def require_data() -> None:
     from .datasets import verify_mnist
 
@@ -115,7 +122,8 @@ def cmd_grade(args) -> int:
 
     with progress:
         results = grade_class(
-            submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args), jobs=jobs, on_done=done
+            submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args, cache=_cache(args, outdir)),
+            jobs=jobs, on_done=done,
         )
     reporters.write_class(results, outdir, formats, args.lang, pass_mark)
     if not args.quiet:
@@ -256,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", required=True, help="solutions/<assignment>")
     g.add_argument("--out", required=True)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--no-cache", action="store_true", help="grade identical notebooks again instead of reusing the result")
     g.add_argument(
         "--ci", action="store_true",
         help="also write junit.xml and summary.md (appended to $GITHUB_STEP_SUMMARY when set); "

@@ -143,6 +143,7 @@ def load_assignment(path: Path) -> Assignment:
             hidden_sets=dict(getattr(module, "HIDDEN_SETS", {})),
         )
         _check_cells_exist(spec)
+        spec.release()  # an unreleased notebook is the instructor's to fix, before any grading
         notebooks.append(spec)
     if not notebooks:
         raise AssignmentError(f"{path} holds no solution notebook (*.ipynb)")
