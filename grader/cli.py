@@ -102,7 +102,7 @@ def cmd_grade(args) -> int:
     from .execution import SandboxedRunner
     from .grading import submission_name
     from .reporters.progress import Progress
-    from .scheduler import default_jobs, grade_class
+    from .scheduler import default_jobs, grade_class, grade_on_cluster
     from .spec import load_assignment
 
     formats = _formats(args)
@@ -121,10 +121,16 @@ def cmd_grade(args) -> int:
         progress(result, n, total, elapsed)
 
     with progress:
-        results = grade_class(
-            submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args, cache=_cache(args, outdir)),
-            jobs=jobs, on_done=done,
-        )
+        if args.dask:
+            results = grade_on_cluster(
+                args.dask, submissions, Path(args.assignment).resolve(), outdir.resolve(),
+                lang=args.lang, seed=args.seed, no_sandbox=sandbox.name == "none", on_done=done,
+            )
+        else:
+            results = grade_class(
+                submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args, cache=_cache(args, outdir)),
+                jobs=jobs, on_done=done,
+            )
     reporters.write_class(results, outdir, formats, args.lang, pass_mark)
     if not args.quiet:
         for r in results:
@@ -264,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", required=True, help="solutions/<assignment>")
     g.add_argument("--out", required=True)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster (tcp://scheduler:8786); paths must be shared")
     g.add_argument("--no-cache", action="store_true", help="grade identical notebooks again instead of reusing the result")
     g.add_argument(
         "--ci", action="store_true",

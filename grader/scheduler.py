@@ -61,3 +61,58 @@ def grade_class(
             if on_done:
                 on_done(result, len(results), len(submissions), time.monotonic() - started)
     return [results[p] for p in submissions]
+
+
+def grade_remote(submission: str, assignment_dir: str, outdir: str, lang: str, seed: int, no_sandbox: bool) -> dict:
+    """One submission on a cluster worker, from paths only (the worker loads the assignment
+    itself: checks files are modules that do not travel by pickle); returns the JSON result."""
+    from .cli import make_options
+    from .bwrap import make_sandbox
+    from .execution import SandboxedRunner
+    from .spec import load_assignment
+
+    assignment = load_assignment(Path(assignment_dir))
+    runner = SandboxedRunner(make_sandbox(no_sandbox))
+    result = grade(Path(submission), assignment, runner, Path(outdir), make_options(lang, seed))
+    return result.to_dict()
+
+
+def grade_on_cluster(
+    address: str,
+    submissions: list[Path],
+    assignment_dir: Path,
+    outdir: Path,
+    *,
+    lang: str = "en",
+    seed: int = 0,
+    no_sandbox: bool = False,
+    on_done: Callable[[Result, int, int, float], None] | None = None,
+) -> list[Result]:
+    """The same grading on a Dask cluster: only the scheduler's address changes. Workers must
+    see the same paths (a shared file system) and have dlgrade installed."""
+    from distributed import Client, as_completed as dask_completed
+
+    started = time.monotonic()
+    results: dict[str, Result] = {}
+    with Client(address) as client:
+        futures = {
+            client.submit(
+                grade_remote, str(Path(p).resolve()), str(assignment_dir), str(outdir), lang, seed, no_sandbox, pure=False
+            ): p
+            for p in submissions
+        }
+        for future in dask_completed(futures):
+            path = futures[future]
+            try:
+                result = Result.from_dict(future.result())
+            except Exception as exc:  # a worker lost or a dlgrade bug: the batch goes on
+                result = _crashed(path, load_assignment_name(assignment_dir), exc)
+            results[str(path)] = result
+            if on_done:
+                on_done(result, len(results), len(submissions), time.monotonic() - started)
+    return [results[str(p)] for p in submissions]
+
+
+def load_assignment_name(assignment_dir: Path):
+    """Just enough of an Assignment for an error result."""
+    return Assignment(name=Path(assignment_dir).name, path=Path(assignment_dir), notebooks=[])

@@ -1,0 +1,29 @@
+"""The same grade() on a Dask cluster: only the scheduler address changes."""
+import nbformat
+import pytest
+
+from grader import notebook as nbf
+from grader.scheduler import grade_on_cluster
+
+from toy import make_toy
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_class_grades_on_a_local_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the cluster extra (distributed) is not installed")
+    sol = make_toy(tmp_path)
+    released = nbformat.read(tmp_path / "exercises/toy/toy.ipynb", as_version=4)
+    subs = []
+    for name, source in {"good": "W = np.zeros((3, 2))\nsteps = [1, 10, 100]", "bad": "W = np.zeros((2, 3))\nsteps = [1]"}.items():
+        for cell in released.cells:
+            if nbf.grade_id(cell) == "toy_vars":
+                cell.source = source
+        nbformat.write(released, tmp_path / f"{name}.ipynb")
+        subs.append(tmp_path / f"{name}.ipynb")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        results = grade_on_cluster(cluster.scheduler_address, subs, sol, tmp_path / "out", no_sandbox=True)
+    by_name = {r.submission: r for r in results}
+    assert by_name["good"].score == by_name["good"].max_score == 8
+    assert by_name["bad"].score == 5  # calibrated part from the locked cell keeps its points
+    assert not by_name["good"].sandbox.get("isolated", True)
