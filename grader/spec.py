@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -110,6 +111,7 @@ def load_checks_module(path: Path) -> Any:
     if spec is None or spec.loader is None:
         raise AssignmentError(f"cannot load checks file {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look their module up by name
     try:
         spec.loader.exec_module(module)
     except Exception as exc:

@@ -1,0 +1,94 @@
+"""Checks of "TensorFlow: constant, placeholder, variables": values, dtypes and shapes of the
+constants, a placeholder that gives back what the grader feeds it, and a variable that an assign op
+multiplies by 10. Values are read in fresh Sessions the grader opens, not from printed output."""
+from grader.checks import Equals, Shape
+from grader.spec import Part
+
+SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 60, "notebook_timeout_s": 180}}
+
+# Exactly representable in float32, so the fed-back values compare equal.
+PROBE = [[0.25, -1.5, 3.0], [7.0, 0.125, -2.0]]
+
+# A fresh Session, initialise x, then x, update_x, update_x, update_x: 1, 10, 100, 1000.
+RERUN = "(lambda s: (s.run(x.initializer), [s.run(x)] + [s.run(update_x) for _ in range(3)])[1])(tf.Session())"
+
+PARTS = [
+    Part(
+        id="basics_constant",
+        title={"en": "constant", "ja": "定数 (constant)"},
+        cells=["basics_const"],
+        after="basics_const_run",
+        exports={
+            "a": "tf.Session().run(a)",
+            "b": "tf.Session().run(b)",
+            "c": "tf.Session().run(c)",
+            "a_dtype": "_dlgrade_kernel.dtype(a)",
+            "b_dtype": "_dlgrade_kernel.dtype(b)",
+            "c_dtype": "_dlgrade_kernel.dtype(c)",
+            "a_shape": "_dlgrade_kernel.shape(a)",
+            "b_shape": "_dlgrade_kernel.shape(b)",
+            "c_shape": "_dlgrade_kernel.shape(c)",
+        },
+        checks=[
+            Equals("value of a", 1, export="a", expected=1, hint="a = tf.constant(1)"),
+            Equals("dtype of a", 0.5, expected="int32", export="a_dtype", hint="an integer literal makes an int32 constant"),
+            Shape("a", 0.5, expected=[], hint="a single number is a scalar: shape []"),
+            Equals("value of b", 1, export="b", expected=[[2.0, 2.0]] * 3, hint="tf.constant(2, dtype=tf.float32, shape=[3, 2]) fills every element with 2"),
+            Equals("dtype of b", 0.5, expected="float32", export="b_dtype", hint="dtype=tf.float32"),
+            Shape("b", 0.5, expected=[3, 2], hint="shape=[3, 2]: 3 rows, 2 columns"),
+            Equals("value of c", 1, export="c", expected=[[0.0, 1.0], [2.0, 3.0]], hint="np.arange(4) reshaped to [2, 2]"),
+            Equals("dtype of c", 0.5, expected="float32", export="c_dtype", hint="np.arange gives integers: pass dtype=tf.float32"),
+            Shape("c", 0.5, expected=[2, 2], hint="shape=[2, 2]"),
+        ],
+    ),
+    Part(
+        id="basics_placeholder",
+        title={"en": "placeholder", "ja": "プレースホルダー (placeholder)"},
+        cells=["basics_placeholder"],
+        after="basics_placeholder_run",
+        exports={
+            "x_shape": "_dlgrade_kernel.shape(x)",
+            "x_dtype": "_dlgrade_kernel.dtype(x)",
+            "x_fed": f"tf.Session().run(x, feed_dict={{x: {PROBE!r}}})",
+        },
+        checks=[
+            Shape("x", 1, expected=[None, 3], hint="shape=[None, 3]: None lets any number of rows be fed"),
+            Equals("dtype of x", 1, expected="float32", export="x_dtype", hint="dtype=tf.float32"),
+            Equals("x fed with 2 rows of the grader's data", 2, expected=PROBE, export="x_fed",
+                   hint="sess.run(x, feed_dict={x: data}) must give data back: float32, 3 columns, any number of rows"),
+        ],
+    ),
+    Part(
+        id="basics_variable",
+        title={"en": "Variable and assign", "ja": "変数 (Variable) と assign"},
+        cells=["basics_variable"],
+        after="basics_variable_run",
+        exports={
+            # update_x exists only when the cell above ran: no stale x from the placeholder part
+            "values": "(update_x, values)[1]",
+            "rerun": RERUN,
+            "x_dtype": "_dlgrade_kernel.dtype(x)",
+        },
+        checks=[
+            Equals("values printed: x, after update_x, after update_x again", 2, expected=[1, 10, 100], export="values",
+                   hint="x starts at 1 and update_x = tf.assign(x, x * a) multiplies it by a = 10"),
+            Equals("x then three runs of update_x in a fresh Session", 2, expected=[1, 10, 100, 1000], export="rerun",
+                   hint="update_x must be the op returned by tf.assign(x, x * a), so each run stores the new value in x"),
+            Equals("dtype of x", 0.5, expected="int32", export="x_dtype", hint="tf.Variable(1) holds an int32, like a"),
+        ],
+    ),
+]
+
+MUTANTS = {
+    "const_a_float": {"basics_const": "a = tf.constant(1.0)\nb = tf.constant(2, dtype=tf.float32, shape=[3, 2])\n"
+                      "c = tf.constant(np.arange(4), dtype=tf.float32, shape=[2, 2])"},
+    "const_b_wrong_shape": {"basics_const": "a = tf.constant(1)\nb = tf.constant(2, dtype=tf.float32, shape=[2, 3])\n"
+                            "c = tf.constant(np.arange(4), dtype=tf.float32, shape=[2, 2])"},
+    "const_c_no_dtype": {"basics_const": "a = tf.constant(1)\nb = tf.constant(2, dtype=tf.float32, shape=[3, 2])\n"
+                         "c = tf.constant(np.arange(4), shape=[2, 2])"},
+    "placeholder_int": {"basics_placeholder": "x = tf.placeholder(dtype=tf.int32, shape=[None, 3])"},
+    "placeholder_one_row": {"basics_placeholder": "x = tf.placeholder(dtype=tf.float32, shape=[1, 3])"},
+    "variable_add": {"basics_variable": "x = tf.Variable(1)\nupdate_x = tf.assign(x, x + a)"},
+    "variable_no_assign": {"basics_variable": "x = tf.Variable(1)\nupdate_x = x * a"},
+    "variable_starts_at_10": {"basics_variable": "x = tf.Variable(10)\nupdate_x = tf.assign(x, x * a)"},
+}
