@@ -22,3 +22,78 @@ def dense_chain(arrays: dict, x: np.ndarray, activation: str = "sigmoid") -> np.
         if i < n:
             h = act(h)
     return h
+
+
+# --- the course's TF1 CNN: conv -> relu -> max_pool, twice, then fc -> relu -> fc -> softmax ----
+
+CNN_ARRAYS = ("W_conv1", "b_conv1", "W_conv2", "b_conv2", "W_fc1", "b_fc1", "W_fc2", "b_fc2")
+
+
+def _conv2d_same(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding='SAME') + b on NHWC images, as one matmul
+    over image patches (im2col) so numpy's BLAS does the work."""
+    kh, kw, cin, cout = w.shape
+    top, left = (kh - 1) // 2, (kw - 1) // 2  # TF's SAME puts the odd pixel of padding at the end
+    padded = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left), (0, 0)))
+    patches = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2))  # n,h,w,c,kh,kw
+    n, h, wd = patches.shape[:3]
+    cols = patches.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * wd, kh * kw * cin)
+    return (cols @ w.reshape(kh * kw * cin, cout) + b).reshape(n, h, wd, cout)
+
+
+def _max_pool_2x2(x: np.ndarray) -> np.ndarray:
+    """tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')."""
+    n, h, w, c = x.shape
+    if h % 2 or w % 2:  # SAME pads odd sizes at the end; padding never wins a max
+        x = np.pad(x, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), constant_values=-np.inf)
+        n, h, w, c = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def _pooled_twice(n: int) -> int:
+    """A side of n pixels after two SAME 2x2 pools (each rounds up)."""
+    return ((n + 1) // 2 + 1) // 2
+
+
+def check_cnn_shapes(arrays: dict, image: tuple[int, int, int] = (28, 28, 1)) -> None:
+    """Raise ValueError unless the arrays fit the course's CNN on `image` (height, width, channels):
+    W_conv1 [k, k, channels, c1], W_conv2 [k, k, c1, c2], W_fc1 [(h/4) * (w/4) * c2, f],
+    W_fc2 [f, classes], each bias as wide as its layer's output."""
+    missing = [name for name in CNN_ARRAYS if name not in arrays]
+    if missing:
+        raise ValueError(f"missing arrays: {', '.join(missing)}")
+    shapes = {name: tuple(np.shape(arrays[name])) for name in CNN_ARRAYS}
+    height, width, channels = image
+    pooled = _pooled_twice(height) * _pooled_twice(width)
+    w1, w2, f1, f2 = (shapes[k] for k in ("W_conv1", "W_conv2", "W_fc1", "W_fc2"))
+    if len(w1) != 4 or w1[2] != channels:
+        raise ValueError(f"W_conv1 has shape {list(w1)}; it must be [kh, kw, {channels}, filters]")
+    if len(w2) != 4 or w2[2] != w1[3]:
+        raise ValueError(f"W_conv2 has shape {list(w2)}; it must be [kh, kw, {w1[3]}, filters]")
+    if len(f1) != 2 or f1[0] != pooled * w2[3]:
+        raise ValueError(f"W_fc1 has shape {list(f1)}; it must be [{pooled * w2[3]}, units]")
+    if len(f2) != 2 or f2[0] != f1[1]:
+        raise ValueError(f"W_fc2 has shape {list(f2)}; it must be [{f1[1]}, classes]")
+    for bias, weights in (("b_conv1", w1), ("b_conv2", w2), ("b_fc1", f1), ("b_fc2", f2)):
+        if shapes[bias] != (weights[-1],):
+            raise ValueError(f"{bias} has shape {list(shapes[bias])}; it must be [{weights[-1]}]")
+
+
+def tf1_cnn(arrays: dict, x: np.ndarray, batch: int = 250) -> np.ndarray:
+    """Softmax outputs (y_conv) of the course's CNN with dropout off (keep_prob 1.0): conv 'SAME'
+    -> relu -> 2x2 max pool, twice; flatten; fc -> relu; fc -> softmax. x: flat (n, 784) or
+    images (n, 28, 28, 1). Works in float32 and in batches to keep the patch matrix small."""
+    check_cnn_shapes(arrays)
+    a = {k: np.asarray(arrays[k], dtype=np.float32) for k in CNN_ARRAYS}
+    images = np.asarray(x, dtype=np.float32).reshape(len(x), 28, 28, 1)
+    out = []
+    for start in range(0, len(images), batch):
+        h = images[start : start + batch]
+        h = _max_pool_2x2(np.maximum(_conv2d_same(h, a["W_conv1"], a["b_conv1"]), 0))
+        h = _max_pool_2x2(np.maximum(_conv2d_same(h, a["W_conv2"], a["b_conv2"]), 0))
+        h = np.maximum(h.reshape(len(h), -1) @ a["W_fc1"] + a["b_fc1"], 0)
+        logits = h @ a["W_fc2"] + a["b_fc2"]
+        logits -= logits.max(axis=1, keepdims=True)  # stable softmax
+        e = np.exp(logits)
+        out.append(e / e.sum(axis=1, keepdims=True))
+    return np.concatenate(out) if out else np.zeros((0, a["W_fc2"].shape[1]), np.float32)

@@ -1,0 +1,105 @@
+"""Checks of "classification, 3 layers (MNIST)": the shapes of x and d, the chain W1, b1 .. W3, b3
+with the student's own hidden sizes (16..2000 each), and the trained network's accuracy on 5,000
+MNIST images that students never see, computed here from the exported weights with the course's
+sigmoid hidden layers and dropout off."""
+from grader.checks import Calibrated, DenseChainShapes, HiddenSizes, Shape, dense_chain_accuracy
+from grader.spec import Part
+
+HIDDEN = (16, 2000)  # the limits stated in the notebook; they also bound the grader's forward pass
+LAYER_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+# The course's 3000 iterations of 1500 / 800 take about 20 s on a quiet machine, 2000 / 2000 about
+# twice that; a loaded grading machine can triple it.
+SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 360}}
+
+PARTS = [
+    Part(
+        id="mnist3_shapes",
+        title={"en": "Placeholders and variables", "ja": "プレースホルダーと変数"},
+        cells=["mnist3_vars"],
+        exports={
+            "x_shape": "_dlgrade_kernel.shape(x)",
+            "d_shape": "_dlgrade_kernel.shape(d)",
+            **{f"{n}_shape": f"_dlgrade_kernel.shape({n})" for n in LAYER_NAMES},
+        },
+        checks=[
+            Shape("x", 1, expected=[None, 784], hint="x = tf.placeholder(tf.float32, [None, 784])"),
+            Shape("d", 1, expected=[None, 10], hint="one-hot labels: 10 columns, any batch size"),
+            DenseChainShapes(
+                "W1, b1, W2, b2, W3, b3",
+                3,
+                layers=3,
+                inputs=784,
+                outputs=10,
+                hint="W1 [784, hidden_layer_size_1], W2 [hidden_layer_size_1, hidden_layer_size_2], "
+                "W3 [hidden_layer_size_2, 10]; each b as wide as its W's columns",
+            ),
+            HiddenSizes(
+                "hidden layer sizes",
+                1,
+                layers=3,
+                low=HIDDEN[0],
+                high=HIDDEN[1],
+                hint=f"choose hidden_layer_size_1 and hidden_layer_size_2 between {HIDDEN[0]} and {HIDDEN[1]}",
+            ),
+        ],
+    ),
+    Part(
+        id="mnist3_accuracy",
+        title={"en": "Trained network's accuracy", "ja": "学習したネットワークの正解率"},
+        cells=["mnist3_vars", "mnist3_optimizer"],
+        after="mnist3_train",
+        exports={
+            **{n: f"sess.run({n})" for n in LAYER_NAMES},
+            "test_accuracy": "[float(a) for a in accuracies]",
+        },
+        curves={"test accuracy": "test_accuracy"},
+        checks=[
+            Calibrated(
+                "holdout accuracy",
+                6,
+                metric="mnist3_holdout_accuracy",
+                compute=dense_chain_accuracy(
+                    layers=3, dataset="mnist", activation="sigmoid", outputs=10, hidden=HIDDEN
+                ),
+                uses=LAYER_NAMES,
+                ok_key="accuracy.ok",
+                bad_key="accuracy.low",
+                hint="W1..W3 must be trainable tf.Variables with small random values (zeros keep every hidden "
+                "unit the same); the optimizer needs a learning rate that trains in 3000 steps",
+            ),
+        ],
+    ),
+]
+
+_VARS = """hidden_layer_size_1 = {h1}
+hidden_layer_size_2 = {h2}
+
+x = tf.placeholder(tf.float32, [None, 784])
+d = tf.placeholder(tf.float32, [None, 10])
+
+W1 = tf.Variable({init}([784, hidden_layer_size_1]{std}))
+W2 = tf.Variable({init}([hidden_layer_size_1, hidden_layer_size_2]{std}))
+W3 = tf.Variable({init}([hidden_layer_size_2, 10]{std}))
+b1 = tf.Variable(tf.zeros([hidden_layer_size_1]))
+b2 = tf.Variable(tf.zeros([hidden_layer_size_2]))
+b3 = tf.Variable(tf.zeros([10]))
+"""
+_RANDOM = {"init": "tf.random_normal", "std": ", stddev=0.01"}
+
+MUTANTS = {
+    # shapes: W1 transposed (the model cell's matmul then fails, so nothing trains)
+    "w1_transposed": {
+        "mnist3_vars": _VARS.format(h1=1500, h2=800, **_RANDOM).replace(
+            "[784, hidden_layer_size_1]", "[hidden_layer_size_1, 784]"
+        )
+    },
+    # shapes: hidden sizes outside the stated limits (8 < 16)
+    "hidden_too_small": {"mnist3_vars": _VARS.format(h1=8, h2=8, **_RANDOM)},
+    # shapes: labels declared with one column
+    "d_one_column": {"mnist3_vars": _VARS.format(h1=1500, h2=800, **_RANDOM).replace("[None, 10]", "[None, 1]")},
+    # accuracy: no training (learning rate 0)
+    "learning_rate_zero": {"mnist3_optimizer": "optimizer = tf.train.GradientDescentOptimizer(0.0)"},
+    # accuracy: all weights start at zero, so every hidden unit stays the same
+    "zero_init": {"mnist3_vars": _VARS.format(h1=1500, h2=800, init="tf.zeros", std="")},
+}

@@ -1,0 +1,189 @@
+"""Checks of "classification, CNN (MNIST)": the shape of every layer's tensor and weights; that
+the student's y_conv with keep_prob 1.0 equals the course's network (conv 'SAME' -> ReLU -> 2x2
+max pool, twice; fc 1024 ReLU; fc 10 softmax) computed by the grader from the exported weights,
+and changes with keep_prob 0.5 (dropout acts); and the trained network's accuracy on 5,000 MNIST
+images that students never see, computed by the same trusted forward pass in the evaluate sandbox."""
+from grader.checks import Calibrated, Differs, ForwardMatches, Shape, mnist_test_inputs, prediction_accuracy
+from grader.evaluate import Evaluate
+from grader.evaluators import CNN_ARRAYS, tf1_cnn
+from grader.spec import Part
+
+SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 360}}
+
+PROBE = 100  # the first 100 public test images: inputs the grader can compute the network on
+
+
+def _probe(keep_prob: str) -> str:
+    """y_conv on the probe images, as an export expression."""
+    return f"sess.run(y_conv, feed_dict={{x: mnist.test.images[:{PROBE}], keep_prob: {keep_prob}}})"
+
+
+def _shape(name: str, points: float, expected: list, hint: str) -> Shape:
+    return Shape(name, points, expected=expected, hint=hint)
+
+
+PARTS = [
+    Part(
+        id="cnn_conv_shapes",
+        title={"en": "Convolution and pooling layers", "ja": "畳み込み層とプーリング層"},
+        cells=["cnn_conv"],
+        exports={
+            f"{n}_shape": f"_dlgrade_kernel.shape({n})"
+            for n in ("W_conv1", "b_conv1", "h_conv1", "h_pool1", "W_conv2", "b_conv2", "h_conv2", "h_pool2")
+        },
+        checks=[
+            _shape("W_conv1", 0.5, [5, 5, 1, 32], "5x5 filters, 1 input channel, 32 filters"),
+            _shape("b_conv1", 0.5, [32], "one bias per filter"),
+            _shape("h_conv1", 1, [None, 28, 28, 32], "conv2d with strides [1, 1, 1, 1] and padding 'SAME' keeps 28x28"),
+            _shape("h_pool1", 1, [None, 14, 14, 32], "max_pool with ksize and strides [1, 2, 2, 1] halves 28x28"),
+            _shape("W_conv2", 0.5, [5, 5, 32, 64], "5x5 filters, 32 input channels, 64 filters"),
+            _shape("b_conv2", 0.5, [64], "one bias per filter"),
+            _shape("h_conv2", 1, [None, 14, 14, 64], "the second conv2d reads h_pool1, strides 1, padding 'SAME'"),
+            _shape("h_pool2", 1, [None, 7, 7, 64], "the second max_pool halves 14x14"),
+        ],
+    ),
+    Part(
+        id="cnn_fc_shapes",
+        title={"en": "Fully connected layers", "ja": "全結合層"},
+        cells=["cnn_fc"],
+        exports={
+            f"{n}_shape": f"_dlgrade_kernel.shape({n})" for n in ("W_fc1", "b_fc1", "h_fc1", "W_fc2", "b_fc2", "y_conv")
+        },
+        checks=[
+            _shape("W_fc1", 0.5, [7 * 7 * 64, 1024], "7*7*64 flattened features to 1024 units"),
+            _shape("b_fc1", 0.5, [1024], "one bias per unit"),
+            _shape("h_fc1", 1, [None, 1024], "h_fc1 = relu(h_pool2_flat W_fc1 + b_fc1)"),
+            _shape("W_fc2", 0.5, [1024, 10], "1024 units to 10 classes"),
+            _shape("b_fc2", 0.5, [10], "one bias per class"),
+            _shape("y_conv", 1, [None, 10], "softmax over 10 classes"),
+        ],
+    ),
+    Part(
+        id="cnn_trained",
+        title={"en": "The trained network", "ja": "学習したネットワーク"},
+        cells=["cnn_conv", "cnn_fc"],
+        after="cnn_train",
+        exports={
+            **{n: f"sess.run({n})" for n in CNN_ARRAYS},
+            "probe": _probe("1.0"),
+            "probe_dropout": _probe("0.5"),
+            "batch_accuracy": "[float(a) for a in accuracies]",
+        },
+        curves={"mini-batch accuracy": "batch_accuracy"},
+        evaluate={
+            "holdout": Evaluate(
+                dataset="mnist", function="grader.evaluators:tf1_cnn", arrays=CNN_ARRAYS, preprocess="flat"
+            )
+        },
+        checks=[
+            ForwardMatches(
+                "y_conv with keep_prob 1.0",
+                3,
+                export="probe",
+                arrays=CNN_ARRAYS,
+                function=tf1_cnn,
+                inputs=mnist_test_inputs(PROBE),
+                atol=1e-3,
+                hint="ReLU after each conv2d and after the first fully connected layer, tf.nn.max_pool 2x2 with "
+                "strides 2, dropout only through keep_prob (tf.nn.dropout(h_fc1, keep_prob)), softmax at the end",
+            ),
+            Differs(
+                "y_conv with keep_prob 0.5 vs 1.0",
+                2,
+                export="probe_dropout",
+                other="probe",
+                atol=1e-3,
+                hint="y_conv must be computed from h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)",
+            ),
+            Calibrated(
+                "holdout accuracy",
+                6,
+                metric="cnn_holdout_accuracy",
+                compute=prediction_accuracy("holdout", "mnist"),
+                uses=CNN_ARRAYS,
+                ok_key="accuracy.ok",
+                bad_key="accuracy.low",
+                hint="the weights must be trainable tf.Variables (truncated_normal stddev 0.1, biases 0.1)",
+            ),
+        ],
+    ),
+]
+
+_CONV = """W_conv1 = tf.Variable(tf.truncated_normal([5, 5, 1, 32], stddev=0.1))
+b_conv1 = tf.Variable(tf.constant(0.1, shape=[32]))
+h_conv1 = tf.nn.relu(tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1)
+h_pool1 = tf.nn.max_pool(h_conv1, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
+W_conv2 = tf.Variable(tf.truncated_normal([5, 5, 32, 64], stddev=0.1))
+b_conv2 = tf.Variable(tf.constant(0.1, shape=[64]))
+h_conv2 = tf.nn.relu(tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2)
+h_pool2 = tf.nn.max_pool(h_conv2, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
+"""
+_FC = """W_fc1 = tf.Variable(tf.truncated_normal([7 * 7 * 64, 1024], stddev=0.1))
+b_fc1 = tf.Variable(tf.constant(0.1, shape=[1024]))
+h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
+h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)
+keep_prob = tf.placeholder(tf.float32)
+h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
+W_fc2 = tf.Variable(tf.truncated_normal([1024, 10], stddev=0.1))
+b_fc2 = tf.Variable(tf.constant(0.1, shape=[10]))
+y_conv = tf.nn.softmax(tf.matmul(h_fc1_drop, W_fc2) + b_fc2)
+"""
+
+
+def _edit(source: str, *pairs: tuple[str, str]) -> str:
+    for old, new in pairs:
+        if old not in source:  # a mutant that changes nothing would prove nothing
+            raise ValueError(f"mutant edit not found: {old!r}")
+        source = source.replace(old, new)
+    return source
+
+
+MUTANTS = {
+    # conv part: 16 filters in the first layer (consistently carried into the second)
+    "conv1_16_filters": {
+        "cnn_conv": _edit(
+            _CONV, ("[5, 5, 1, 32]", "[5, 5, 1, 16]"), ("shape=[32]", "shape=[16]"), ("[5, 5, 32, 64]", "[5, 5, 16, 64]")
+        )
+    },
+    # conv part: no pooling (the fc layer's reshape then mixes images and training fails)
+    "no_pooling": {
+        "cnn_conv": _edit(
+            _CONV,
+            ("tf.nn.max_pool(h_conv1, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')", "h_conv1"),
+            ("tf.nn.max_pool(h_conv2, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')", "h_conv2"),
+        )
+    },
+    # conv part: no ReLU after the convolutions (shapes still right)
+    "conv_no_relu": {
+        "cnn_conv": _edit(
+            _CONV,
+            ("h_conv1 = tf.nn.relu(tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1)",
+             "h_conv1 = tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1"),
+            ("h_conv2 = tf.nn.relu(tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2)",
+             "h_conv2 = tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2"),
+        )
+    },
+    # conv part: average instead of max pooling (shapes still right)
+    "avg_pooling": {"cnn_conv": _CONV.replace("tf.nn.max_pool", "tf.nn.avg_pool")},
+    # fc part: 512 units instead of 1024
+    "fc1_512_units": {
+        "cnn_fc": _edit(
+            _FC, ("[7 * 7 * 64, 1024]", "[7 * 7 * 64, 512]"), ("shape=[1024]", "shape=[512]"), ("[1024, 10]", "[512, 10]")
+        )
+    },
+    # fc part: keep_prob ignored, dropout fixed at 0.5 (also when evaluating)
+    "keep_prob_constant": {"cnn_fc": _edit(_FC, ("tf.nn.dropout(h_fc1, keep_prob)", "tf.nn.dropout(h_fc1, 0.5)"))},
+    # fc part: dropout left out of y_conv
+    "dropout_unused": {"cnn_fc": _edit(_FC, ("tf.matmul(h_fc1_drop, W_fc2)", "tf.matmul(h_fc1, W_fc2)"))},
+    # fc part: no ReLU on the fully connected layer
+    "fc_no_relu": {
+        "cnn_fc": _edit(
+            _FC, ("tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)", "tf.matmul(h_pool2_flat, W_fc1) + b_fc1")
+        )
+    },
+    # training: the weights are not trainable, so only the biases learn
+    "weights_frozen": {
+        "cnn_conv": _edit(_CONV, ("stddev=0.1))", "stddev=0.1), trainable=False)")),
+        "cnn_fc": _edit(_FC, ("stddev=0.1))", "stddev=0.1), trainable=False)")),
+    },
+}
