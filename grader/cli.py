@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import DlgradeError
+from .errors import AssignmentError, DlgradeError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -202,6 +202,12 @@ def cmd_calibrate(args) -> int:
     from .spec import load_assignment
 
     assignment = load_assignment(Path(args.solution))
+    if args.notebook:
+        chosen = [n for n in assignment.notebooks if n.name in args.notebook or n.stem in args.notebook]
+        if len(chosen) != len(args.notebook):
+            known = ", ".join(n.name for n in assignment.notebooks)
+            raise AssignmentError(f"--notebook names a notebook that {assignment.name} lacks; it has: {known}")
+        assignment.notebooks = chosen
     runner = SandboxedRunner(_sandbox(args.no_sandbox))
     require_data()
     reports = calibrate(assignment, runner, seeds=args.seeds, options=_options(args))
@@ -311,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="derive thresholds from the reference solution")
     c.add_argument("solution")
     c.add_argument("--seeds", type=int, default=5)
+    c.add_argument("--notebook", action="append", help="calibrate only this notebook (repeatable; default: all)")
     common(c)
     c.set_defaults(func=cmd_calibrate)
 

@@ -244,11 +244,12 @@ def grade(
     runner: NotebookRunner,
     outdir: Path,
     options: GradeOptions | None = None,
+    name: str | None = None,
 ) -> Result:
-    """Grade one submission into `outdir/<submission name>/` and return its Result."""
+    """Grade one submission into `outdir/<name>/` (default: the submission's own name)."""
     options = options or GradeOptions()
     lang = options.lang
-    name = submission_name(submission)
+    name = name or submission_name(submission)
     sub_dir = outdir / name
     started = time.monotonic()
     result = Result(submission=name, assignment=assignment.name, lang=lang)

@@ -29,8 +29,25 @@ def default_jobs(memory_per_job: int = 3 * GiB) -> int:
     return max(1, min(cores, mem // memory_per_job))
 
 
-def _crashed(path: Path, assignment: Assignment, exc: BaseException) -> Result:
-    result = Result(submission=submission_name(path), assignment=assignment.name)
+def unique_names(submissions: list[Path]) -> dict[Path, str]:
+    """Each submission's name in the output folder: its own name, or, where two share one
+    (a/hw.ipynb and b/hw.ipynb), the name prefixed by its parent folders until they differ."""
+    names = {p: submission_name(p) for p in submissions}
+    depth = 1
+    while len(set(names.values())) < len(names) and depth < 8:
+        seen: dict[str, int] = {}
+        for name in names.values():
+            seen[name] = seen.get(name, 0) + 1
+        for p, name in names.items():
+            if seen[name] > 1:
+                parents = [q.name for q in list(p.resolve().parents)[:depth] if q.name][::-1]
+                names[p] = "-".join([*parents, submission_name(p)])
+        depth += 1
+    return names
+
+
+def _crashed(path: Path, assignment: Assignment, exc: BaseException, name: str | None = None) -> Result:
+    result = Result(submission=name or submission_name(path), assignment=assignment.name)
     result.problems.append(
         {"kind": "grader", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=5)}
     )
@@ -49,14 +66,15 @@ def grade_class(
     """Grade every submission; `on_done(result, done, total, elapsed)` after each one."""
     results: dict[Path, Result] = {}
     started = time.monotonic()
+    names = unique_names(submissions)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade, p, assignment, runner, outdir, options): p for p in submissions}
+        futures = {pool.submit(grade, p, assignment, runner, outdir, options, names[p]): p for p in submissions}
         for future in as_completed(futures):
             path = futures[future]
             try:
                 result = future.result()
             except Exception as exc:  # a dlgrade bug: keep the batch going, say so in the result
-                result = _crashed(path, assignment, exc)
+                result = _crashed(path, assignment, exc, names[path])
             results[path] = result
             if on_done:
                 on_done(result, len(results), len(submissions), time.monotonic() - started)

@@ -215,3 +215,11 @@ def test_identical_notebooks_are_graded_once(toy):
     assert second.timings["notebooks"]["toy.ipynb"]["cached"] is True
     grade(submit(root, "W = np.ones((3, 2))", name="c.ipynb"), assignment, runner, root / "out", options)
     assert len(runner.jobs) == 2
+
+
+def test_submissions_sharing_a_file_name_get_distinct_outputs(tmp_path):
+    from grader.scheduler import unique_names
+
+    a, b, c = tmp_path / "a" / "hw.ipynb", tmp_path / "b" / "hw.ipynb", tmp_path / "c" / "other.ipynb"
+    names = unique_names([a, b, c])
+    assert names[a] == "a-hw" and names[b] == "b-hw" and names[c] == "other"
