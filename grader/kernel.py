@@ -75,6 +75,8 @@ def layer_specs(model) -> list[dict]:
     """Normalised Keras layer specs: class, output shape, parameter count, activation, units."""
     specs = []
     for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":  # functional models list it, Sequential ones do not
+            continue
         config = layer.get_config()
         try:
             shape = [None if d is None else int(d) for d in layer.output.shape]
