@@ -11,19 +11,26 @@ fresh /proc and /dev, size-capped tmpfs /tmp and /dev/shm, the Python installati
 read-only, the `grader` package folder read-only (not the rest of its repository), the caller's
 `ro_paths` read-only and `workdir` read-write, all at their host paths.
 
+As root, `workdir` itself is a size-capped tmpfs during the run (`Limits.work_bytes`), so a run
+that writes without end fills its own folder, not the host's disk; what it wrote is copied back
+(regular files, folders and symlinks as symlinks) when it is over.
+
 Not root: bubblewrap makes a user namespace instead (`mode="userns"`); cgroups are usually not
 delegated to ordinary users, so limits fall back to rlimits and the outcome says so in caveats.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import resource
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from grader.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
@@ -266,9 +273,24 @@ class BubblewrapSandbox:
         if not (home.is_absolute() and home.resolve().is_relative_to(workdir)):
             home = workdir / ".home"  # the caller's HOME is elsewhere: not visible inside
         home.mkdir(parents=True, exist_ok=True)
-        if self.as_root:
-            _chown_tree(workdir, NOBODY, NOBODY)
         caveats: list[str] = []
+        mounted = False
+        if self.as_root:
+            try:
+                mount_work_tmpfs(workdir, limits.work_bytes)
+                mounted = True
+            except OSError as exc:
+                caveats.append(f"the work folder is on the host's disk ({exc}): its size is not limited")
+            _chown_tree(workdir, NOBODY, NOBODY)
+        else:
+            caveats.append("not run as root: the work folder's size is not limited")
+        try:
+            return self._run(argv, workdir, ro_paths, env, limits, timeout_s, home, caveats)
+        finally:
+            if mounted:
+                unmount_work_tmpfs(workdir)
+
+    def _run(self, argv, workdir, ro_paths, env, limits, timeout_s, home, caveats) -> ProcessOutcome:
         cgroup = self._make_cgroup(limits, caveats)
         if not self.as_root:
             caveats.append("not run as root: user-namespace mode; files are written with your own uid")
@@ -287,6 +309,7 @@ class BubblewrapSandbox:
         full_env = {"PATH": f"{sys.prefix}/bin:{_DEFAULT_PATH}", "TMPDIR": "/tmp", **env,
                     "HOME": str(home)}
         cmd, fds = self.command(argv, workdir=workdir, ro_paths=ro_paths, limits=limits)
+        cmd = self._hide_args(cmd, fds)
         try:
             outcome = run_process(
                 cmd, cwd=workdir, env=full_env, limits=limits, timeout_s=timeout_s,
@@ -296,16 +319,33 @@ class BubblewrapSandbox:
             for fd in fds:
                 os.close(fd)
             if cgroup is not None:
-                peak, oom = cgroup.peak_memory_bytes(), cgroup.oom_killed()
+                peak, oom, cpu = cgroup.peak_memory_bytes(), cgroup.oom_killed(), cgroup.cpu_seconds()
                 cgroup.close()
         _bwrap_signal(outcome, limits)
         if cgroup is not None:
             if peak is not None:
                 outcome.peak_memory_bytes = peak
+            if cpu is not None:  # getrusage misses the sandbox's grandchildren; the group does not
+                outcome.cpu_s = cpu
             if oom:
                 outcome.stopped = "memory"
                 outcome.stopped_detail = f"killed: memory limit {_size(limits.memory_bytes)}"
         return outcome
+
+    def _hide_args(self, cmd: list[str], fds: list[int]) -> list[str]:
+        """bwrap stays pid 1 inside the sandbox, where any process can read its command line:
+        hand it the options through a pipe (`--args FD`) so that the host paths, limits and
+        layout are not on display (the command after `--` must stay on the command line). Falls
+        back to the plain command line when they do not fit in a pipe."""
+        end = cmd.index("--")
+        data = b"".join(os.fsencode(a) + b"\0" for a in cmd[1:end])
+        if len(data) > 60 * 1024:  # a pipe holds 64 KiB before a writer blocks
+            return cmd
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        fds.append(r)
+        return [cmd[0], "--args", str(r), *cmd[end:]]
 
     def _make_cgroup(self, limits: Limits, caveats: list[str]) -> RunCgroup | None:
         if not self.use_cgroup:
@@ -359,6 +399,107 @@ def _bind_args(binds: list[tuple[Path, str]]) -> list[str]:
         args += [option, str(path), str(path)]
         bound.append(path)
     return args
+
+
+# --- the work folder on a tmpfs -----------------------------------------------------------------
+_MS_NOSUID, _MS_NODEV = 0x2, 0x4
+_MNT_DETACH = 0x2
+_MAX_WORK_INODES = 65536  # files and folders a run may create in its work folder
+_libc = None
+
+
+def _libc_call(name: str, *args) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(_libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def mount_work_tmpfs(workdir: Path, size_bytes: int) -> None:
+    """Put `workdir` on a fresh tmpfs with `size_bytes` of room beyond what it holds now,
+    keeping its contents. Needs root (CAP_SYS_ADMIN); raises OSError where mounting is not
+    allowed, leaving `workdir` as it was."""
+    keep = Path(tempfile.mkdtemp(prefix=".dlgrade-in-", dir=workdir.parent))
+    try:
+        entries = list(workdir.iterdir())
+        used = sum(_tree_bytes(e) for e in entries)
+        for entry in entries:
+            os.rename(entry, keep / entry.name)
+        options = f"size={size_bytes + used + MiB},nr_inodes={_MAX_WORK_INODES},mode=0755"
+        try:
+            _libc_call("mount", b"dlgrade-work", os.fsencode(workdir), b"tmpfs",
+                       _MS_NOSUID | _MS_NODEV, options.encode())
+        except OSError:
+            for entry in entries:
+                os.rename(keep / entry.name, entry)
+            raise
+        for entry in entries:
+            _copy_entry(keep / entry.name, entry)
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
+
+
+def unmount_work_tmpfs(workdir: Path) -> None:
+    """Copy what the run left back onto the disk and drop the tmpfs. Runs when every process of
+    the sandbox is gone, so nothing changes the tree while it is copied."""
+    out = Path(tempfile.mkdtemp(prefix=".dlgrade-out-", dir=workdir.parent))
+    try:
+        try:
+            for entry in list(workdir.iterdir()):
+                _copy_entry(entry, out / entry.name)
+        finally:
+            unmount(workdir)  # even when the copy fails: no mount is ever left behind
+        for entry in list(out.iterdir()):
+            os.rename(entry, workdir / entry.name)
+        os.chown(workdir, NOBODY, NOBODY)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def unmount(path: Path) -> None:
+    """Detach a mount (lazily: a stale process holding it open does not block the grader)."""
+    _libc_call("umount2", os.fsencode(path), _MNT_DETACH)
+
+
+def _tree_bytes(path: Path) -> int:
+    """Bytes of the regular files at or below `path` (symlinks not followed)."""
+    info = os.lstat(path)
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size
+    if not stat.S_ISDIR(info.st_mode):
+        return 0
+    return sum(_tree_bytes(Path(e.path)) for e in os.scandir(path))
+
+
+_MAX_COPY_DEPTH = 64  # deeper folders than any exercise makes are not copied back
+
+
+def _copy_entry(src: Path, dst: Path) -> None:
+    """Copy a folder tree without following symlinks: regular files and folders are copied,
+    symlinks are copied as symlinks (readers refuse them), anything else (fifos, sockets,
+    devices) and folders nested deeper than `_MAX_COPY_DEPTH` are left out. Iterative: a run
+    may leave thousands of nested folders."""
+    stack = [(src, dst, 0)]
+    while stack:
+        source, target, depth = stack.pop()
+        info = os.lstat(source)
+        if stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(source), target)
+        elif stat.S_ISDIR(info.st_mode):
+            if depth > _MAX_COPY_DEPTH:
+                continue
+            os.mkdir(target, 0o755)
+            stack += [(Path(c.path), target / c.name, depth + 1) for c in os.scandir(source)]
+        elif stat.S_ISREG(info.st_mode):
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fin, open(target, "xb") as fout:
+                shutil.copyfileobj(fin, fout, 1024 * 1024)
+            os.chmod(target, stat.S_IMODE(info.st_mode) & 0o755)
+        else:
+            continue
+        os.chown(target, info.st_uid, info.st_gid, follow_symlinks=False)
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

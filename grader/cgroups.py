@@ -3,10 +3,14 @@ whether the kernel killed it for memory, and clean removal.
 
 Both layouts are supported:
 - cgroup v2 (unified; pure v2 has /sys/fs/cgroup/cgroup.controllers): one directory with
-  memory.max, memory.swap.max, pids.max, memory.peak, memory.events, cgroup.kill;
+  memory.max, memory.swap.max, pids.max, memory.peak, memory.events, cgroup.kill, cpu.stat;
 - cgroup v1 (one hierarchy per controller, e.g. /sys/fs/cgroup/memory and /sys/fs/cgroup/pids):
   memory.limit_in_bytes, memory.memsw.limit_in_bytes, memory.max_usage_in_bytes,
-  memory.oom_control, pids.max, each in its own directory.
+  memory.oom_control, pids.max, cpuacct.usage, each in its own directory.
+
+The group also measures the run's CPU time: getrusage(RUSAGE_CHILDREN) in the grader only sees
+children it waited for, not the sandbox's grandchildren (the worker, the kernel), so it reads
+almost 0 for a sandboxed run.
 
 The run's group is created *below* the group the grader itself is in (read from
 /proc/self/cgroup), never at the root: limits the machine puts on the grader keep applying to
@@ -20,7 +24,7 @@ import re
 import signal
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
@@ -46,6 +50,9 @@ class Layout:
     version: str  # "v1" or "v2"
     memory: Path | None
     pids: Path | None
+    # Where CPU time is counted (v1: the cpuacct hierarchy; v2: the memory group, whose cpu.stat
+    # always has usage_usec). Not part of equality: it only adds a measurement.
+    cpu: Path | None = field(default=None, compare=False)
 
 
 def detect_layout(mountinfo: str | None = None, proc_cgroup: str | None = None) -> Layout | None:
@@ -82,19 +89,22 @@ def detect_layout(mountinfo: str | None = None, proc_cgroup: str | None = None) 
         if fstype == "cgroup2":
             v2_mount = (root, mount_point)
         elif fstype == "cgroup":
-            for ctrl in ("memory", "pids"):
+            for ctrl in ("memory", "pids", "cpuacct"):
                 if ctrl in options:
                     v1_mounts[ctrl] = (root, mount_point)
 
     if v2_mount is not None and v2_path is not None:
         own = _join(v2_mount, v2_path)
         if own is not None and "memory" in _read(own / "cgroup.controllers").split():
-            return Layout("v2", memory=own, pids=own)
-    memory = _join(v1_mounts["memory"], v1_paths.get("memory", "/")) if "memory" in v1_mounts else None
-    pids = _join(v1_mounts["pids"], v1_paths.get("pids", "/")) if "pids" in v1_mounts else None
+            return Layout("v2", memory=own, pids=own, cpu=own)
+
+    def v1(ctrl: str) -> Path | None:
+        return _join(v1_mounts[ctrl], v1_paths.get(ctrl, "/")) if ctrl in v1_mounts else None
+
+    memory, pids = v1("memory"), v1("pids")
     if memory is None and pids is None:
         return None
-    return Layout("v1", memory=memory, pids=pids)
+    return Layout("v1", memory=memory, pids=pids, cpu=v1("cpuacct"))
 
 
 def _join(mount: tuple[str, str], path: str) -> Path | None:
@@ -141,11 +151,14 @@ class RunCgroup:
     Use: `create_run_cgroup(...)`, call `join()` in the child before exec, then after the run
     `peak_memory_bytes()`, `oom_killed()`, and finally `close()` (kills what is left, removes)."""
 
-    def __init__(self, version: str, memory_dir: Path | None, pids_dir: Path | None):
+    def __init__(
+        self, version: str, memory_dir: Path | None, pids_dir: Path | None, cpu_dir: Path | None = None
+    ):
         self.version = version
         self.memory_dir = memory_dir
         self.pids_dir = pids_dir
-        self._dirs = list(dict.fromkeys(d for d in (memory_dir, pids_dir) if d is not None))
+        self.cpu_dir = cpu_dir
+        self._dirs = list(dict.fromkeys(d for d in (memory_dir, pids_dir, cpu_dir) if d is not None))
         # Encoded now: join() runs between fork and exec, where allocation is best kept small.
         self._procs_files = [os.fsencode(d / "cgroup.procs") for d in self._dirs]
 
@@ -175,6 +188,17 @@ class RunCgroup:
         name = "memory.peak" if self.version == "v2" else "memory.max_usage_in_bytes"
         text = _read(self.memory_dir / name).strip()
         return int(text) if text.isdigit() else None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) of every process that ran in the group, or None when no
+        CPU accounting is available. Read before `close()`."""
+        if self.cpu_dir is None:
+            return None
+        if self.version == "v2":
+            usec = _keyed(_read(self.cpu_dir / "cpu.stat")).get("usage_usec")
+            return usec / 1e6 if usec is not None else None
+        text = _read(self.cpu_dir / "cpuacct.usage").strip()  # nanoseconds
+        return int(text) / 1e9 if text.isdigit() else None
 
     def oom_killed(self) -> bool:
         """Did the kernel kill a process of the group because of its memory limit?"""
@@ -265,7 +289,7 @@ def _create_v2(layout: Layout, name: str, memory_bytes: int, max_tasks: int) -> 
         group.mkdir()
     except OSError as exc:
         raise CgroupUnavailable(f"cannot create a cgroup in {parent}: {exc.strerror}") from exc
-    cg = RunCgroup("v2", memory_dir=group, pids_dir=group)
+    cg = RunCgroup("v2", memory_dir=group, pids_dir=group, cpu_dir=group)
     try:
         _write(group / "memory.max", str(memory_bytes))
         if (group / "memory.swap.max").exists():
@@ -281,7 +305,7 @@ def _create_v2(layout: Layout, name: str, memory_bytes: int, max_tasks: int) -> 
 
 
 def _create_v1(layout: Layout, name: str, memory_bytes: int, max_tasks: int) -> RunCgroup:
-    memory_dir = pids_dir = None
+    memory_dir = pids_dir = cpu_dir = None
     made: list[Path] = []
     try:
         if layout.memory is not None:
@@ -307,4 +331,10 @@ def _create_v1(layout: Layout, name: str, memory_bytes: int, max_tasks: int) -> 
             except OSError:
                 pass
         raise CgroupUnavailable(f"cannot create a v1 cgroup ({exc.filename}: {exc.strerror})") from exc
-    return RunCgroup("v1", memory_dir=memory_dir, pids_dir=pids_dir)
+    if layout.cpu is not None:
+        try:  # a measurement only: without it the run still has its limits
+            (layout.cpu / name).mkdir()
+            cpu_dir = layout.cpu / name
+        except OSError:
+            pass
+    return RunCgroup("v1", memory_dir=memory_dir, pids_dir=pids_dir, cpu_dir=cpu_dir)

@@ -22,6 +22,7 @@ from . import artifacts as art
 from .keras_files import UnsafeModel, inspect_keras_file
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
+EVALUATE_STARTUP_S = 60  # importing TensorFlow and loading models, on top of the cell time limit
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def prepare_tasks(spec, part_data: dict, eval_dir: Path, hidden) -> tuple[list[d
 
 def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limits, env: dict) -> tuple[dict, dict]:
     """Predictions per part: {part_id: {name: ndarray | EvaluationFailed}}, and the process info."""
+    if os.path.ismount(eval_dir):  # left mounted by a grader that was killed mid-run
+        from .bwrap import unmount
+
+        unmount(eval_dir)
     if eval_dir.exists():
         shutil.rmtree(eval_dir)
     eval_dir.mkdir(parents=True)
@@ -111,7 +116,7 @@ def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limi
         ro_paths=ro,
         env=env,
         limits=limits,
-        timeout_s=limits.cell_timeout_s,
+        timeout_s=limits.cell_timeout_s + EVALUATE_STARTUP_S,
     )
     try:
         status = art.read_json(eval_dir / "status.json")

@@ -9,6 +9,7 @@ import copy
 import json
 import os
 import shutil
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,15 +163,14 @@ class SandboxedRunner:
             timeout_s=job.limits.notebook_timeout_s,
         )
         try:
-            record = art.read_json(record_path)
-            if not isinstance(record, dict):
-                raise art.UnsafeArtifact("record is not an object")
+            record = clean_record(art.read_json(record_path))
         except (OSError, art.UnsafeArtifact) as exc:
             record = {"status": "no-record", "cells": [], "error": str(exc)}
         return ExecutionOutcome(
             record=record,
             process=process,
-            executed_path=executed if executed.exists() else None,
+            # The sandbox is gone: a symlink here was planted to make the grader read a host file.
+            executed_path=executed if _is_regular_file(executed) else None,
             artifacts_dir=artifacts_dir,
         )
 
@@ -183,7 +183,73 @@ class SandboxedRunner:
         return predictions
 
 
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+RECORD_STATUSES = {"starting", "running", "finished", "timeout", "dead"}
+CELL_STATUSES = {"not-run", "running", "ok", "error", "timeout", "dead"}
+
+
+def clean_record(raw) -> dict:
+    """The worker's record, reduced to the fields and types the grader uses.
+
+    The worker shares the sandbox with the student's kernel, which can overwrite the record (and
+    then kill the worker so that it stays). A forged record may misstate its own run, but it must
+    never crash the grader or put unbounded text into a report."""
+    if not isinstance(raw, dict):
+        raise art.UnsafeArtifact("the record is not an object")
+
+    def text(value, limit: int = 2000) -> str:
+        return value[:limit] if isinstance(value, str) else ""
+
+    def number(value) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e7
+        return round(float(value), 3) if ok else 0.0
+
+    cells = []
+    seen: set[int] = set()
+    for entry in raw.get("cells") if isinstance(raw.get("cells"), list) else []:
+        if not isinstance(entry, dict):
+            continue
+        index = entry.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0 or index in seen:
+            continue
+        seen.add(index)
+        cell = {
+            "index": index,
+            "grade_id": text(entry.get("grade_id"), 200) or None,
+            "injected": entry.get("injected") if entry.get("injected") in ("seed", "export") else "",
+            "part": text(entry.get("part"), 200),
+            "status": entry.get("status") if entry.get("status") in CELL_STATUSES else "not-run",
+            "seconds": number(entry.get("seconds")),
+        }
+        error = entry.get("error")
+        if isinstance(error, dict):
+            traceback = error.get("traceback") if isinstance(error.get("traceback"), list) else []
+            cell["error"] = {
+                "ename": text(error.get("ename"), 200),
+                "evalue": text(error.get("evalue")),
+                "traceback": [text(line) for line in traceback[-40:]],
+            }
+        cells.append(cell)
+    cells.sort(key=lambda c: c["index"])
+    status = raw.get("status")
+    return {
+        "status": status if status in RECORD_STATUSES else "unknown",
+        "kernel_start_s": number(raw.get("kernel_start_s")),
+        "cells": cells,
+    }
+
+
 def fresh_workdir(path: Path) -> Path:
+    if os.path.ismount(path):  # left mounted by a grader that was killed mid-run
+        from .bwrap import unmount
+
+        unmount(path)
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)

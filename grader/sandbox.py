@@ -40,6 +40,7 @@ class Limits:
     file_size_bytes: int = 512 * MiB  # RLIMIT_FSIZE: largest file the run may write
     open_files: int = 1024  # RLIMIT_NOFILE
     tmp_bytes: int = 512 * MiB  # size of the private /tmp and /dev/shm
+    work_bytes: int = 1 * GiB  # room for new files in the work folder (a tmpfs, when root)
     output_bytes: int = 16 * MiB  # stdout/stderr kept from the run
 
     @classmethod

@@ -41,7 +41,10 @@ def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
     for entry in outcome.record.get("cells", []):
         where = _position(outcome, entry)
         if entry.get("status") == "timeout":
-            return t("stopped.timeout_cell", lang, seconds=round(entry.get("seconds", 0)), cell=where)
+            # the limit in force (trusted), not the measured time, which a busy machine stretches
+            limit = process.sandbox.get("limits", {}).get("cell_timeout_s") if not entry.get("injected") else None
+            seconds = round(limit or entry.get("seconds", 0))
+            return t("stopped.timeout_cell", lang, seconds=seconds, cell=where)
         if entry.get("status") in ("dead", "running"):
             if process.stopped and process.stopped_detail:
                 return f"{process.stopped_detail} (cell {where})"

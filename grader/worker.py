@@ -23,24 +23,56 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 MAX_TRACEBACK = 40
 
 
+SEED_CELL_TIMEOUT_S = 120  # the grader's first cell imports TensorFlow: slow on a busy machine
+
+
 class CappedClient(NotebookClient):
-    """A client that keeps at most `max_output` bytes of output per cell: a submission that prints
-    gigabytes must not take the grader's memory with it."""
+    """A client that keeps at most `max_output_bytes` of output per cell: a submission that
+    prints gigabytes must not take the grader's memory or disk with it. The kernel batches
+    stream writes, so a single message can itself be huge: it is cut to the room left."""
 
     max_output_bytes = 2 * 1024 * 1024
 
     def output(self, outs, msg, display_id, cell_index):
-        size = sum(len(json.dumps(o)) for o in outs)
-        if size > self.max_output_bytes:
-            if not outs or outs[-1].get("name") != "dlgrade-truncated":
-                outs.append(
-                    nbformat.v4.new_output(
-                        "stream", name="stdout", text="\n[dlgrade: output truncated]\n"
-                    )
-                )
-                outs[-1]["name"] = "dlgrade-truncated"
+        if outs and outs[-1].get("text") == TRUNCATED:
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        used = sum(_size(o) for o in outs)
+        if used >= self.max_output_bytes:
+            _mark_truncated(outs)
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        room = self.max_output_bytes - used
+        if out is not None and _size(out) > room:
+            if out.get("output_type") == "stream" and isinstance(out.get("text"), str):
+                out["text"] = out["text"][: max(room - 200, 0)]
+            elif outs and outs[-1] is out:
+                outs.pop()
+            _mark_truncated(outs)
+        return out
+
+
+TRUNCATED = "\n[dlgrade: output truncated]\n"
+
+
+def _size(output) -> int:
+    return len(json.dumps(output))
+
+
+def _mark_truncated(outs) -> None:
+    if not (outs and outs[-1].get("output_type") == "stream" and outs[-1].get("text") == TRUNCATED):
+        outs.append(nbformat.v4.new_output("stream", name="stdout", text=TRUNCATED))
+
+
+def _timeout_of(cell_timeout: float):
+    """Per-cell time limits: the student's limit, except for the grader's seed cell, which runs
+    before any student code and must not cost a student points on a slow machine."""
+
+    def timeout(cell) -> int:
+        if cell.metadata.get("dlgrade", {}).get("injected") == "seed":
+            return int(max(cell_timeout, SEED_CELL_TIMEOUT_S))
+        return int(cell_timeout)
+
+    return timeout
 
 
 def _error_of(cell) -> dict | None:
@@ -58,6 +90,7 @@ async def execute(nb, record_path: Path, cell_timeout: float, max_output: int, c
     client = CappedClient(
         nb,
         timeout=int(cell_timeout),
+        timeout_func=_timeout_of(cell_timeout),
         kernel_name="python3",
         allow_errors=True,
         record_timing=True,
@@ -82,9 +115,14 @@ async def execute(nb, record_path: Path, cell_timeout: float, max_output: int, c
             )
 
     def save() -> None:
+        # A cell may have filled the work folder (or replaced files in it): keep running the
+        # notebook rather than die here; the grader reads exports, not this record, for points.
         tmp = record_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, record_path)
+        try:
+            tmp.write_text(json.dumps(record))
+            os.replace(tmp, record_path)
+        except OSError:
+            pass
 
     save()
     client.reset_execution_trackers()

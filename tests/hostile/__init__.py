@@ -1,0 +1,1 @@
+"""Hostile submissions of the one-layer MNIST exercise, built from the released notebook."""
