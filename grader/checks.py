@@ -289,7 +289,12 @@ def prediction_accuracy(evaluation: str, dataset: str):
         if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:
             guess = np.argmax(p, axis=-1)
         else:
-            guess = (p.reshape(labels.shape) > 0.5).astype(labels.dtype)
+            try:
+                guess = (p.reshape(labels.shape) > 0.5).astype(labels.dtype)
+            except ValueError:
+                raise PredictionError(
+                    f"predictions of shape {list(p.shape)} do not match labels {list(labels.shape)}"
+                ) from None
         if guess.shape != labels.shape:
             raise PredictionError(f"predictions of shape {list(p.shape)} do not match labels {list(labels.shape)}")
         return float(np.mean(guess == labels))
@@ -321,14 +326,14 @@ class QuizAnswer(Check):
 def _dense_chain_problem(shapes: dict[str, Any], layers: int, inputs: int, outputs: int) -> tuple | None:
     """The first tensor of W1, b1, ..., Wn, bn whose shape breaks the chain `inputs` -> hidden
     sizes -> `outputs`, as (name, expected, got); None when every shape fits. Hidden sizes are
-    the student's: W_i's columns, shown as "h<i>" in what is expected."""
+    the student's: W_i's columns, shown as "[784, h1]" (a string) in what is expected."""
     width: Any = inputs
     for i in range(1, layers + 1):
         w = shapes.get(f"W{i}")
         w = None if w is None else [None if d is None else int(d) for d in w]
         out: Any = outputs if i == layers else f"h{i}"
         if w is None or len(w) != 2 or w[0] != width or (i == layers and w[1] != outputs) or w[1] is None:
-            return f"W{i}", [width, out], w
+            return f"W{i}", [width, out] if i == layers else f"[{width}, {out}]", w
         b = shapes.get(f"b{i}")
         b = None if b is None else [None if d is None else int(d) for d in b]
         if b != [w[1]]:
@@ -453,7 +458,8 @@ class ForwardMatches(Check):
     def __call__(self, ctx):
         got = np.asarray(ctx.values[self.export], dtype=np.float64)
         try:
-            expected = np.asarray(self.function({k: ctx.values[k] for k in self.arrays}, self.inputs()), dtype=np.float64)
+            arrays = {k: ctx.values[k] for k in self.arrays}
+            expected = np.asarray(self.function(arrays, self.inputs()), dtype=np.float64)
         except ValueError as exc:  # the weights do not fit the architecture
             return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
         if got.shape != expected.shape:
@@ -487,5 +493,127 @@ class Differs(Check):
         b = np.asarray(ctx.values[self.other], dtype=np.float64)
         diff = float(np.max(np.abs(a - b))) if a.shape == b.shape and a.size else None
         ok = diff is not None and math.isfinite(diff) and diff > self.atol
-        got = "no difference" if diff is None else f"{diff:.3g} apart"
-        return self._result(ctx, ok, "value.ok" if ok else "value.wrong", f"more than {self.atol} apart", got, self.hint)
+        got = f"shapes {list(a.shape)} and {list(b.shape)}" if diff is None else f"{diff:.3g} apart"
+        key = "value.ok" if ok else "value.wrong"
+        return self._result(ctx, ok, key, f"more than {self.atol} apart", got, self.hint)
+
+
+# --- Keras models: layer specs however activations are written, truth tables ---------------------
+
+
+def fold_keras_layers(specs: list) -> list:
+    """Layer specs (from `_dlgrade_kernel.layer_specs`) as the model computes: an `Activation`
+    layer right after a Dense layer without activation is folded into it, so `Dense(12)` +
+    `Activation('relu')` (the course's style) and `Dense(12, activation='relu')` give the same
+    spec; `InputLayer` (listed by functional models) is dropped."""
+    out: list = []
+    for spec in specs:
+        if not isinstance(spec, dict):
+            return list(specs)  # not layer specs: let the comparison report it as it is
+        if spec.get("class") == "InputLayer":
+            continue
+        previous = out[-1] if out else None
+        if (
+            spec.get("class") == "Activation"
+            and previous is not None
+            and previous.get("class") == "Dense"
+            and previous.get("activation") in (None, "linear")
+        ):
+            out[-1] = {**previous, "activation": spec.get("activation"), "output_shape": spec.get("output_shape")}
+            continue
+        out.append(dict(spec))
+    return out
+
+
+@dataclass
+class KerasLayers(LayerSpecs):
+    """LayerSpecs over `fold_keras_layers(...)`: an activation written as its own layer or as
+    Dense's argument passes alike."""
+
+    def __call__(self, ctx):
+        got = ctx.values[self.needs[0]]
+        if isinstance(got, list):
+            from dataclasses import replace
+
+            ctx = replace(ctx, values={**ctx.values, self.needs[0]: fold_keras_layers(got)})
+        return super().__call__(ctx)
+
+
+def _register_truth_table_messages() -> None:
+    from .i18n import CATALOG
+
+    CATALOG.setdefault(
+        "truth_table.ok", {"en": "{name}: all {n} rows right", "ja": "{name}: {n} 行すべて正解です"}
+    )
+    CATALOG.setdefault(
+        "truth_table.wrong",
+        {
+            "en": "{name}: {right} of {n} rows right; wrong: {rows}",
+            "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows}",
+        },
+    )
+
+
+_register_truth_table_messages()
+
+
+def _predicted_labels(predictions: Any, labels: np.ndarray) -> np.ndarray:
+    """Class guesses from a model's output, read as `prediction_accuracy` reads it: class
+    scores (argmax) or one sigmoid column (> 0.5)."""
+    p = np.asarray(predictions)
+    if p.ndim == 0 or p.shape[0] != labels.shape[0]:
+        raise PredictionError(f"predictions of shape {list(p.shape)} for {labels.shape[0]} examples")
+    if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:
+        guess = np.argmax(p, axis=-1)
+    elif p.size == labels.size:
+        guess = (p.reshape(labels.shape) > 0.5).astype(labels.dtype)
+    else:
+        raise PredictionError(f"predictions of shape {list(p.shape)} do not match labels {list(labels.shape)}")
+    return guess
+
+
+@dataclass
+class TruthTable(Check):
+    """Every row of a small grader-made table (a logic gate: `HIDDEN_SETS`) is predicted right by
+    a model in the evaluate phase (`evaluation`, a name in Part.evaluate). The table is no secret,
+    so wrong rows are named. `model` (a name in Part.models) is what the check needs: a model that
+    was never saved reads as not implemented."""
+
+    evaluation: str = ""
+    dataset: str = ""
+    model: str = ""
+    hint: str = ""
+
+    @property
+    def needs(self):
+        return (self.model,) if self.model else ()
+
+    def __call__(self, ctx):
+        predictions = ctx.predictions.get(self.evaluation)
+        if predictions is None or isinstance(predictions, str):
+            reason = str(predictions) if predictions is not None else "no predictions were made"
+            return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=reason)
+        x, labels = ctx.hidden.holdout(self.dataset)
+        labels = np.asarray(labels)
+        try:
+            guess = _predicted_labels(predictions, labels)
+        except PredictionError as exc:
+            return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
+        wrong = [i for i in range(len(labels)) if guess[i] != labels[i]]
+        rows = ", ".join(
+            f"{np.asarray(x[i]).tolist()} -> {np.asarray(guess[i]).tolist()} (expected {np.asarray(labels[i]).tolist()})"
+            for i in wrong
+        )
+        n, right = len(labels), len(labels) - len(wrong)
+        ok = not wrong
+        return self._result(
+            ctx,
+            ok,
+            "truth_table.ok" if ok else "truth_table.wrong",
+            f"{n} of {n} rows",
+            f"{right} of {n} rows",
+            self.hint,
+            n=n,
+            right=right,
+            rows=rows,
+        )

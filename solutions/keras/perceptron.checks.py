@@ -1,0 +1,189 @@
+"""Checks of Keras "simple perceptron": OR and AND learned by one sigmoid unit, why XOR is out
+of its reach (a free-text answer), and XOR solved with a hidden layer.
+
+The models are saved as .keras files and predict the four rows of each truth table in the
+evaluate sandbox; the tables are made here (`HIDDEN_SETS`). They are the rows students train
+on: what is graded is that the saved model computes the gate, not a printed result.
+"""
+import numpy as np
+
+from grader.checks import QuizAnswer, TruthTable
+from grader.evaluate import Evaluate
+from grader.quiz import Concept, Rubric
+from grader.spec import Part
+
+SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
+
+_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+
+
+def _table(outputs):
+    def make():
+        return _INPUTS.copy(), np.array(outputs, dtype=np.int64)
+
+    return make
+
+
+HIDDEN_SETS = {
+    "keras_or_gate": _table([0, 1, 1, 1]),
+    "keras_and_gate": _table([0, 0, 0, 1]),
+    "keras_xor_gate": _table([0, 1, 1, 0]),
+}
+
+# Negations are part of the right answer ("not linearly separable", 「直線では分けられない」), so
+# these concepts look for the idea and not its polarity (negations=[]).
+XOR_RUBRIC = Rubric(
+    question_id="xor_single_layer",
+    prompt={
+        "ja": "1層のパーセプトロンがXOR回路を学習できないのはなぜか",
+        "en": "Why can a one-layer perceptron not learn the XOR gate?",
+    },
+    min_chars=40,
+    concepts=[
+        Concept(
+            id="linear_separability",
+            points=2,
+            label={"en": "linear separability (one straight line cannot split the classes)", "ja": "線形分離 (1本の直線では分けられない)"},
+            negations=[],
+            synonyms=[
+                "線形分離",
+                "線型分離",
+                "linearly separable",
+                "linearly inseparable",
+                "linear separability",
+                "linear separation",
+                "linearly non separable",
+                "超平面",
+                "hyperplane",
+                "re:(1|一)本の直線",
+                "re:直線(1|一)本",
+                "re:直線\\S{0,6}(分け|分離|区切|分割)",
+                "re:(one|single|a) (straight )?line",
+                "re:linear (decision )?(boundary|boundaries)",
+                "re:(境界|boundary)\\S{0,8}(直線|linear)",
+            ],
+        ),
+        Concept(
+            id="needs_hidden_layer",
+            points=1,
+            label={"en": "one layer is linear: a hidden layer (non-linearity) is needed", "ja": "1層は線形: 中間層 (非線形) が必要"},
+            negations=[],
+            synonyms=[
+                "中間層",
+                "隠れ層",
+                "隠れそう",
+                "hidden layer",
+                "hidden unit",
+                "多層",
+                "multi layer",
+                "multilayer",
+                "非線形",
+                "nonlinear",
+                "non linear",
+                "re:(1|一|単)層\\S{0,10}(線形|直線)",
+                "re:(single|one) layer\\S{0,30}linear",
+            ],
+        ),
+    ],
+)
+
+_GATE_HINT = "Dense(1) + Activation('sigmoid'), loss 'binary_crossentropy', SGD(learning_rate=0.1)"
+
+PARTS = [
+    Part(
+        id="percep_or",
+        title={"en": "OR gate with a simple perceptron", "ja": "単純パーセプトロンで OR 回路"},
+        cells=["percep_model"],
+        after="percep_or_train",
+        models={"or_model": "model_or"},
+        evaluate={"or": Evaluate(dataset="keras_or_gate", model="or_model")},
+        checks=[TruthTable("OR truth table", 3, evaluation="or", dataset="keras_or_gate", model="or_model", hint=_GATE_HINT)],
+    ),
+    Part(
+        id="percep_and",
+        title={"en": "AND gate with a simple perceptron", "ja": "単純パーセプトロンで AND 回路"},
+        cells=["percep_and_labels"],
+        after="percep_and_train",
+        models={"and_model": "model_and"},
+        evaluate={"and": Evaluate(dataset="keras_and_gate", model="and_model")},
+        checks=[
+            TruthTable(
+                "AND truth table", 2, evaluation="and", dataset="keras_and_gate", model="and_model",
+                hint="AND is 1 only for [1, 1]: T_and = [[0], [0], [0], [1]]",
+            )
+        ],
+    ),
+    Part(
+        id="percep_xor_why",
+        title={"en": "Why one layer cannot learn XOR", "ja": "1層で XOR を学習できない理由"},
+        cells=[],
+        answers=["percep_xor_why"],
+        checks=[QuizAnswer("XOR explanation", XOR_RUBRIC.points, cell="percep_xor_why", item=XOR_RUBRIC)],
+    ),
+    Part(
+        id="percep_xor_hidden",
+        title={"en": "XOR with a hidden layer", "ja": "中間層で XOR 回路"},
+        cells=["percep_xor_model"],
+        models={"xor_model": "model_xor"},
+        evaluate={"xor": Evaluate(dataset="keras_xor_gate", model="xor_model")},
+        checks=[
+            TruthTable(
+                "XOR truth table", 3, evaluation="xor", dataset="keras_xor_gate", model="xor_model",
+                hint="a hidden layer with a non-linear activation, e.g. Dense(8, activation='tanh'), Adam(learning_rate=0.1), 100 epochs",
+            )
+        ],
+    ),
+]
+
+_PERCEPTRON = (
+    "def make_perceptron():\n"
+    "    model = keras.Sequential([keras.Input(shape=(2,)), {layers}])\n"
+    "    model.compile(loss={loss!r}, optimizer={opt})\n"
+    "    return model\n\n\nmodel_or = make_perceptron()\nmodel_or.summary()"
+)
+_XOR = (
+    "model_xor = keras.Sequential([keras.Input(shape=(2,)), {layers}])\n"
+    "model_xor.compile(loss='binary_crossentropy', optimizer=keras.optimizers.Adam(learning_rate=0.1))\n"
+    "{fit}"
+)
+_FIT = "model_xor.fit(X, T_xor, epochs=100, batch_size=4, verbose=0)"
+
+MUTANTS = {
+    # OR (and AND, built by the same function)
+    "softmax_on_one_unit": {  # softmax over one unit is always 1: every row predicts 1
+        "percep_model": _PERCEPTRON.format(
+            layers="layers.Dense(1), layers.Activation('softmax')", loss="binary_crossentropy",
+            opt="keras.optimizers.SGD(learning_rate=0.1)",
+        )
+    },
+    "untrained_zero_weights": {  # output 0.5 everywhere: read as 0 on every row
+        "percep_model": _PERCEPTRON.format(
+            layers="layers.Dense(1, kernel_initializer='zeros'), layers.Activation('sigmoid')", loss="binary_crossentropy",
+            opt="keras.optimizers.SGD(learning_rate=0.0)",
+        )
+    },
+    "categorical_loss_on_one_unit": {  # only pushes the output up: [0, 0] ends up 1
+        "percep_model": _PERCEPTRON.format(
+            layers="layers.Dense(1), layers.Activation('sigmoid')", loss="categorical_crossentropy",
+            opt="keras.optimizers.SGD(learning_rate=0.1)",
+        )
+    },
+    # AND
+    "and_with_or_targets": {"percep_and_labels": "T_and = np.array([[0], [1], [1], [1]])"},
+    "and_with_xor_targets": {"percep_and_labels": "T_and = np.array([[0], [1], [1], [0]])"},
+    # the explanation
+    "why_too_few_epochs": {
+        "percep_xor_why": "エポック数が少なすぎて学習が足りないから。学習率を大きくすれば XOR も学習できると思います。"
+    },
+    "why_learning_rate_en": {
+        "percep_xor_why": "Because the learning rate of 0.1 is too small and the training stops before the loss is low enough."
+    },
+    # XOR with a hidden layer
+    "xor_no_hidden_layer": {"percep_xor_model": _XOR.format(layers="layers.Dense(1, activation='sigmoid')", fit=_FIT)},
+    "xor_linear_hidden_layer": {
+        "percep_xor_model": _XOR.format(layers="layers.Dense(8), layers.Dense(1, activation='sigmoid')", fit=_FIT)
+    },
+    "xor_not_trained": {
+        "percep_xor_model": _XOR.format(layers="layers.Dense(8, activation='tanh'), layers.Dense(1, activation='sigmoid')", fit="")
+    },
+}

@@ -1,0 +1,69 @@
+"""TruthTable and KerasLayers: the Keras checks of the course's perceptron, iris and MNIST
+exercises, over data as the evaluate phase and the kernel helpers produce it."""
+import numpy as np
+import pytest
+
+from grader.checks import CheckContext, KerasLayers, TruthTable, fold_keras_layers
+from grader.hidden import HiddenData
+from grader.results import Status
+
+XOR = (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32), np.array([0, 1, 1, 0]))
+
+
+def _ctx(predictions=None, values=None) -> CheckContext:
+    hidden = HiddenData()
+    hidden.register("xor_test", lambda: XOR)
+    return CheckContext(part_id="p", values=values or {}, thresholds={}, hidden=hidden, predictions=predictions or {})
+
+
+def _xor(ctx):
+    return TruthTable("XOR", 3, evaluation="xor", dataset="xor_test", model="m")(ctx)
+
+
+def test_truth_table_passes_only_when_every_row_is_right():
+    right = _xor(_ctx({"xor": np.array([[0.1], [0.9], [0.8], [0.2]])}))
+    assert right.status is Status.PASS and right.score == 3
+    wrong = _xor(_ctx({"xor": np.array([[0.1], [0.9], [0.8], [0.7]])}))  # what a linear model can do
+    assert wrong.status is Status.FAIL and wrong.score == 0
+    assert wrong.message_args["right"] == 3
+    assert "[1.0, 1.0] -> 1 (expected 0)" in wrong.message
+
+
+def test_truth_table_reads_class_scores_and_reports_failed_evaluations():
+    scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    assert _xor(_ctx({"xor": scores})).status is Status.PASS
+    failed = _xor(_ctx({"xor": "ValueError: bad model"}))
+    assert failed.status is Status.FAIL and "bad model" in failed.message
+    assert _xor(_ctx({})).message_key == "predict.failed"
+    assert _xor(_ctx({"xor": np.zeros((3, 1))})).message_key == "predict.failed"
+
+
+def test_truth_table_needs_the_saved_model():
+    assert TruthTable("XOR", 1, evaluation="xor", dataset="xor_test", model="xor_model").needs == ("xor_model",)
+
+
+DENSE12 = {"class": "Dense", "units": 12, "activation": "linear", "params": 60, "output_shape": [None, 12]}
+RELU = {"class": "Activation", "units": None, "activation": "relu", "params": 0, "output_shape": [None, 12]}
+
+
+def test_fold_merges_activation_layers_and_drops_input_layers():
+    inp = {"class": "InputLayer", "activation": None}
+    folded = fold_keras_layers([inp, DENSE12, RELU])
+    assert folded == [{**DENSE12, "activation": "relu"}]
+    # an activation after a layer that already has one stays a layer of its own
+    tanh = {**DENSE12, "activation": "tanh"}
+    assert fold_keras_layers([tanh, RELU]) == [tanh, RELU]
+
+
+@pytest.mark.parametrize(
+    "specs, ok",
+    [
+        ([DENSE12, RELU], True),  # the course's Dense + Activation
+        ([{**DENSE12, "activation": "relu"}], True),  # Dense(12, activation='relu')
+        ([DENSE12], False),  # the activation is missing
+        ([{**DENSE12, "units": 8, "activation": "relu"}], False),
+    ],
+)
+def test_keras_layers_accepts_either_way_of_writing_an_activation(specs, ok):
+    check = KerasLayers("layers", 1, expected=[{"class": "Dense", "units": 12, "activation": "relu"}])
+    assert (check(_ctx(values={"layers": specs})).status is Status.PASS) is ok
