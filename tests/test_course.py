@@ -75,13 +75,14 @@ def test_calibration_reproduces_stored_thresholds():
     spec = assignment.notebook("mnist_1layer.ipynb")
     stored = json.loads(spec.thresholds_path.read_text())["metrics"]
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "mnist_tf"
-        copy.mkdir()
-        for suffix in (".ipynb", ".checks.py"):
+        copy = Path(tmp) / "solutions" / "mnist_tf"
+        released = Path(tmp) / "exercises" / "mnist_tf"
+        copy.mkdir(parents=True)
+        released.mkdir(parents=True)
+        for suffix in (".ipynb", ".checks.py"):  # no thresholds: calibration must make them anew
             (copy / f"mnist_1layer{suffix}").write_bytes(spec.solution_path.with_name(f"mnist_1layer{suffix}").read_bytes())
-        (Path(tmp) / "exercises").mkdir()
+        (released / "mnist_1layer.ipynb").write_bytes(spec.release_path.read_bytes())
         one = load_assignment(copy)
-        one.notebooks[0].release_path = spec.release_path
         runner = SandboxedRunner(make_sandbox(False))
         report = calibrate(one, runner, seeds=len(stored["mnist1_holdout_accuracy"]["samples"]), options=options(),
                            log=lambda m: None, run_mutants=False)["mnist_1layer.ipynb"]
