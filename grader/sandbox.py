@@ -18,6 +18,7 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -118,6 +119,12 @@ def describe_signal(sig: int, limits: Limits) -> tuple[str, str]:
     return "signal", f"killed by signal {name}"
 
 
+# Forking while another thread of this process is inside a multi-threaded BLAS call can hang both
+# (OpenBLAS's fork handler waits on the call's worker threads; seen when grading a class in
+# parallel). Spawns and the grader's own numpy work (checks) take turns under this lock.
+FORK_LOCK = threading.RLock()
+
+
 def run_process(
     argv: list[str],
     *,
@@ -137,17 +144,18 @@ def run_process(
     # swapped for a symlink to a host file, which the grader would then read into the report.
     # RLIMIT_FSIZE caps their size like any file the run writes.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-            preexec_fn=preexec or (lambda: set_rlimits(limits)),
-            pass_fds=pass_fds,
-        )
+        with FORK_LOCK:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                preexec_fn=preexec or (lambda: set_rlimits(limits)),
+                pass_fds=pass_fds,
+            )
         stopped, detail = None, ""
         try:
             proc.wait(timeout=timeout_s)

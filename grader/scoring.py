@@ -15,6 +15,7 @@ from .checks import CheckContext
 from .execution import ExecutionOutcome
 from .i18n import t
 from .results import CheckResult, PartResult, Status
+from .sandbox import FORK_LOCK
 from .spec import NotebookSpec, Part
 
 
@@ -140,7 +141,8 @@ def score_notebook(
                 checks.append(_missing_result(check, part, missing[0], outcome, data, lang))
                 continue
             try:
-                produced = check(ctx)
+                with FORK_LOCK:  # no fork while BLAS runs in this thread: see sandbox.FORK_LOCK
+                    produced = check(ctx)
             except Exception as exc:  # a bug in a check must cost the student nothing silently
                 result.grader_errors.append(f"{part.id}/{check.name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
                 produced = CheckResult(
