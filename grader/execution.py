@@ -118,6 +118,9 @@ def base_env(workdir: Path, data_dir: Path | None) -> dict[str, str]:
         "JUPYTER_RUNTIME_DIR": os.fspath(home / ".jupyter-runtime"),
         "JUPYTER_PLATFORM_DIRS": "1",
         "KERAS_HOME": os.fspath(home / ".keras"),
+        # A check() call left in a submission must not grade the notebook again from inside
+        # its own grading (without a sandbox that would recurse); see selfcheck.check.
+        "DLGRADE_GRADING": "1",
     }
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed on some CPUs for correct results
         if var in os.environ:

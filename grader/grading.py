@@ -21,6 +21,7 @@ from .i18n import t
 from .results import CheckResult, PartResult, Result, Status
 from .scoring import score_notebook
 from .spec import Assignment, NotebookSpec
+from .recover import recover_ids
 from .validate import WrongExercise, prepare
 
 MAX_PLOTS = 20
@@ -76,10 +77,15 @@ def _match_by_cells(path: Path, candidates: list[NotebookSpec]) -> str | None:
         nb = nbf.read_notebook(path)
     except NotANotebook:
         return candidates[0].name if len(candidates) == 1 else None  # graded below, reported there
-    ids = {nbf.grade_id(c) for c in nb.cells} - {None}
-    best = max(candidates, key=lambda s: len(ids & {nbf.grade_id(c) for c in s.release().cells}))
-    overlap = ids & {nbf.grade_id(c) for c in best.release().cells}
-    if overlap:
+    def recognised(spec: NotebookSpec) -> int:
+        """Released graded cells found in nb: by grade id, else (metadata lost) by content."""
+        ids = {nbf.grade_id(c) for c in nb.cells} - {None}
+        shared = len(ids & {nbf.grade_id(c) for c in spec.release().cells})
+        return shared or len(recover_ids(nb, spec.release())[1])
+
+    counts = {s.name: recognised(s) for s in candidates}
+    best = max(candidates, key=lambda s: counts[s.name])
+    if counts[best.name]:
         return best.name
     return candidates[0].name if len(candidates) == 1 else None
 
@@ -111,9 +117,9 @@ def _findings_part(spec: NotebookSpec, findings, lang: str) -> PartResult:
             status=Status.FAIL,
             score=0.0,
             max_score=0.0,
-            message=f.message,
-            message_key="nb.finding",
-            message_args={"message": f.message, "cell": f.cell},
+            message=f.message_in(lang),
+            message_key=f.key,
+            message_args={"cell": f.cell, **f.args},
         )
         for f in findings
     ]

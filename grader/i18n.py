@@ -97,6 +97,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{name} はこの課題のノートブックではありません (採点対象のセルがありません)",
     },
     "nb.finding": {"en": "{message}", "ja": "{message}"},
+    "nb.locked-changed": {
+        "en": "locked cell {cell} was changed; the released version was run instead",
+        "ja": "編集できないセル {cell} が変更されていたため、配布時のセルを実行しました",
+    },
+    "nb.cell-missing": {
+        "en": "graded cell {cell} was deleted; the released (empty) cell was run instead",
+        "ja": "採点対象のセル {cell} が削除されていたため、配布時の (空の) セルを実行しました",
+    },
+    "nb.reordered": {
+        "en": "graded cells were moved; they were put back in the released order and cells you added were left out",
+        "ja": "採点対象のセルが移動されていたため、配布時の順に戻しました (追加したセルは実行していません)",
+    },
+    "nb.duplicate": {
+        "en": "cell {cell} appears twice; the first one is used",
+        "ja": "セル {cell} が 2 つあります。最初のものを使いました",
+    },
+    "nb.recovered-content": {
+        "en": "cells that had lost their nbgrader metadata were recognised by their text: {cell}",
+        "ja": "nbgrader メタデータが失われていたセルを内容から特定しました: {cell}",
+    },
+    "nb.recovered-place": {
+        "en": "answer cell {cell} had lost its nbgrader metadata; {count} cell(s) of yours in its place were graded as that answer",
+        "ja": "解答セル {cell} の nbgrader メタデータが失われていたため、その位置にあるあなたのセル {count} 個をこの解答として採点しました",
+    },
     # report words
     "report.score": {"en": "Score", "ja": "得点"},
     "report.no_sandbox_short": {"en": "no sandbox", "ja": "サンドボックスなし"},
@@ -196,6 +220,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "check.public_only": {
         "en": "Self-check: public checks only; hidden checks are graded after you submit.",
         "ja": "自己チェック: 公開されている確認項目のみです。非公開の項目は提出後に採点されます。",
+    },
+    "check.skipped_in_grading": {
+        "en": "check() does nothing while the notebook is being graded",
+        "ja": "採点中は check() を実行しません",
     },
     "check.report": {"en": "report: {path}", "ja": "レポート: {path}"},
     "check.saved": {

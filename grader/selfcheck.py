@@ -10,6 +10,7 @@ the working directory's parents). Hidden checks are removed before grading, so t
 run nor shown. When bubblewrap cannot run here the notebook runs without a sandbox, with the
 student's own rights, and the summary and the report say so.
 
+A `check()` call left in a submitted notebook does nothing when the grader runs it.
 Inside a notebook `check()` grades the notebook FILE ON DISK: unsaved edits are not seen. The
 file is `$DLGRADE_NOTEBOOK`, else the one Jupyter names (`JPY_SESSION_NAME`, VS Code's
 `__vsc_ipynb_file__`), else the notebook in the kernel's working directory whose graded cells
@@ -54,6 +55,18 @@ def _roots(notebook: Path) -> list[Path]:
     return [p for p in dict.fromkeys(candidates) if (p / "solutions").is_dir()]
 
 
+def _recognised_by_content(notebook: Path, solution: Path) -> int:
+    """How many of the solution's locked cells a notebook that lost its metadata still has."""
+    from . import notebook as nbf
+    from .errors import NotANotebook
+    from .recover import recover_ids
+
+    try:
+        return len(recover_ids(nbf.read_notebook(notebook), nbf.read_notebook(solution))[1])
+    except NotANotebook:
+        return 0
+
+
 def find_assignment(notebook: Path) -> tuple[Path, str]:
     """(solutions/<assignment> folder, solution notebook name) sharing the most graded cells
     with `notebook`; raises AssignmentError when none shares any."""
@@ -63,7 +76,7 @@ def find_assignment(notebook: Path) -> tuple[Path, str]:
     best: tuple[int, Path, str] | None = None
     for root in _roots(notebook):
         for solution in sorted((root / "solutions").glob("*/*.ipynb")):
-            overlap = len(ids & grade_ids(solution))
+            overlap = len(ids & grade_ids(solution)) or _recognised_by_content(notebook, solution)
             if overlap and (best is None or overlap > best[0]):
                 best = (overlap, solution.parent, solution.name)
     if best is None:
@@ -228,9 +241,14 @@ def _notebook_in_kernel() -> Path:
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
-def check(part: str | None = None, notebook: str | os.PathLike | None = None, **options) -> SelfCheck:
+def check(part: str | None = None, notebook: str | os.PathLike | None = None, **options) -> SelfCheck | None:
     """Self-check from inside a notebook: `check("part id")` grades that part of the saved file.
 
-    Returns a SelfCheck, which Jupyter shows as a table; `print()` it for the text summary."""
+    Returns a SelfCheck, which Jupyter shows as a table; `print()` it for the text summary.
+    While the notebook itself is being graded (the grader sets DLGRADE_GRADING in the kernel)
+    it only says so and returns None, so a submission may keep its check() calls."""
+    if os.environ.get("DLGRADE_GRADING"):
+        print(t("check.skipped_in_grading", options.get("lang") or default_lang()))
+        return None
     path = Path(notebook) if notebook else _notebook_in_kernel()
     return run_check(path, part=part, **options)

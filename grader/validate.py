@@ -7,6 +7,9 @@ not change the grade), and what is wrong is said, not crashed on:
 - a graded cell deleted            -> the released stub is run in its place, noted
 - graded cells reordered           -> put back in the released order (extra cells dropped), noted
 - no graded cell of this notebook  -> not a notebook of this exercise
+
+Cells that lost their nbgrader metadata are first recognised by content and place
+(`grader.recover`), and that is said too.
 """
 from __future__ import annotations
 
@@ -16,13 +19,26 @@ from dataclasses import dataclass, field
 from nbformat import NotebookNode
 
 from . import notebook as nbf
+from .i18n import t
+from .recover import recover_ids
 
 
 @dataclass
 class Finding:
-    code: str  # "locked-changed", "cell-missing", "reordered", "checksum-mismatch"
-    message: str
+    code: str  # "locked-changed", "cell-missing", "reordered", "duplicate", "recovered-*"
     cell: str = ""
+    args: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"nb.{self.code}"
+
+    def message_in(self, lang: str) -> str:
+        return t(self.key, lang, cell=self.cell, **self.args)
+
+    @property
+    def message(self) -> str:
+        return self.message_in("en")
 
 
 @dataclass
@@ -38,6 +54,10 @@ class WrongExercise(ValueError):
 
 
 def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
+    submission, recovered = recover_ids(submission, release)
+    by_text = [r.grade_id for r in recovered if r.how == "content"]
+    findings: list[Finding] = [Finding("recovered-content", ", ".join(by_text))] if by_text else []
+    findings += [Finding("recovered-place", r.grade_id, {"count": r.cells}) for r in recovered if r.how == "place"]
     released = [(nbf.grade_id(c), c) for c in release.cells if nbf.grade_id(c)]
     order = [gid for gid, _ in released]
     by_id = {gid: cell for gid, cell in released}
@@ -46,24 +66,18 @@ def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
     if not present:
         raise WrongExercise("none of this exercise's graded cells is in the notebook")
 
-    findings: list[Finding] = []
     missing = {gid for gid in order if gid not in present}
     seen: set[str] = set()
     for gid in present:
         if gid in seen:
-            findings.append(Finding("duplicate", f"cell {gid} appears twice; the first one is used", gid))
+            findings.append(Finding("duplicate", gid))
         seen.add(gid)
 
     in_order = [gid for gid in order if gid in seen] == _dedupe(present)
     if in_order:
         cells = _keep_layout(submission, by_id, order, missing, findings)
     else:
-        findings.append(
-            Finding(
-                "reordered",
-                "graded cells were moved; they were put back in the released order and cells you added were left out",
-            )
-        )
+        findings.append(Finding("reordered"))
         cells = _released_layout(submission, release)
 
     student = {}
@@ -72,9 +86,7 @@ def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
         if gid and nbf.is_solution(cell) and gid not in missing:
             student[gid] = cell.source
     for gid in sorted(missing):
-        findings.append(
-            Finding("cell-missing", f"graded cell {gid} was deleted; the released (empty) cell was run instead", gid)
-        )
+        findings.append(Finding("cell-missing", gid))
     nb = copy.deepcopy(release)
     nb.cells = cells
     return Prepared(notebook=nb, findings=findings, student_cells=student, missing=missing)
@@ -91,9 +103,7 @@ def _dedupe(ids: list[str]) -> list[str]:
 def _restore_locked(cell: NotebookNode, released: NotebookNode, findings: list[Finding]) -> NotebookNode:
     if cell.source != released.source:
         gid = nbf.grade_id(released)
-        findings.append(
-            Finding("locked-changed", f"locked cell {gid} was changed; the released version was run instead", gid)
-        )
+        findings.append(Finding("locked-changed", gid))
     return copy.deepcopy(released)
 
 

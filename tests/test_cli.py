@@ -97,6 +97,17 @@ def test_check_in_a_notebook_finds_its_file(tmp_path, monkeypatch):
     assert _notebook_in_kernel() == tmp_path / "scratch.ipynb"
 
 
+def test_check_does_nothing_while_the_grader_runs_the_notebook(tmp_path, monkeypatch, capsys):
+    from grader import check
+    from grader.execution import base_env
+
+    assert base_env(tmp_path, None)["DLGRADE_GRADING"] == "1"  # what every graded kernel gets
+    monkeypatch.setenv("DLGRADE_GRADING", "1")
+    monkeypatch.chdir(tmp_path)  # no notebook here: a real check would raise
+    assert check("mnist1_shapes", lang="en") is None
+    assert "check() does nothing while the notebook is being graded" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_grade_ci_writes_every_format_and_fails_under_the_pass_mark():
     graded = graded_class()
@@ -144,3 +155,31 @@ def test_self_check_of_a_released_notebook(tmp_path):
                           cwd=tmp_path)
     assert "WITHOUT a sandbox" in unsandboxed.stdout
     assert 'id="no-sandbox"' in report.read_text()
+
+
+@pytest.mark.slow
+def test_check_inside_a_live_kernel_grades_the_saved_notebook_without_recursing(tmp_path, monkeypatch):
+    """A student's Jupyter kernel runs `check()`: it grades the file on disk, and the same call
+    in that file, run again by the grader, only says it does nothing."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    assignment = one_layer_assignment(tmp_path / "course")
+    notebook = nbformat.read(assignment / "mnist_1layer.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell('from grader import check\nprint(check("mnist1_shapes", lang="en"))'))
+    path = tmp_path / "student" / "mnist_1layer.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    for var, value in {"DLGRADE_NOTEBOOK": str(path), "DLGRADE_SOLUTIONS": str(assignment.parent),
+                       "PYTHONPATH": str(REPO)}.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv("DLGRADE_GRADING", raising=False)
+    live = nbformat.read(path, as_version=4)
+    NotebookClient(live, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+    printed = "".join(o.get("text", "") for o in live.cells[-1].outputs)
+    assert "public checks only" in printed
+    assert "4/4 (100%" in printed, printed
+    result = json_report.read(path.parent / "dlgrade-check" / "mnist_1layer" / "result.json")
+    assert [p.id for p in result.parts] == ["mnist1_shapes"] and result.score == result.max_score
+    graded = next((path.parent / "dlgrade-check" / "mnist_1layer").rglob("*.ipynb"))
+    assert "check() does nothing while the notebook is being graded" in graded.read_text()

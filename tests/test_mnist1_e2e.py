@@ -1,4 +1,6 @@
 """The one-layer MNIST exercise graded for real: TensorFlow, MNIST, nbclient, bubblewrap."""
+import copy
+
 import nbformat
 import pytest
 
@@ -43,6 +45,10 @@ def graded(repo, tmp_path_factory):
                                 "W = tf.Variable(tf.zeros([784, 10]), trainable=False)\nb = tf.Variable(tf.zeros([10]))\n"
                                 "print('Generation: 100. 正解率 = 0.99')"),
     }
+    # saved by an editor that drops cell metadata, under a name of the student's own
+    subs["no_metadata"] = copy.deepcopy(subs["reference"])
+    for cell in subs["no_metadata"].cells:
+        cell.metadata = {}
     paths = []
     (tmp / "class").mkdir()
     for name, nb in subs.items():  # one notebook each: graded as that exercise alone
@@ -88,3 +94,10 @@ def test_printing_a_good_accuracy_earns_nothing(graded):
     acc = check(r, "mnist1_accuracy", "holdout accuracy")
     assert acc.score == 0 and acc.got < 0.5
     assert check(r, "mnist1_shapes", "W").score == 1  # the honest part keeps its points
+
+
+def test_a_notebook_that_lost_its_metadata_is_graded_in_full(graded):
+    r = graded["no_metadata"]
+    assert r.score == r.max_score == 10, [(c.name, c.message) for p in r.parts for c in p.checks]
+    notes = {c.name: c.message for p in r.parts if p.id.endswith("-notebook") for c in p.checks}
+    assert "recovered-content" in notes and "recovered-place" in notes

@@ -79,6 +79,32 @@ def gru_or_lstm(ctx):
     return _SECOND.get(first, _SECOND["GRU"])(ctx)
 
 
+def accuracy_part(prefix: str, name: str, *, model: str, history: str, points: int, hint: str) -> Part:
+    """A trained model's per-bit accuracy on the grader's pairs, from the model saved after
+    the model and training cells ran; the loss per epoch is drawn as a curve."""
+    return Part(
+        id=f"{prefix}_accuracy",
+        title={"en": f"{name}: accuracy on new pairs", "ja": f"{name}: 新しい組での正解率"},
+        cells=[f"{prefix}_model", f"{prefix}_train"],
+        exports={f"{prefix}_loss": f"[float(v) for v in {history}.history['loss']]"},
+        curves={"loss": f"{prefix}_loss"},
+        models={model: model},
+        evaluate={model: Evaluate(dataset="addition", model=model)},
+        checks=[
+            Calibrated(
+                "accuracy per bit on new pairs",
+                points,
+                metric=f"{prefix}_addition_bit_accuracy",
+                compute=bit_accuracy(model),
+                uses=(model,),
+                ok_key="accuracy.ok",
+                bad_key="accuracy.low",
+                hint=hint,
+            ),
+        ],
+    )
+
+
 PARTS = [
     Part(
         id="rnn_layers",
@@ -95,27 +121,9 @@ PARTS = [
             ),
         ],
     ),
-    Part(
-        id="rnn_accuracy",
-        title={"en": "SimpleRNN: accuracy on new pairs", "ja": "SimpleRNN: 新しい組での正解率"},
-        cells=["rnn_model", "rnn_train"],
-        exports={"rnn_loss": "[float(v) for v in history.history['loss']]"},
-        curves={"loss": "rnn_loss"},
-        models={"model": "model"},
-        evaluate={"model": Evaluate(dataset="addition", model="model")},
-        checks=[
-            Calibrated(
-                "accuracy per bit on new pairs",
-                4,
-                metric="rnn_addition_bit_accuracy",
-                compute=bit_accuracy("model"),
-                uses=("model",),
-                ok_key="accuracy.ok",
-                bad_key="accuracy.low",
-                hint="compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) on x_bin, d_bin.reshape(-1, 8, 1)",
-            ),
-        ],
-    ),
+    accuracy_part("rnn", "SimpleRNN", model="model", history="history", points=4,
+                  hint="compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) "
+                       "on x_bin, d_bin.reshape(-1, 8, 1)"),
     Part(
         id="rnn2_layers",
         title={"en": "GRU / LSTM model layers", "ja": "GRU / LSTM モデルの層"},
@@ -123,31 +131,11 @@ PARTS = [
         exports={"rnn2_specs": "_dlgrade_kernel.layer_specs(model2)"},
         checks=[Custom("GRU/LSTM model layers", 2, fn=gru_or_lstm, uses=("rnn2_specs",))],
     ),
-    Part(
-        id="rnn2_accuracy",
-        title={"en": "GRU / LSTM: accuracy on new pairs", "ja": "GRU / LSTM: 新しい組での正解率"},
-        cells=["rnn2_model", "rnn2_train"],
-        exports={"rnn2_loss": "[float(v) for v in history2.history['loss']]"},
-        curves={"loss": "rnn2_loss"},
-        models={"model2": "model2"},
-        evaluate={"model2": Evaluate(dataset="addition", model="model2")},
-        checks=[
-            Calibrated(
-                "accuracy per bit on new pairs",
-                3,
-                metric="rnn2_addition_bit_accuracy",
-                compute=bit_accuracy("model2"),
-                uses=("model2",),
-                ok_key="accuracy.ok",
-                bad_key="accuracy.low",
-                hint="compile and fit model2 the same way as model",
-            ),
-        ],
-    ),
+    accuracy_part("rnn2", "GRU / LSTM", model="model2", history="history2", points=3,
+                  hint="compile and fit model2 the same way as model"),
 ]
 
 _RNN = "keras.Sequential([\n    keras.Input(shape=(8, 2)),\n    layers.{layer},\n    layers.Dense(1, activation='{out}'),\n])\n"
-_FIT = "history{n} = model{n}.fit(x_bin, d_bin.reshape(-1, 8, 1), epochs=3, batch_size=32)\n"
 # compiled, never fitted: a History with no epochs keeps the plotting cell running
 _NO_FIT = "history{n} = keras.callbacks.History()\nhistory{n}.history = {{'loss': []}}\n"
 _COMPILE = "model{n}.compile(loss='mean_squared_error', optimizer=keras.optimizers.Adam(learning_rate=0.01), metrics=['accuracy'])\n"
