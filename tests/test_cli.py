@@ -181,5 +181,5 @@ def test_check_inside_a_live_kernel_grades_the_saved_notebook_without_recursing(
     assert "4/4 (100%" in printed, printed
     result = json_report.read(path.parent / "dlgrade-check" / "mnist_1layer" / "result.json")
     assert [p.id for p in result.parts] == ["mnist1_shapes"] and result.score == result.max_score
-    graded = next((path.parent / "dlgrade-check" / "mnist_1layer").rglob("*.ipynb"))
+    graded = next((path.parent / "dlgrade-check" / "mnist_1layer").rglob("executed.ipynb"))
     assert "check() does nothing while the notebook is being graded" in graded.read_text()
