@@ -21,7 +21,10 @@ END_HIDDEN = "### END HIDDEN TESTS"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # larger files are refused before parsing
+# Saved outputs (plots, training logs) make real notebooks large, and they are never graded, so
+# the file may be larger than the text of its cells; both are capped.
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024  # larger files are refused before parsing
+MAX_SOURCE_BYTES = 20 * 1024 * 1024  # the text of all cells together
 
 
 def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNode:
@@ -47,6 +50,12 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNo
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         raise NotANotebook(f"{path.name} is not a valid notebook: {_first_line(exc)}") from exc
+    source_bytes = sum(len(cell.source.encode()) for cell in nb.cells)
+    if source_bytes > MAX_SOURCE_BYTES:
+        raise NotANotebook(
+            f"the cells of {path.name} hold {source_bytes / 2**20:.1f} MiB of text; "
+            f"over {MAX_SOURCE_BYTES // 2**20} MiB is refused"
+        )
     return nb
 
 

@@ -87,6 +87,10 @@ def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
             student[gid] = cell.source
     for gid in sorted(missing):
         findings.append(Finding("cell-missing", gid))
+    for cell in cells:  # saved outputs are never graded, and they would only fill the work folder
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
     nb = copy.deepcopy(release)
     nb.cells = cells
     return Prepared(notebook=nb, findings=findings, student_cells=student, missing=missing)

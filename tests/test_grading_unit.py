@@ -223,3 +223,24 @@ def test_submissions_sharing_a_file_name_get_distinct_outputs(tmp_path):
     a, b, c = tmp_path / "a" / "hw.ipynb", tmp_path / "b" / "hw.ipynb", tmp_path / "c" / "other.ipynb"
     names = unique_names([a, b, c])
     assert names[a] == "a-hw" and names[b] == "b-hw" and names[c] == "other"
+
+
+def test_saved_outputs_do_not_count_against_the_size_cap_and_are_not_run(toy):
+    picture = {"image/png": "A" * (8 * 2**20)}
+
+    def outputs(nb):
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.v4.new_output("display_data", data=picture)]
+    path = submit(toy[1], "W = np.zeros((3, 2))", edit=outputs)
+    assert path.stat().st_size > 20 * 2**20
+    result, runner = run(toy, path, Scenario(exports=GOOD))
+    assert result.score == 8
+    assert all(not c.get("outputs") for c in runner.jobs[0].notebook.cells)
+
+
+def test_a_notebook_with_too_much_text_is_refused(toy):
+    path = submit(toy[1], "# " + "x" * (21 * 2**20))
+    result, runner = run(toy, path, Scenario(exports=GOOD))
+    assert not runner.jobs and result.score == 0
+    assert "MiB of text" in next(iter(checks(result).values())).message
