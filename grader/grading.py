@@ -216,6 +216,7 @@ def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir:
         lang=lang,
         hidden=hidden,
         answers=answers_of(prepared.notebook),
+        stub_left=prepared.stub_left,
         calibrating=options.calibrating,
         evaluate=lambda part_data: runner.evaluate(spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits),
     )

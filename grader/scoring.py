@@ -58,7 +58,8 @@ def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
     return ""
 
 
-def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartData, lang: str):
+def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartData, lang: str,
+             stub_left: frozenset[str] = frozenset()):
     """(status, message key, args) explaining why `name` was not exported."""
     cells = outcome.record.get("cells", [])
     own = [outcome.cell(gid) for gid in part.cells]
@@ -66,7 +67,8 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
         if entry and entry.get("error"):
             err = entry["error"]
             if err.get("ename") == "NotImplementedError":
-                return Status.FAIL, "not_implemented", {"cell": entry["grade_id"]}
+                key = "not_implemented_stub_left" if entry["grade_id"] in stub_left else "not_implemented"
+                return Status.FAIL, key, {"cell": entry["grade_id"]}
     for entry in own:
         if entry and entry.get("error"):
             err = entry["error"]
@@ -89,8 +91,8 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
     return Status.ERROR, "unreadable", {"name": name, "reason": data.unreadable.get(name, "missing")}
 
 
-def _missing_result(check, part, name, outcome, data, lang) -> CheckResult:
-    status, key, args = _missing(part, name, outcome, data, lang)
+def _missing_result(check, part, name, outcome, data, lang, stub_left) -> CheckResult:
+    status, key, args = _missing(part, name, outcome, data, lang, stub_left)
     return CheckResult(
         name=check.name,
         status=status,
@@ -110,10 +112,13 @@ def score_notebook(
     lang: str = "en",
     hidden=None,
     answers: dict[str, str] | None = None,
+    stub_left: frozenset[str] = frozenset(),
     calibrating: bool = False,
     evaluate=None,
 ) -> NotebookScore:
-    """`evaluate(part_data) -> predictions` runs the evaluate phase when a part asks for it."""
+    """`evaluate(part_data) -> predictions` runs the evaluate phase when a part asks for it.
+    `stub_left`: answer cells where the student wrote code but kept the template's
+    `raise NotImplementedError()` (said so when that line stopped the cell)."""
     thresholds = spec.thresholds()
     result = NotebookScore(parts=[])
     part_data = {
@@ -138,7 +143,7 @@ def score_notebook(
         for check in part.checks:
             missing = [n for n in check.needs if n not in data.values and n not in data.models]
             if missing:
-                checks.append(_missing_result(check, part, missing[0], outcome, data, lang))
+                checks.append(_missing_result(check, part, missing[0], outcome, data, lang, stub_left))
                 continue
             try:
                 with FORK_LOCK:  # no fork while BLAS runs in this thread: see sandbox.FORK_LOCK

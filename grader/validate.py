@@ -47,6 +47,21 @@ class Prepared:
     findings: list[Finding] = field(default_factory=list)
     student_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> student's source
     missing: set[str] = field(default_factory=set)
+    stub_left: frozenset[str] = frozenset()  # answer cells with code AND the template's raise
+
+
+_STUB_RAISE = ("raise NotImplementedError()", "raise NotImplementedError")
+
+
+def _code_lines(source: str) -> set[str]:
+    return {" ".join(line.split()) for line in source.splitlines()
+            if line.strip() and not line.strip().startswith("#")}
+
+
+def kept_the_stub(student: str, released: str) -> bool:
+    """The student wrote code of their own but left the template's `raise NotImplementedError()`."""
+    lines = _code_lines(student)
+    return bool(lines & set(_STUB_RAISE)) and bool(lines - _code_lines(released) - set(_STUB_RAISE))
 
 
 class WrongExercise(ValueError):
@@ -93,7 +108,11 @@ def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
             cell.execution_count = None
     nb = copy.deepcopy(release)
     nb.cells = cells
-    return Prepared(notebook=nb, findings=findings, student_cells=student, missing=missing)
+    stub_left = frozenset(
+        gid for gid, source in student.items()
+        if by_id[gid].cell_type == "code" and kept_the_stub(source, by_id[gid].source)
+    )
+    return Prepared(notebook=nb, findings=findings, student_cells=student, missing=missing, stub_left=stub_left)
 
 
 def _dedupe(ids: list[str]) -> list[str]:

@@ -65,8 +65,19 @@ def test_untouched_template_is_not_implemented_not_an_error(toy):
     assert result.score == 0
     for check in checks(result).values():
         assert check.status.value == "fail"
-        assert "not implemented" in check.message
+        assert "not implemented" in check.message and "delete that line" not in check.message
     assert not result.problems
+
+
+def test_code_written_above_the_template_raise_is_told_to_delete_it(toy):
+    stub = next(c.source for c in nbformat.read(toy[1] / "exercises/toy/toy.ipynb", as_version=4).cells
+                if nbf.grade_id(c) == "toy_vars")
+    result, _ = run(toy, submit(toy[1], "W = np.zeros((3, 2))\n" + stub),
+                    Scenario(errors={"toy_vars": ("NotImplementedError", "")},
+                             export_errors={"toy_shapes": {"W_shape": ("NameError", "W")}}))
+    check = checks(result)[("toy_shapes", "W")]
+    assert check.status.value == "fail" and check.message_key == "not_implemented_stub_left"
+    assert "delete that line" in check.message and "toy_vars" in check.message
 
 
 def test_student_exception_is_an_error_with_their_message(toy):
