@@ -51,8 +51,10 @@ class Check:
     def __call__(self, ctx: CheckContext) -> CheckResult:
         raise NotImplementedError
 
-    def _result(self, ctx, ok: bool, key: str, expected=None, got=None, hint: str = "", **args) -> CheckResult:
+    def _result(self, ctx, ok: bool, key: str, expected=None, got=None, hint: str | dict = "", **args) -> CheckResult:
         args = {"name": self.name, "expected": _fmt(expected), "got": _fmt(got), **args}
+        if isinstance(hint, dict):  # {"en": ..., "ja": ...}: the report's language, else English
+            hint = hint.get(ctx.lang) or hint.get("en", "")
         return CheckResult(
             name=self.name,
             status=Status.PASS if ok else Status.FAIL,

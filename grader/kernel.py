@@ -95,6 +95,18 @@ def layer_specs(model) -> list[dict]:
     return specs
 
 
+def loss_name(model) -> str:
+    """The loss given to compile() as Keras' snake_case name, however it was written: a name
+    ('sparse_categorical_crossentropy' or 'SparseCategoricalCrossentropy'), a loss object
+    (its .name) or a function (its __name__)."""
+    import re
+
+    loss = model.loss
+    if not isinstance(loss, str):
+        loss = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(loss)).lower()
+
+
 def export(part: str, values: dict) -> None:
     """Evaluate each thunk and save what it returns; errors are recorded per name."""
     folder = _part_dir(part)

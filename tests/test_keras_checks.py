@@ -67,3 +67,27 @@ def test_fold_merges_activation_layers_and_drops_input_layers():
 def test_keras_layers_accepts_either_way_of_writing_an_activation(specs, ok):
     check = KerasLayers("layers", 1, expected=[{"class": "Dense", "units": 12, "activation": "relu"}])
     assert (check(_ctx(values={"layers": specs})).status is Status.PASS) is ok
+
+
+@pytest.mark.slow
+def test_loss_name_reads_every_way_of_giving_the_loss():
+    import keras
+
+    from grader.kernel import loss_name
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
+    for loss in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
+                 keras.losses.SparseCategoricalCrossentropy(), keras.losses.sparse_categorical_crossentropy):
+        model.compile(loss=loss, optimizer="adam")
+        assert loss_name(model) == "sparse_categorical_crossentropy", loss
+    model.compile(loss="CategoricalCrossentropy", optimizer="adam")
+    assert loss_name(model) == "categorical_crossentropy"
+
+
+def test_a_bilingual_hint_follows_the_report_language():
+    from grader.checks import Equals
+
+    check = Equals("loss", 1, expected="mse", export="loss", hint={"en": "use mean squared error", "ja": "二乗誤差を使おう"})
+    for lang, text in (("en", "use mean squared error"), ("ja", "二乗誤差を使おう"), ("fr", "use mean squared error")):
+        ctx = CheckContext(part_id="p", values={"loss": "mae"}, thresholds={}, lang=lang)
+        assert check(ctx).hint == text

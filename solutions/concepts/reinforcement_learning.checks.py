@@ -144,9 +144,11 @@ PARTS = [
         },
         checks=[
             Shape("Q", 1, expected=[N_STATES, N_ACTIONS], export="Q_shape",
-                  hint="one row per state, one column per action: (env.n_states, env.n_actions)"),
+                  hint={"en": "one row per state, one column per action: (env.n_states, env.n_actions)",
+                        "ja": "状態ごとに 1 行、行動ごとに 1 列です: (env.n_states, env.n_actions)"}),
             Equals("Q before learning (sum of |Q|)", 1, expected=0.0, export="Q_abs_sum",
-                   hint="start from a table of zeros: np.zeros(...)"),
+                   hint={"en": "start from a table of zeros: np.zeros(...)",
+                         "ja": "すべて 0 の表から始めます: np.zeros(...)"}),
         ],
     ),
     Part(
@@ -160,9 +162,11 @@ PARTS = [
         },
         checks=[
             Equals("actions chosen with epsilon = 0", 1, expected=[1, 3, 0], export="greedy_actions",
-                   hint="with probability 1 - epsilon take the best action: np.argmax(Q[state])"),
+                   hint={"en": "with probability 1 - epsilon take the best action: np.argmax(Q[state])",
+                         "ja": "確率 1 - epsilon で最良の行動を選びます: np.argmax(Q[state])"}),
             Equals("actions seen in 400 choices with epsilon = 1", 1, expected=[0, 1, 2, 3], export="explore_actions",
-                   hint="with probability epsilon take a random action among all n_actions"),
+                   hint={"en": "with probability epsilon take a random action among all n_actions",
+                         "ja": "確率 epsilon で n_actions 個の行動すべてからランダムに選びます"}),
         ],
     ),
     Part(
@@ -175,7 +179,9 @@ PARTS = [
             Close("Q(s, a) after one update", 1, expected=0.9, atol=1e-6, export="updated_q",
                   hint="Q[s, a] += alpha * (reward + gamma * max_a' Q[s', a'] - Q[s, a])"),
             Close("Q(s, a) after an update into a terminal state", 1, expected=0.45, atol=1e-6,
-                  export="updated_q_terminal", hint="when done is True the target is the reward alone"),
+                  export="updated_q_terminal",
+                  hint={"en": "when done is True the target is the reward alone",
+                        "ja": "done が True のとき、目標値は reward だけです"}),
         ],
     ),
     Part(
@@ -188,7 +194,8 @@ PARTS = [
         curves={"return per episode": "returns"},
         checks=[
             Shape("policy", 1, expected=[N_STATES], export="policy_shape",
-                  hint="one action per state: the best column of each row of Q"),
+                  hint={"en": "one action per state: the best column of each row of Q",
+                        "ja": "状態ごとに行動 1 つです: Q の各行で値が最大の列"}),
             Calibrated(
                 "value of the greedy policy from S / optimal value",
                 4,
@@ -196,7 +203,10 @@ PARTS = [
                 compute=policy_value_ratio,
                 uses=("policy",),
                 direction="max",
-                hint="the greedy policy walks S -> G in 5 steps when Q has learned; check the update and the exploration",
+                hint={
+                    "en": "the greedy policy walks S -> G in 5 steps when Q has learned; check the update and the exploration",
+                    "ja": "Q が学習できていれば、貪欲方策は S -> G を 5 ステップで進みます。更新式と探索を確認してください",
+                },
             ),
         ],
     ),

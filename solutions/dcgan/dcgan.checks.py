@@ -86,14 +86,18 @@ PARTS = [
                 2,
                 expected=GENERATOR,
                 export="gen_specs",
-                hint="follow the table: two Conv2DTranspose with strides=2 (7 -> 14 -> 28), the last with activation='tanh'",
+                hint={
+                    "en": "follow the table: two Conv2DTranspose with strides=2 (7 -> 14 -> 28), the last with activation='tanh'",
+                    "ja": "表のとおりに: strides=2 の Conv2DTranspose を 2 つ (7 -> 14 -> 28)、最後は activation='tanh' です",
+                },
             ),
             Shape(
                 "generator(noise)",
                 1,
                 expected=[16, 28, 28, 1],
                 export="gen_out_shape",
-                hint="16 noise vectors must give 16 images of 28x28x1",
+                hint={"en": "16 noise vectors must give 16 images of 28x28x1",
+                      "ja": "16 個のノイズベクトルから 28x28x1 の画像が 16 枚できるはずです"},
             ),
         ],
     ),
@@ -111,14 +115,17 @@ PARTS = [
                 2,
                 expected=DISCRIMINATOR,
                 export="disc_specs",
-                hint="follow the table: Conv2D with strides=2 (28 -> 14 -> 7), Flatten, Dense(1) without activation (a logit)",
+                hint={
+                    "en": "follow the table: Conv2D with strides=2 (28 -> 14 -> 7), Flatten, Dense(1) without activation (a logit)",
+                    "ja": "表のとおりに: strides=2 の Conv2D (28 -> 14 -> 7)、Flatten、活性化なしの Dense(1) (ロジット) です",
+                },
             ),
             Shape(
                 "discriminator(images)",
                 1,
                 expected=[16, 1],
                 export="disc_out_shape",
-                hint="one logit per image",
+                hint={"en": "one logit per image", "ja": "画像 1 枚につきロジット 1 つです"},
             ),
         ],
     ),
@@ -135,8 +142,12 @@ PARTS = [
                 metric="dcgan_d_loss_drop",
                 compute=discriminator_loss_drop,
                 uses=("real_0", "fake_0", "real_1", "fake_1"),
-                hint="label real images 1 and generated images 0, and update discriminator.trainable_variables "
-                "with discriminator_optimizer",
+                hint={
+                    "en": "label real images 1 and generated images 0, and update discriminator.trainable_variables "
+                    "with discriminator_optimizer",
+                    "ja": "本物の画像のラベルを 1、生成画像を 0 とし、discriminator_optimizer で "
+                    "discriminator.trainable_variables を更新します",
+                },
             ),
             Calibrated(
                 "generator loss drop after 5 generator steps",
@@ -144,8 +155,12 @@ PARTS = [
                 metric="dcgan_g_loss_drop",
                 compute=generator_loss_drop,
                 uses=("fake_1", "fake_2"),
-                hint="the generator's loss labels generated images 1 (real); update generator.trainable_variables "
-                "with generator_optimizer",
+                hint={
+                    "en": "the generator's loss labels generated images 1 (real); update generator.trainable_variables "
+                    "with generator_optimizer",
+                    "ja": "生成器の誤差では生成画像のラベルを 1 (本物) にします。generator_optimizer で "
+                    "generator.trainable_variables を更新します",
+                },
             ),
         ],
     ),

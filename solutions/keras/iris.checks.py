@@ -65,7 +65,8 @@ PARTS = [
         evaluate={"holdout": Evaluate(dataset="iris_holdout", model="model")},
         curves={"loss": "train_loss", "accuracy": "train_accuracy"},
         checks=[
-            Decreasing("training loss", 1, export="train_loss", hint="the loss must go down during fit"),
+            Decreasing("training loss", 1, export="train_loss",
+                       hint={"en": "the loss must go down during fit", "ja": "fit の間に誤差が下がっていく必要があります"}),
             Calibrated(
                 "holdout accuracy",
                 4,
@@ -74,7 +75,10 @@ PARTS = [
                 uses=("model",),
                 ok_key="accuracy.ok",
                 bad_key="accuracy.low",
-                hint="integer labels need 'sparse_categorical_crossentropy'; Adam(learning_rate=0.01) trains stably",
+                hint={
+                    "en": "integer labels need 'sparse_categorical_crossentropy'; Adam(learning_rate=0.01) trains stably",
+                    "ja": "整数ラベルには 'sparse_categorical_crossentropy' が必要です。Adam(learning_rate=0.01) なら安定して学習します",
+                },
             ),
         ],
     ),

@@ -59,7 +59,10 @@ PARTS = [
                 compute=_distance("W", 0.5),
                 uses=("W",),
                 direction="min",
-                hint="one Dense unit without activation, loss 'mse', optimizer 'sgd', trained by train_on_batch(x, d)",
+                hint={
+                    "en": "one Dense unit without activation, loss 'mse', optimizer 'sgd', trained by train_on_batch(x, d)",
+                    "ja": "活性化なしの Dense 1 ユニット、誤差 'mse'、optimizer 'sgd' で、train_on_batch(x, d) で学習します",
+                },
             ),
             Calibrated(
                 "|b - 2|",
@@ -68,7 +71,10 @@ PARTS = [
                 compute=_distance("b", 2.0),
                 uses=("b",),
                 direction="min",
-                hint="one Dense unit without activation, loss 'mse', optimizer 'sgd', trained by train_on_batch(x, d)",
+                hint={
+                    "en": "one Dense unit without activation, loss 'mse', optimizer 'sgd', trained by train_on_batch(x, d)",
+                    "ja": "活性化なしの Dense 1 ユニット、誤差 'mse'、optimizer 'sgd' で、train_on_batch(x, d) で学習します",
+                },
             ),
         ],
     ),
@@ -80,7 +86,9 @@ PARTS = [
         exports={"losses": "[float(losses[i]) for i in range(iters_num)]"},
         curves={"loss": "losses"},
         checks=[
-            Decreasing("loss", 1, export="losses", hint="keep the value train_on_batch returns in `loss`"),
+            Decreasing("loss", 1, export="losses",
+                       hint={"en": "keep the value train_on_batch returns in `loss`",
+                             "ja": "train_on_batch が返す値を `loss` に入れてください"}),
             Calibrated(
                 "final loss",
                 1,
@@ -88,7 +96,8 @@ PARTS = [
                 compute=_final_loss,
                 uses=("losses",),
                 direction="min",
-                hint="the mse of a line that fits is about the noise variance, 0.05 ** 2",
+                hint={"en": "the mse of a line that fits is about the noise variance, 0.05 ** 2",
+                      "ja": "データに合った直線の mse はノイズの分散 0.05 ** 2 程度です"},
             ),
         ],
     ),

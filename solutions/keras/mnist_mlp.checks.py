@@ -8,11 +8,6 @@ from grader.spec import Part
 
 SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 400}}
 
-# model.loss is what compile() got: a name, a loss object (its .name) or a function (__name__)
-_LOSS_NAME = (
-    "model.loss if isinstance(model.loss, str) else "
-    "getattr(model.loss, 'name', getattr(model.loss, '__name__', type(model.loss).__name__))"
-)
 
 PARTS = [
     Part(
@@ -36,18 +31,19 @@ PARTS = [
                 ],
                 hint="keras.Input(shape=(784,)), Dense(512, relu), Dropout(0.2), Dense(512, relu), Dropout(0.2), Dense(10, softmax)",
             ),
-            Equals("dropout rates", 1, expected=[0.2, 0.2], export="dropout_rates", hint="Dropout(0.2) after each hidden layer"),
+            Equals("dropout rates", 1, expected=[0.2, 0.2], export="dropout_rates",
+                   hint={"en": "Dropout(0.2) after each hidden layer", "ja": "各中間層の後に Dropout(0.2)"}),
         ],
     ),
     Part(
         id="mlp_loss",
         title={"en": "Loss for integer labels", "ja": "整数ラベルの誤差関数"},
         cells=["mlp_compile"],
-        exports={"loss": _LOSS_NAME},
+        exports={"loss": "_dlgrade_kernel.loss_name(model)"},
         checks=[
             Equals(
                 "loss", 2, expected="sparse_categorical_crossentropy", export="loss",
-                hint="the labels are integers 0-9, not one-hot",
+                hint={"en": "the labels are integers 0-9, not one-hot", "ja": "ラベルは 0〜9 の整数で、one-hot ではありません"},
             )
         ],
     ),
@@ -72,7 +68,10 @@ PARTS = [
                 uses=("model",),
                 ok_key="accuracy.ok",
                 bad_key="accuracy.low",
-                hint="ReLU hidden layers, softmax output, sparse_categorical_crossentropy, Adam(learning_rate=0.001)",
+                hint={
+                    "en": "ReLU hidden layers, softmax output, sparse_categorical_crossentropy, Adam(learning_rate=0.001)",
+                    "ja": "中間層は ReLU、出力は softmax、sparse_categorical_crossentropy、Adam(learning_rate=0.001)",
+                },
             )
         ],
     ),

@@ -87,7 +87,10 @@ XOR_RUBRIC = Rubric(
     ],
 )
 
-_GATE_HINT = "Dense(1) + Activation('sigmoid'), loss 'binary_crossentropy', SGD(learning_rate=0.1)"
+_GATE_HINT = {
+    "en": "Dense(1) + Activation('sigmoid'), loss 'binary_crossentropy', SGD(learning_rate=0.1)",
+    "ja": "Dense(1) + Activation('sigmoid')、誤差は 'binary_crossentropy'、SGD(learning_rate=0.1)",
+}
 
 PARTS = [
     Part(
@@ -109,7 +112,8 @@ PARTS = [
         checks=[
             TruthTable(
                 "AND truth table", 2, evaluation="and", dataset="keras_and_gate", model="and_model",
-                hint="AND is 1 only for [1, 1]: T_and = [[0], [0], [0], [1]]",
+                hint={"en": "AND is 1 only for [1, 1]: T_and = [[0], [0], [0], [1]]",
+                      "ja": "AND が 1 になるのは [1, 1] のときだけです: T_and = [[0], [0], [0], [1]]"},
             )
         ],
     ),
@@ -129,7 +133,10 @@ PARTS = [
         checks=[
             TruthTable(
                 "XOR truth table", 3, evaluation="xor", dataset="keras_xor_gate", model="xor_model",
-                hint="a hidden layer with a non-linear activation, e.g. Dense(8, activation='tanh'), Adam(learning_rate=0.1), 100 epochs",
+                hint={
+                    "en": "a hidden layer with a non-linear activation, e.g. Dense(8, activation='tanh'), Adam(learning_rate=0.1), 100 epochs",
+                    "ja": "非線形の活性化関数を持つ中間層 (例: Dense(8, activation='tanh'))、Adam(learning_rate=0.1)、100 エポック",
+                },
             )
         ],
     ),

@@ -24,15 +24,20 @@ PARTS = [
         },
         checks=[
             Shape("x", 1, expected=[None, 784], hint="x = tf.placeholder(tf.float32, [None, 784])"),
-            Shape("d", 1, expected=[None, 10], hint="one-hot labels: 10 columns, any batch size"),
+            Shape("d", 1, expected=[None, 10], hint={"en": "one-hot labels: 10 columns, any batch size",
+                                                     "ja": "one-hot ラベル: 10 列、バッチサイズは任意です"}),
             DenseChainShapes(
                 "W1, b1, W2, b2, W3, b3",
                 3,
                 layers=3,
                 inputs=784,
                 outputs=10,
-                hint="W1 [784, hidden_layer_size_1], W2 [hidden_layer_size_1, hidden_layer_size_2], "
-                "W3 [hidden_layer_size_2, 10]; each b as wide as its W's columns",
+                hint={
+                    "en": "W1 [784, hidden_layer_size_1], W2 [hidden_layer_size_1, hidden_layer_size_2], "
+                    "W3 [hidden_layer_size_2, 10]; each b as wide as its W's columns",
+                    "ja": "W1 [784, hidden_layer_size_1]、W2 [hidden_layer_size_1, hidden_layer_size_2]、"
+                    "W3 [hidden_layer_size_2, 10]。各 b の幅は対応する W の列数と同じです",
+                },
             ),
             HiddenSizes(
                 "hidden layer sizes",
@@ -40,7 +45,10 @@ PARTS = [
                 layers=3,
                 low=HIDDEN[0],
                 high=HIDDEN[1],
-                hint=f"choose hidden_layer_size_1 and hidden_layer_size_2 between {HIDDEN[0]} and {HIDDEN[1]}",
+                hint={
+                    "en": f"choose hidden_layer_size_1 and hidden_layer_size_2 between {HIDDEN[0]} and {HIDDEN[1]}",
+                    "ja": f"hidden_layer_size_1 と hidden_layer_size_2 は {HIDDEN[0]} 以上 {HIDDEN[1]} 以下にしてください",
+                },
             ),
         ],
     ),
@@ -65,8 +73,12 @@ PARTS = [
                 uses=LAYER_NAMES,
                 ok_key="accuracy.ok",
                 bad_key="accuracy.low",
-                hint="W1..W3 must be trainable tf.Variables with small random values (zeros keep every hidden "
-                "unit the same); the optimizer needs a learning rate that trains in 3000 steps",
+                hint={
+                    "en": "W1..W3 must be trainable tf.Variables with small random values (zeros keep every hidden "
+                    "unit the same); the optimizer needs a learning rate that trains in 3000 steps",
+                    "ja": "W1..W3 は小さな乱数で初期化した学習可能な tf.Variable にします (0 だと中間ユニットがすべて"
+                    "同じままです)。optimizer には 3000 ステップで学習できる学習率が必要です",
+                },
             ),
         ],
     ),

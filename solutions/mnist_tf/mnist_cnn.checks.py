@@ -18,7 +18,7 @@ def _probe(keep_prob: str) -> str:
     return f"sess.run(y_conv, feed_dict={{x: mnist.test.images[:{PROBE}], keep_prob: {keep_prob}}})"
 
 
-def _shape(name: str, points: float, expected: list, hint: str) -> Shape:
+def _shape(name: str, points: float, expected: list, hint: str | dict) -> Shape:
     return Shape(name, points, expected=expected, hint=hint)
 
 
@@ -32,14 +32,26 @@ PARTS = [
             for n in ("W_conv1", "b_conv1", "h_conv1", "h_pool1", "W_conv2", "b_conv2", "h_conv2", "h_pool2")
         },
         checks=[
-            _shape("W_conv1", 0.5, [5, 5, 1, 32], "5x5 filters, 1 input channel, 32 filters"),
-            _shape("b_conv1", 0.5, [32], "one bias per filter"),
-            _shape("h_conv1", 1, [None, 28, 28, 32], "conv2d with strides [1, 1, 1, 1] and padding 'SAME' keeps 28x28"),
-            _shape("h_pool1", 1, [None, 14, 14, 32], "max_pool with ksize and strides [1, 2, 2, 1] halves 28x28"),
-            _shape("W_conv2", 0.5, [5, 5, 32, 64], "5x5 filters, 32 input channels, 64 filters"),
-            _shape("b_conv2", 0.5, [64], "one bias per filter"),
-            _shape("h_conv2", 1, [None, 14, 14, 64], "the second conv2d reads h_pool1, strides 1, padding 'SAME'"),
-            _shape("h_pool2", 1, [None, 7, 7, 64], "the second max_pool halves 14x14"),
+            _shape("W_conv1", 0.5, [5, 5, 1, 32], {"en": "5x5 filters, 1 input channel, 32 filters",
+                                                    "ja": "5x5 のフィルタ、入力チャネル 1、フィルタ 32 個"}),
+            _shape("b_conv1", 0.5, [32], {"en": "one bias per filter", "ja": "フィルタごとにバイアス 1 つです"}),
+            _shape("h_conv1", 1, [None, 28, 28, 32], {
+                "en": "conv2d with strides [1, 1, 1, 1] and padding 'SAME' keeps 28x28",
+                "ja": "strides [1, 1, 1, 1]、padding 'SAME' の conv2d なら 28x28 のままです",
+            }),
+            _shape("h_pool1", 1, [None, 14, 14, 32], {
+                "en": "max_pool with ksize and strides [1, 2, 2, 1] halves 28x28",
+                "ja": "ksize と strides が [1, 2, 2, 1] の max_pool で 28x28 が半分になります",
+            }),
+            _shape("W_conv2", 0.5, [5, 5, 32, 64], {"en": "5x5 filters, 32 input channels, 64 filters",
+                                                     "ja": "5x5 のフィルタ、入力チャネル 32、フィルタ 64 個"}),
+            _shape("b_conv2", 0.5, [64], {"en": "one bias per filter", "ja": "フィルタごとにバイアス 1 つです"}),
+            _shape("h_conv2", 1, [None, 14, 14, 64], {
+                "en": "the second conv2d reads h_pool1, strides 1, padding 'SAME'",
+                "ja": "2 つ目の conv2d は h_pool1 を入力とし、strides 1、padding 'SAME' です",
+            }),
+            _shape("h_pool2", 1, [None, 7, 7, 64], {"en": "the second max_pool halves 14x14",
+                                                    "ja": "2 つ目の max_pool で 14x14 が半分になります"}),
         ],
     ),
     Part(
@@ -50,12 +62,13 @@ PARTS = [
             f"{n}_shape": f"_dlgrade_kernel.shape({n})" for n in ("W_fc1", "b_fc1", "h_fc1", "W_fc2", "b_fc2", "y_conv")
         },
         checks=[
-            _shape("W_fc1", 0.5, [7 * 7 * 64, 1024], "7*7*64 flattened features to 1024 units"),
-            _shape("b_fc1", 0.5, [1024], "one bias per unit"),
+            _shape("W_fc1", 0.5, [7 * 7 * 64, 1024], {"en": "7*7*64 flattened features to 1024 units",
+                                                       "ja": "平坦化した 7*7*64 個の特徴を 1024 ユニットへ"}),
+            _shape("b_fc1", 0.5, [1024], {"en": "one bias per unit", "ja": "ユニットごとにバイアス 1 つです"}),
             _shape("h_fc1", 1, [None, 1024], "h_fc1 = relu(h_pool2_flat W_fc1 + b_fc1)"),
-            _shape("W_fc2", 0.5, [1024, 10], "1024 units to 10 classes"),
-            _shape("b_fc2", 0.5, [10], "one bias per class"),
-            _shape("y_conv", 1, [None, 10], "softmax over 10 classes"),
+            _shape("W_fc2", 0.5, [1024, 10], {"en": "1024 units to 10 classes", "ja": "1024 ユニットから 10 クラスへ"}),
+            _shape("b_fc2", 0.5, [10], {"en": "one bias per class", "ja": "クラスごとにバイアス 1 つです"}),
+            _shape("y_conv", 1, [None, 10], {"en": "softmax over 10 classes", "ja": "10 クラスに対する softmax"}),
         ],
     ),
     Part(
@@ -84,8 +97,12 @@ PARTS = [
                 function=tf1_cnn,
                 inputs=mnist_test_inputs(PROBE),
                 atol=1e-3,
-                hint="ReLU after each conv2d and after the first fully connected layer, tf.nn.max_pool 2x2 with "
-                "strides 2, dropout only through keep_prob (tf.nn.dropout(h_fc1, keep_prob)), softmax at the end",
+                hint={
+                    "en": "ReLU after each conv2d and after the first fully connected layer, tf.nn.max_pool 2x2 with "
+                    "strides 2, dropout only through keep_prob (tf.nn.dropout(h_fc1, keep_prob)), softmax at the end",
+                    "ja": "各 conv2d の後と 1 つ目の全結合層の後に ReLU、strides 2 の tf.nn.max_pool 2x2、"
+                    "dropout は keep_prob を通してだけ (tf.nn.dropout(h_fc1, keep_prob))、最後に softmax",
+                },
             ),
             Differs(
                 "y_conv with keep_prob 0.5 vs 1.0",
@@ -93,7 +110,8 @@ PARTS = [
                 export="probe_dropout",
                 other="probe",
                 atol=1e-3,
-                hint="y_conv must be computed from h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)",
+                hint={"en": "y_conv must be computed from h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)",
+                      "ja": "y_conv は h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob) から計算してください"},
             ),
             Calibrated(
                 "holdout accuracy",
@@ -103,7 +121,8 @@ PARTS = [
                 uses=CNN_ARRAYS,
                 ok_key="accuracy.ok",
                 bad_key="accuracy.low",
-                hint="the weights must be trainable tf.Variables (truncated_normal stddev 0.1, biases 0.1)",
+                hint={"en": "the weights must be trainable tf.Variables (truncated_normal stddev 0.1, biases 0.1)",
+                      "ja": "重みは学習可能な tf.Variable にします (truncated_normal stddev 0.1、バイアスは 0.1)"},
             ),
         ],
     ),

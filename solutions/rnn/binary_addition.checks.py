@@ -66,7 +66,10 @@ _SECOND = {
     "GRU": LayerSpecs("GRU/LSTM model layers", 2, expected=recurrent_spec("GRU", 960), export="rnn2_specs"),
     "LSTM": LayerSpecs("GRU/LSTM model layers", 2, expected=recurrent_spec("LSTM", 1216), export="rnn2_specs"),
 }
-_SECOND_HINT = "GRU(units=16, return_sequences=True) or LSTM(...), then Dense(1, activation='sigmoid')"
+_SECOND_HINT = {
+    "en": "GRU(units=16, return_sequences=True) or LSTM(...), then Dense(1, activation='sigmoid')",
+    "ja": "GRU(units=16, return_sequences=True) または LSTM(...) の後に Dense(1, activation='sigmoid')",
+}
 for _check in _SECOND.values():
     _check.hint = _SECOND_HINT
 
@@ -79,7 +82,7 @@ def gru_or_lstm(ctx):
     return _SECOND.get(first, _SECOND["GRU"])(ctx)
 
 
-def accuracy_part(prefix: str, name: str, *, model: str, history: str, points: int, hint: str) -> Part:
+def accuracy_part(prefix: str, name: str, *, model: str, history: str, points: int, hint: str | dict) -> Part:
     """A trained model's per-bit accuracy on the grader's pairs, from the model saved after
     the model and training cells ran; the loss per epoch is drawn as a curve."""
     return Part(
@@ -117,13 +120,18 @@ PARTS = [
                 3,
                 expected=recurrent_spec("SimpleRNN", 304, "relu"),
                 export="rnn_specs",
-                hint="SimpleRNN(units=16, return_sequences=True, activation='relu'), then Dense(1, activation='sigmoid')",
+                hint={
+                    "en": "SimpleRNN(units=16, return_sequences=True, activation='relu'), then Dense(1, activation='sigmoid')",
+                    "ja": "SimpleRNN(units=16, return_sequences=True, activation='relu') の後に Dense(1, activation='sigmoid')",
+                },
             ),
         ],
     ),
     accuracy_part("rnn", "SimpleRNN", model="model", history="history", points=4,
-                  hint="compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) "
-                       "on x_bin, d_bin.reshape(-1, 8, 1)"),
+                  hint={"en": "compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) "
+                              "on x_bin, d_bin.reshape(-1, 8, 1)",
+                        "ja": "x_bin, d_bin.reshape(-1, 8, 1) で model を compile して fit します "
+                              "(Adam(learning_rate=0.01), batch_size=32, epochs=3)"}),
     Part(
         id="rnn2_layers",
         title={"en": "GRU / LSTM model layers", "ja": "GRU / LSTM モデルの層"},
@@ -132,7 +140,8 @@ PARTS = [
         checks=[Custom("GRU/LSTM model layers", 2, fn=gru_or_lstm, uses=("rnn2_specs",))],
     ),
     accuracy_part("rnn2", "GRU / LSTM", model="model2", history="history2", points=3,
-                  hint="compile and fit model2 the same way as model"),
+                  hint={"en": "compile and fit model2 the same way as model",
+                        "ja": "model2 も model と同じように compile して fit します"}),
 ]
 
 _RNN = "keras.Sequential([\n    keras.Input(shape=(8, 2)),\n    layers.{layer},\n    layers.Dense(1, activation='{out}'),\n])\n"

@@ -80,7 +80,7 @@ class LossIsMeanSquaredError(Check):
     student's own `y` on the probe inputs (whatever the model is)."""
 
     targets: list | None = None
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -109,7 +109,7 @@ class AtMost(Check):
 
     limit: int = 0
     export: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -128,7 +128,10 @@ def _probe_exports(probe_x: list, probe_d: list) -> dict[str, str]:
     }
 
 
-MSE_HINT = "loss = tf.reduce_mean(tf.square(y - dt)): the mean (not the sum) of the squared errors"
+MSE_HINT = {
+    "en": "loss = tf.reduce_mean(tf.square(y - dt)): the mean (not the sum) of the squared errors",
+    "ja": "loss = tf.reduce_mean(tf.square(y - dt)): 二乗誤差の (和ではなく) 平均です",
+}
 
 PARTS = [
     Part(
@@ -145,14 +148,20 @@ PARTS = [
         curves={"loss": "losses"},
         checks=[
             Calibrated("|W - 3|", 2, metric="lin_W_error", compute=coefficient_error("W", (3.0,)), uses=("W",),
-                       direction="min", hint="y = W * xt + b with W and b of shape [1], trained by the optimizer"),
+                       direction="min", hint={"en": "y = W * xt + b with W and b of shape [1], trained by the optimizer",
+                                              "ja": "y = W * xt + b (W と b の shape は [1])、optimizer で学習します"}),
             Calibrated("|b - 2|", 2, metric="lin_b_error", compute=coefficient_error("b", (2.0,)), uses=("b",),
-                       direction="min", hint="y = W * xt + b: without b the line must pass through 0"),
+                       direction="min", hint={"en": "y = W * xt + b: without b the line must pass through 0",
+                                              "ja": "y = W * xt + b: b がないと直線は必ず 0 を通ります"}),
             LossIsMeanSquaredError("loss is the mean squared error (grader's probe data)", 1,
                                    targets=LIN_PROBE_D, hint=MSE_HINT),
-            Decreasing("loss goes down", 1, export="losses", hint="a learning rate of 0.1 makes it go down"),
+            Decreasing("loss goes down", 1, export="losses",
+                       hint={"en": "a learning rate of 0.1 makes it go down", "ja": "学習率 0.1 なら下がります"}),
             Calibrated("final loss", 2, metric="lin_final_loss", compute=final_loss, uses=("losses",),
-                       direction="min", hint="GradientDescentOptimizer(0.1) on the mean squared error converges in 300 steps"),
+                       direction="min", hint={
+                           "en": "GradientDescentOptimizer(0.1) on the mean squared error converges in 300 steps",
+                           "ja": "平均二乗誤差に GradientDescentOptimizer(0.1) を使えば 300 ステップで収束します",
+                       }),
         ],
     ),
     Part(
@@ -169,12 +178,17 @@ PARTS = [
         checks=[
             Calibrated("max |W - (1, -2.8, 1.6, -0.4)|", 3, metric="cubic_coef_error",
                        compute=coefficient_error("W", (1.0, -2.8, 1.6, -0.4)), uses=("W",), direction="min",
-                       hint="W of shape [4, 1] (one weight per column 1, x, x^2, x^3), y = tf.matmul(xt, W)"),
+                       hint={"en": "W of shape [4, 1] (one weight per column 1, x, x^2, x^3), y = tf.matmul(xt, W)",
+                             "ja": "W の shape は [4, 1] (列 1, x, x^2, x^3 ごとに重み 1 つ)、y = tf.matmul(xt, W)"}),
             LossIsMeanSquaredError("loss is the mean squared error (grader's probe data)", 1,
                                    targets=CUBIC_PROBE_D, hint=MSE_HINT),
-            Decreasing("loss goes down", 1, export="losses", hint="AdamOptimizer(0.001) makes it go down"),
+            Decreasing("loss goes down", 1, export="losses",
+                       hint={"en": "AdamOptimizer(0.001) makes it go down", "ja": "AdamOptimizer(0.001) なら下がります"}),
             Calibrated("final loss", 2, metric="cubic_final_loss", compute=final_loss, uses=("losses",),
-                       direction="min", hint="AdamOptimizer(0.001) on the mean squared error converges in 10,000 steps"),
+                       direction="min", hint={
+                           "en": "AdamOptimizer(0.001) on the mean squared error converges in 10,000 steps",
+                           "ja": "平均二乗誤差に AdamOptimizer(0.001) を使えば 10,000 ステップで収束します",
+                       }),
         ],
     ),
     Part(
@@ -190,13 +204,24 @@ PARTS = [
         },
         curves={"loss": "losses"},
         checks=[
-            AtMost("iters_num", 1, limit=TRY_BUDGET, hint=f"the budget is {TRY_BUDGET} iterations: raise learning_rate instead"),
+            AtMost("iters_num", 1, limit=TRY_BUDGET, hint={
+                "en": f"the budget is {TRY_BUDGET} iterations: raise learning_rate instead",
+                "ja": f"反復回数の上限は {TRY_BUDGET} 回です: 代わりに learning_rate を大きくしてください",
+            }),
             Calibrated("max |W - (0.2, 0.5, 30)|", 3, metric="try_coef_error",
                        compute=coefficient_error("W", (0.2, 0.5, 30.0)), uses=("W",), direction="min",
-                       hint="Adam moves each weight by about learning_rate per step: reaching 30 takes many steps or a larger rate"),
-            Decreasing("loss goes down", 1, export="losses", hint="try a larger learning_rate"),
+                       hint={
+                           "en": "Adam moves each weight by about learning_rate per step: reaching 30 takes many steps or a larger rate",
+                           "ja": "Adam は 1 ステップで各重みを learning_rate 程度しか動かしません: 30 に届くには多くのステップか"
+                           "大きな学習率が必要です",
+                       }),
+            Decreasing("loss goes down", 1, export="losses",
+                       hint={"en": "try a larger learning_rate", "ja": "learning_rate を大きくしてみてください"}),
             Calibrated("final loss", 2, metric="try_final_loss", compute=final_loss, uses=("losses",),
-                       direction="min", hint="the loss must level off near the noise (0.05^2): more iterations or a larger learning_rate"),
+                       direction="min", hint={
+                           "en": "the loss must level off near the noise (0.05^2): more iterations or a larger learning_rate",
+                           "ja": "誤差はノイズ (0.05^2) 付近で横ばいになるはずです: 反復回数を増やすか learning_rate を大きくしてください",
+                       }),
         ],
     ),
 ]
