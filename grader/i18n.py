@@ -65,9 +65,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "未実装です: セル {cell} がまだ NotImplementedError を送出しています",
     },
     "not_implemented_stub_left": {
-        "en": "cell {cell} still raises NotImplementedError: your code is there, but the template's "
-        "`raise NotImplementedError()` line stops the cell; delete that line",
-        "ja": "セル {cell} がまだ NotImplementedError を送出しています。コードは書かれていますが、"
+        "en": "not implemented: cell {cell} still raises NotImplementedError; your code is there, but "
+        "the template's `raise NotImplementedError()` line stops the cell: delete that line",
+        "ja": "未実装です: セル {cell} がまだ NotImplementedError を送出しています。コードは書かれていますが、"
         "テンプレートの `raise NotImplementedError()` の行でセルが止まります。この行を削除してください",
     },
     "cell_raised": {

@@ -78,6 +78,7 @@ def test_code_written_above_the_template_raise_is_told_to_delete_it(toy):
     check = checks(result)[("toy_shapes", "W")]
     assert check.status.value == "fail" and check.message_key == "not_implemented_stub_left"
     assert "delete that line" in check.message and "toy_vars" in check.message
+    assert check.message.startswith("not implemented")  # the same verdict, with the reason
 
 
 def test_student_exception_is_an_error_with_their_message(toy):
