@@ -27,6 +27,9 @@ from nbformat import NotebookNode
 from . import notebook as nbf
 
 LOCKED_SIMILARITY = 0.8  # how close an unlabeled cell must be to a locked cell's released text
+# Real notebooks have tens of cells; matching costs cells x locked cells comparisons in the
+# trusted process, so a notebook with more cells than this is taken as it is.
+MAX_CELLS = 2000
 
 
 @dataclass
@@ -72,7 +75,7 @@ def recover_ids(submission: NotebookNode, release: NotebookNode) -> tuple[Notebo
         gid = nbf.grade_id(cell)
         if gid in known and gid not in position:
             position[gid] = i
-    if len(position) == len(known) or not any(_unlabeled(c, known) for c in cells):
+    if len(position) == len(known) or len(cells) > MAX_CELLS or not any(_unlabeled(c, known) for c in cells):
         return submission, []
 
     assigned: dict[int, str] = {}  # submission index -> released grade id, found by content

@@ -120,3 +120,11 @@ def test_self_check_finds_the_assignment_of_a_notebook_without_metadata(tmp_path
     nbformat.write(stripped(solved("keras/iris.ipynb")), path)
     folder, notebook = find_assignment(path)
     assert folder == REPO / "solutions" / "keras" and notebook == "iris.ipynb"
+
+
+def test_a_notebook_of_too_many_cells_is_not_matched_cell_by_cell():
+    from grader.recover import MAX_CELLS
+
+    nb = stripped(solved("mnist_tf/mnist_1layer.ipynb"))
+    nb.cells += [nbformat.v4.new_code_cell("pass") for _ in range(MAX_CELLS)]
+    assert recover_ids(nb, released("mnist_tf/mnist_1layer.ipynb")) == (nb, [])
