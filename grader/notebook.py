@@ -5,6 +5,7 @@ Compatible with nbgrader so that instructors can move notebooks between the two 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
 # the file may be larger than the text of its cells; both are capped.
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024  # larger files are refused before parsing
 MAX_SOURCE_BYTES = 20 * 1024 * 1024  # the text of all cells together
+MAX_CELLS = 5000  # validating a cell costs time in the trusted process; real notebooks have tens
 
 
 def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNode:
@@ -42,6 +44,7 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNo
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NotANotebook(f"{path.name} is not UTF-8 text (byte {exc.start}); save it again from Jupyter") from exc
+    _refuse_oversized(path.name, text)
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises json, reader and validation errors of many types
@@ -50,13 +53,30 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNo
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         raise NotANotebook(f"{path.name} is not a valid notebook: {_first_line(exc)}") from exc
-    source_bytes = sum(len(cell.source.encode()) for cell in nb.cells)
+    return nb
+
+
+def _refuse_oversized(name: str, text: str) -> None:
+    """Refuse, before nbformat builds and validates every cell, a notebook of too many cells or
+    too much cell text. Anything that is not a notebook at all is left to nbformat to name."""
+    try:
+        cells = json.loads(text).get("cells")
+    except (ValueError, AttributeError):
+        return
+    if not isinstance(cells, list):
+        return
+    if len(cells) > MAX_CELLS:
+        raise NotANotebook(f"{name} has {len(cells)} cells; over {MAX_CELLS} cells is refused")
+    source_bytes = 0
+    for cell in cells:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        parts = source if isinstance(source, list) else [source]
+        source_bytes += sum(len(p.encode()) for p in parts if isinstance(p, str))
     if source_bytes > MAX_SOURCE_BYTES:
         raise NotANotebook(
-            f"the cells of {path.name} hold {source_bytes / 2**20:.1f} MiB of text; "
+            f"the cells of {name} hold {source_bytes / 2**20:.1f} MiB of text; "
             f"over {MAX_SOURCE_BYTES // 2**20} MiB is refused"
         )
-    return nb
 
 
 def _first_line(exc: Exception) -> str:

@@ -256,3 +256,13 @@ def test_a_notebook_with_too_much_text_is_refused(toy):
     result, runner = run(toy, path, Scenario(exports=GOOD))
     assert not runner.jobs and result.score == 0
     assert "MiB of text" in next(iter(checks(result).values())).message
+
+
+def test_a_notebook_of_too_many_cells_is_refused_before_it_is_validated(toy):
+    from grader.notebook import MAX_CELLS
+
+    def many(nb):
+        nb.cells += [nbformat.v4.new_code_cell("") for _ in range(MAX_CELLS)]
+    result, runner = run(toy, submit(toy[1], edit=many), Scenario(exports=GOOD))
+    assert not runner.jobs and result.score == 0
+    assert f"over {MAX_CELLS} cells is refused" in next(iter(checks(result).values())).message
