@@ -51,9 +51,10 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, la, lb, autojunk=False).ratio()
 
 
-def _unlabeled(cell: NotebookNode, known: set[str]) -> bool:
-    gid = nbf.grade_id(cell)
-    return gid is None or gid not in known
+def _unlabeled(cell: NotebookNode) -> bool:
+    """A cell with no grade id at all. A cell with another exercise's id did not lose its
+    metadata: it belongs elsewhere, and is never taken for one of this exercise's cells."""
+    return nbf.grade_id(cell) is None
 
 
 def _labeled_copy(cell: NotebookNode, released: NotebookNode, source: str | None = None) -> NotebookNode:
@@ -75,7 +76,7 @@ def recover_ids(submission: NotebookNode, release: NotebookNode) -> tuple[Notebo
         gid = nbf.grade_id(cell)
         if gid in known and gid not in position:
             position[gid] = i
-    if len(position) == len(known) or len(cells) > MAX_CELLS or not any(_unlabeled(c, known) for c in cells):
+    if len(position) == len(known) or len(cells) > MAX_CELLS or not any(_unlabeled(c) for c in cells):
         return submission, []
 
     assigned: dict[int, str] = {}  # submission index -> released grade id, found by content
@@ -94,7 +95,7 @@ def recover_ids(submission: NotebookNode, release: NotebookNode) -> tuple[Notebo
         best, best_i = LOCKED_SIMILARITY, None
         for i in range(last + 1, nxt):
             cell = cells[i]
-            if i in assigned or not _unlabeled(cell, known) or cell.cell_type != rel.cell_type:
+            if i in assigned or not _unlabeled(cell) or cell.cell_type != rel.cell_type:
                 continue
             score = similarity(cell.source, rel.source)
             if score >= best:
@@ -117,7 +118,7 @@ def recover_ids(submission: NotebookNode, release: NotebookNode) -> tuple[Notebo
         if not answers:
             continue
         free = [i for i in range(gap_start, gap_end)
-                if i not in assigned and _unlabeled(cells[i], known)]
+                if i not in assigned and _unlabeled(cells[i])]
         for gid, indices in _share(answers, free, cells, by_id).items():
             merged[indices[0]] = (gid, indices)
             recovered.append(Recovered(gid, len(indices), "place"))

@@ -128,3 +128,12 @@ def test_a_notebook_of_too_many_cells_is_not_matched_cell_by_cell():
     nb = stripped(solved("mnist_tf/mnist_1layer.ipynb"))
     nb.cells += [nbformat.v4.new_code_cell("pass") for _ in range(MAX_CELLS)]
     assert recover_ids(nb, released("mnist_tf/mnist_1layer.ipynb")) == (nb, [])
+
+
+def test_a_copy_of_another_exercise_with_its_ids_is_not_taken_for_this_one(tmp_path):
+    assignment = load_assignment(REPO / "solutions" / "mnist_tf")
+    first, copy_of_first = tmp_path / "mnist_1layer.ipynb", tmp_path / "mnist_1layer-Copy1.ipynb"
+    for path in (first, copy_of_first):
+        nbformat.write(solved("mnist_tf/mnist_1layer.ipynb"), path)
+    matched, unmatched = match_notebooks([first, copy_of_first], assignment)
+    assert matched == {"mnist_1layer.ipynb": first} and unmatched == [copy_of_first]
