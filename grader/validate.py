@@ -33,6 +33,11 @@ class Finding:
     def key(self) -> str:
         return f"nb.{self.code}"
 
+    @property
+    def informational(self) -> bool:
+        """True when nothing the student wrote was replaced (a lost id given back)."""
+        return self.code.startswith("recovered")
+
     def message_in(self, lang: str) -> str:
         return t(self.key, lang, cell=self.cell, **self.args)
 

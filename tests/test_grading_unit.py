@@ -266,3 +266,17 @@ def test_a_notebook_of_too_many_cells_is_refused_before_it_is_validated(toy):
     result, runner = run(toy, submit(toy[1], edit=many), Scenario(exports=GOOD))
     assert not runner.jobs and result.score == 0
     assert f"over {MAX_CELLS} cells is refused" in next(iter(checks(result).values())).message
+
+
+def test_a_notebook_that_lost_its_metadata_is_graded_and_told_so_without_a_failure(toy):
+    def strip(nb):
+        for cell in nb.cells:
+            cell.metadata = {}
+    result, runner = run(toy, submit(toy[1], "W = np.zeros((3, 2))", edit=strip, name="renamed.ipynb"),
+                         Scenario(exports=GOOD))
+    assert result.score == result.max_score == 8
+    ran = next(c for c in runner.jobs[0].notebook.cells if nbf.grade_id(c) == "toy_vars")
+    assert ran.source == "W = np.zeros((3, 2))"
+    notes = {name: c for (pid, name), c in checks(result).items() if pid == "toy-notebook"}
+    assert set(notes) == {"recovered-content", "recovered-place"}
+    assert all(c.status.value == "pass" and c.max_score == 0 for c in notes.values())
