@@ -124,7 +124,8 @@ def _findings_part(spec: NotebookSpec, findings, lang: str) -> PartResult:
         )
         for f in findings
     ]
-    return PartResult.from_checks(f"{spec.stem}-notebook", f"{spec.name}: notebook", checks, notebook=spec.name)
+    title = t("nb.findings_title", lang, name=spec.name)
+    return PartResult.from_checks(f"{spec.stem}-notebook", title, checks, notebook=spec.name)
 
 
 def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:

@@ -103,6 +103,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{name} はこの課題のノートブックではありません (採点対象のセルがありません)",
     },
     "nb.finding": {"en": "{message}", "ja": "{message}"},
+    "nb.findings_title": {"en": "{name}: the notebook itself", "ja": "{name}: ノートブック自体について"},
     "nb.locked-changed": {
         "en": "locked cell {cell} was changed; the released version was run instead",
         "ja": "編集できないセル {cell} が変更されていたため、配布時のセルを実行しました",
