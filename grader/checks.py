@@ -53,6 +53,7 @@ class Check:
 
     def _result(self, ctx, ok: bool, key: str, expected=None, got=None, hint: str | dict = "", **args) -> CheckResult:
         args = {"name": self.name, "expected": _fmt(expected), "got": _fmt(got), **args}
+        hints = dict(hint) if isinstance(hint, dict) and not ok else {}  # kept to re-render in another language
         if isinstance(hint, dict):  # {"en": ..., "ja": ...}: the report's language, else English
             hint = hint.get(ctx.lang) or hint.get("en", "")
         return CheckResult(
@@ -64,6 +65,7 @@ class Check:
             expected=None if self.hidden else _fmt(expected),
             got=_fmt(got),
             hint=hint if not ok else "",
+            hints=hints,
             hidden=self.hidden,
             message_key=key,
             message_args={k: v for k, v in args.items() if isinstance(v, (str, int, float, list, type(None)))},

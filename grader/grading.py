@@ -106,7 +106,8 @@ def _all_parts_failed(spec: NotebookSpec, status: Status, key: str, lang: str, *
             )
             for c in part.checks
         ]
-        parts.append(PartResult.from_checks(part.id, part.title_in(lang), checks, notebook=spec.name))
+        parts.append(PartResult.from_checks(part.id, part.title_in(lang), checks, notebook=spec.name,
+                                            titles=part.titles))
     return parts
 
 
@@ -124,8 +125,9 @@ def _findings_part(spec: NotebookSpec, findings, lang: str) -> PartResult:
         )
         for f in findings
     ]
-    title = t("nb.findings_title", lang, name=spec.name)
-    return PartResult.from_checks(f"{spec.stem}-notebook", title, checks, notebook=spec.name)
+    titles = {lang_: t("nb.findings_title", lang_, name=spec.name) for lang_ in ("en", "ja")}
+    return PartResult.from_checks(f"{spec.stem}-notebook", titles.get(lang, titles["en"]), checks,
+                                  notebook=spec.name, titles=titles)
 
 
 def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:

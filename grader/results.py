@@ -36,6 +36,7 @@ class CheckResult:
     kind: str = "check"  # "check", or "legacy-api" for old-API findings (reported apart)
     message_key: str = ""  # catalogue key of the message, for translation
     message_args: dict = field(default_factory=dict)
+    hints: dict = field(default_factory=dict)  # the hint per language, when written in several
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -55,6 +56,7 @@ class PartResult:
     peak_memory_bytes: int | None = None
     curves: dict = field(default_factory=dict)  # name -> list of floats (loss / accuracy)
     stopped: str = ""  # plain words when the sandbox stopped this part
+    titles: dict = field(default_factory=dict)  # the title per language, when written in several
 
     @classmethod
     def from_checks(cls, id: str, title: str, checks: list[CheckResult], **kw) -> "PartResult":

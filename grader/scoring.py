@@ -172,6 +172,7 @@ def score_notebook(
             part.id,
             part.title_in(lang),
             checks,
+            titles=part.titles,
             notebook=spec.name,
             timings={"cells_s": round(seconds, 3)},
             curves=curves,

@@ -46,6 +46,10 @@ class Part:
     answers: list[str] = field(default_factory=list)  # markdown answer cells read from the notebook itself
     evaluate: dict[str, Any] = field(default_factory=dict)  # name -> grader.evaluate.Evaluate
 
+    @property
+    def titles(self) -> dict[str, str]:
+        return dict(self.title) if isinstance(self.title, dict) else {}
+
     def title_in(self, lang: str) -> str:
         if isinstance(self.title, str):
             return self.title

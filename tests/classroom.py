@@ -41,12 +41,12 @@ def _png() -> bytes:
 PNG = _png()
 
 
-def _shape(name: str, ok: bool, expected, got, hint: str = "", hidden: bool = False) -> CheckResult:
+def _shape(name: str, ok: bool, expected, got, hint: str = "", hidden: bool = False, hints=None) -> CheckResult:
     key = "shape.ok" if ok else "shape.wrong"
     args = {"name": name, "expected": expected, "got": got}
     return CheckResult(name, Status.PASS if ok else Status.FAIL, 1.0 if ok else 0.0, 1.0,
                        message=t(key, "en", **args), expected=None if hidden else expected, got=got,
-                       hint=hint, hidden=hidden, message_key=key, message_args=args)
+                       hint=hint, hidden=hidden, message_key=key, message_args=args, hints=hints or {})
 
 
 def _cell_raised(name: str, points: float) -> CheckResult:
@@ -66,14 +66,16 @@ def sample_results() -> list[Result]:
     def shapes(b_ok: bool, hidden_ok: bool, extra=()):
         checks = [
             _shape("W", True, [784, 10], [784, 10]),
-            _shape("b", b_ok, [10], [10] if b_ok else [1], hint="one bias per class"),
+            _shape("b", b_ok, [10], [10] if b_ok else [1], hint="one bias per class",
+                   hints={"en": "one bias per class", "ja": "クラスごとにバイアスは 1 つです"}),
             CheckResult("secret shape", Status.PASS if hidden_ok else Status.FAIL, 1.0 if hidden_ok else 0.0, 1.0,
                         message=f"value is 1.0, expected {SECRET}", expected=None, got=1.0,
-                        hint=f"think of {SECRET}", hidden=True, message_key="value.wrong",
+                        hint=f"think of {SECRET}", hints={"en": f"think of {SECRET}", "ja": f"{SECRET} を考えよう"},
+                        hidden=True, message_key="value.wrong",
                         message_args={"name": "secret", "expected": SECRET, "got": 1.0}),
             *extra,
         ]
-        return PartResult.from_checks("shapes", "Shapes", checks, notebook="sample.ipynb",
+        return PartResult.from_checks("shapes", "Shapes", checks, notebook="sample.ipynb", titles={"en": "Shapes", "ja": "形状"},
                                       timings={"cells_s": 1.5}, curves={"loss": [2.3, 1.2, 0.7, 0.5]})
 
     def quiz(status: Status, score: float):

@@ -41,6 +41,7 @@ def test_report_re_renders_a_class_in_japanese(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path), "--lang", "ja", "--format", "all", "--pass-mark", "0.6"]) == 0
     page = (tmp_path / "bob" / "report.html").read_text()
     assert "b の形状が [1] になっています" in page and SECRET not in page
+    assert "形状" in page and "クラスごとにバイアスは 1 つです" in page  # title and hint written in both languages
     assert "合格ライン: 60%" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "bob" / "result.json").read_text() == before  # the source record is not rewritten
     assert "5 submissions re-rendered in ja" in capsys.readouterr().out

@@ -91,3 +91,4 @@ def test_a_bilingual_hint_follows_the_report_language():
     for lang, text in (("en", "use mean squared error"), ("ja", "二乗誤差を使おう"), ("fr", "use mean squared error")):
         ctx = CheckContext(part_id="p", values={"loss": "mae"}, thresholds={}, lang=lang)
         assert check(ctx).hint == text
+        assert check(ctx).hints == {"en": "use mean squared error", "ja": "二乗誤差を使おう"}  # to re-render later

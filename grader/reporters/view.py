@@ -32,14 +32,18 @@ def message(check: CheckResult, lang: str) -> str:
 
 def _redacted(check: CheckResult) -> CheckResult:
     """Only pass/fail and points: the message, its arguments and the hint may give the answer away."""
-    return replace(check, message="", expected=None, got=None, hint="", message_args={})
+    return replace(check, message="", expected=None, got=None, hint="", hints={}, message_args={})
 
 
 def localized(result: Result, lang: str) -> Result:
     """A copy of `result` with check messages in `lang`; nothing removed (the instructor's view)."""
     _register_catalogues()
     parts: list[PartResult] = [
-        replace(part, checks=[replace(c, message=message(c, lang)) for c in part.checks])
+        replace(
+            part,
+            title=part.titles.get(lang) or part.title,
+            checks=[replace(c, message=message(c, lang), hint=c.hints.get(lang) or c.hint) for c in part.checks],
+        )
         for part in result.parts
     ]
     return replace(result, parts=parts, lang=lang)
