@@ -173,7 +173,9 @@ def _share(answers, free, cells, by_id) -> dict[str, list[int]]:
             # this answer takes the cells up to the one most like its stub; the rest wait
             cut = max(fits, key=lambda i: (similarity(cells[i].source, rel.source), -i))  # released stub
             taken = [i for i in fits if i <= cut]
-        taken = [i for i in taken if not (i != taken[0] and cells[i].source.lstrip().startswith("%%"))]
-        shares[gid] = taken
+        # a cell magic (%%bash, %%time ...) applies to its whole cell: never join other cells to
+        # one; it keeps running in place unless it is all there is
+        plain = [i for i in taken if not cells[i].source.lstrip().startswith("%%")]
         pool = [i for i in pool if i > taken[-1]]
+        shares[gid] = plain or taken[:1]
     return shares

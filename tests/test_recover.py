@@ -137,3 +137,14 @@ def test_a_copy_of_another_exercise_with_its_ids_is_not_taken_for_this_one(tmp_p
         nbformat.write(solved("mnist_tf/mnist_1layer.ipynb"), path)
     matched, unmatched = match_notebooks([first, copy_of_first], assignment)
     assert matched == {"mnist_1layer.ipynb": first} and unmatched == [copy_of_first]
+
+
+def test_a_cell_magic_is_never_joined_with_other_cells():
+    name = "mnist_tf/mnist_3layer.ipynb"
+    nb = solved(name)
+    i = next(i for i, c in enumerate(nb.cells) if nbf.grade_id(c) == "mnist3_optimizer")
+    nb.cells[i:i + 1] = [nbformat.v4.new_code_cell("%%bash\necho training soon"),
+                         nbformat.v4.new_code_cell("optimizer = tf.train.AdamOptimizer(1e-4)")]
+    prepared = prepare(nb, released(name))
+    assert answers(prepared)["mnist3_optimizer"] == "optimizer = tf.train.AdamOptimizer(1e-4)"
+    assert any(c.source.startswith("%%bash") and not nbf.grade_id(c) for c in prepared.notebook.cells)
