@@ -40,6 +40,9 @@ def _fmt(value: Any) -> Any:
 
 @dataclass
 class Check:
+    """A graded check. Subclasses take a `hint`, shown when the check fails: a string, or
+    {"en": ..., "ja": ...} to give it per language (both are kept in the result)."""
+
     name: str
     points: float
     hidden: bool = False
@@ -78,7 +81,7 @@ class Shape(Check):
 
     expected: list = field(default_factory=list)
     export: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -97,7 +100,7 @@ class Equals(Check):
 
     expected: Any = None
     export: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -119,7 +122,7 @@ class Close(Check):
     rtol: float = 0.0
     atol: float = 0.1
     export: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -149,7 +152,7 @@ class Calibrated(Check):
     direction: str = "max"
     ok_key: str = "metric.ok"
     bad_key: str = "metric.bad"
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -194,7 +197,7 @@ class Decreasing(Check):
     """A loss curve that ends lower than it starts and stays finite."""
 
     export: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -220,7 +223,7 @@ class LayerSpecs(Check):
 
     expected: list = field(default_factory=list)
     export: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -354,7 +357,7 @@ class DenseChainShapes(Check):
     layers: int = 3
     inputs: int = 784
     outputs: int = 10
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -377,7 +380,7 @@ class HiddenSizes(Check):
     layers: int = 3
     low: int = 1
     high: int = 1000
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -453,7 +456,7 @@ class ForwardMatches(Check):
     function: Callable[[dict, np.ndarray], np.ndarray] | None = None
     inputs: Callable[[], np.ndarray] | None = None
     atol: float = 1e-3
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -486,7 +489,7 @@ class Differs(Check):
     export: str = ""
     other: str = ""
     atol: float = 1e-3
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):
@@ -586,7 +589,7 @@ class TruthTable(Check):
     evaluation: str = ""
     dataset: str = ""
     model: str = ""
-    hint: str = ""
+    hint: str | dict = ""
 
     @property
     def needs(self):

@@ -280,3 +280,8 @@ def test_a_notebook_that_lost_its_metadata_is_graded_and_told_so_without_a_failu
     notes = {name: c for (pid, name), c in checks(result).items() if pid == "toy-notebook"}
     assert set(notes) == {"recovered-content", "recovered-place"}
     assert all(c.status.value == "pass" and c.max_score == 0 for c in notes.values())
+    from grader.reporters.view import student_view
+
+    in_japanese = next(p for p in student_view(result, "ja").parts if p.id == "toy-notebook")
+    assert in_japanese.title == "toy.ipynb: ノートブック自体について"
+    assert "内容から特定しました" in in_japanese.checks[0].message
