@@ -137,7 +137,7 @@ class SandboxedRunner:
         self.sandbox = sandbox
 
     def execute(self, job: ExecutionJob) -> ExecutionOutcome:
-        workdir = job.workdir
+        workdir = Path(job.workdir).resolve()  # the worker runs with this as its cwd
         artifacts_dir = workdir / "artifacts"
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (workdir / "home").mkdir(exist_ok=True)

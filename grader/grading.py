@@ -261,7 +261,9 @@ def grade(
     options = options or GradeOptions()
     lang = options.lang
     name = name or submission_name(submission)
-    sub_dir = outdir / name
+    # absolute: the sandbox starts the notebook inside its work folder, where a relative path
+    # such as `--out reports` would no longer lead anywhere
+    sub_dir = Path(outdir).resolve() / name
     started = time.monotonic()
     result = Result(submission=name, assignment=assignment.name, lang=lang)
     files = collect_notebooks(submission) if submission.exists() else []

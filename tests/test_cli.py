@@ -184,3 +184,14 @@ def test_check_inside_a_live_kernel_grades_the_saved_notebook_without_recursing(
     assert [p.id for p in result.parts] == ["mnist1_shapes"] and result.score == result.max_score
     graded = next((path.parent / "dlgrade-check" / "mnist_1layer").rglob("executed.ipynb"))
     assert "check() does nothing while the notebook is being graded" in graded.read_text()
+
+
+@pytest.mark.slow
+def test_the_demo_grades_the_sample_class_into_a_relative_folder(tmp_path):
+    """What the README's demo command runs: `dlgrade demo --out reports`, from another folder."""
+    proc = run_cli("demo", "--out", "reports", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    scores = {s: json.loads((tmp_path / "reports" / s / "result.json").read_text())["score"]
+              for s in ("alice", "bob", "carol", "dave")}
+    assert scores["alice"] == 10 and scores["bob"] < 10, scores
+    assert (tmp_path / "reports" / "index.html").is_file()
