@@ -89,6 +89,8 @@ class Case:
     stopped: dict[str, str] = field(default_factory=dict)  # part -> text its `stopped` holds
     messages: dict[str, str] = field(default_factory=dict)  # part -> text in a check message
     status: str | None = None  # the notebook's status in the result (finished, timeout, ...)
+    # extra entries of the submission folder (links, FIFOs, other files), made after the notebook
+    plant: Callable[[Path, "Host"], None] | None = None
 
 
 CASES: list[Callable[[Host], Case]] = []
@@ -640,6 +642,8 @@ def write_class(host: Host, release, reference, target: Path, only: set[str] = f
         cases[c.name] = c
         (target / c.name).mkdir(parents=True)
         (target / c.name / NOTEBOOK).write_bytes(build(c, release))
+        if c.plant is not None:
+            c.plant(target / c.name, host)
     for name, (data, _) in honest(release, reference).items():
         (target / name).mkdir(parents=True)
         (target / name / NOTEBOOK).write_bytes(data)
@@ -649,3 +653,7 @@ def write_class(host: Host, release, reference, target: Path, only: set[str] = f
 def dump(c: Case) -> str:
     """A case as text, for a failing assertion's message."""
     return json.dumps({"name": c.name, "scores": c.scores, "stopped": c.stopped, "messages": c.messages})
+
+
+# The cases of each edge of the sandbox live in their own module; importing them registers them.
+from hostile import cases_intake, cases_outputs, cases_sandbox, cases_trusted  # noqa: E402,F401
