@@ -18,6 +18,7 @@ from .cache import ResultCache, cache_key
 from .errors import NotANotebook
 from .execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
 from .i18n import t
+from .intake import Listing, Refused, list_submission
 from .results import CheckResult, PartResult, Result, Status
 from .scoring import score_notebook
 from .spec import Assignment, NotebookSpec
@@ -44,15 +45,16 @@ def submission_name(path: Path) -> str:
 
 
 def collect_notebooks(submission: Path) -> list[Path]:
-    if submission.is_dir():
-        return sorted(
-            p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
-        )
-    return [submission]
+    """The notebooks of a submission: regular files only, found by a bounded walk that follows
+    no link (grader.intake lists what it refused)."""
+    return list_submission(submission).notebooks
 
 
-def match_notebooks(files: list[Path], assignment: Assignment) -> tuple[dict[str, Path], list[Path]]:
-    """Match by file name first, then (for renamed files) by shared graded cells."""
+def match_notebooks(
+    files: list[Path], assignment: Assignment, within: Path | None = None
+) -> tuple[dict[str, Path], list[Path]]:
+    """Match by file name first, then (for renamed files) by shared graded cells. Files are read
+    without following a link below `within` (the folder the submission lives in)."""
     matched: dict[str, Path] = {}
     rest = []
     for path in files:
@@ -62,7 +64,7 @@ def match_notebooks(files: list[Path], assignment: Assignment) -> tuple[dict[str
             rest.append(path)
     unmatched = []
     for path in rest:
-        target = _match_by_cells(path, [s for s in assignment.notebooks if s.name not in matched])
+        target = _match_by_cells(path, [s for s in assignment.notebooks if s.name not in matched], within)
         if target:
             matched[target] = path
         else:
@@ -70,11 +72,11 @@ def match_notebooks(files: list[Path], assignment: Assignment) -> tuple[dict[str
     return matched, unmatched
 
 
-def _match_by_cells(path: Path, candidates: list[NotebookSpec]) -> str | None:
+def _match_by_cells(path: Path, candidates: list[NotebookSpec], within: Path | None = None) -> str | None:
     if len(candidates) == 0:
         return None
     try:
-        nb = nbf.read_notebook(path)
+        nb = nbf.read_notebook(path, within=within)
     except NotANotebook:
         return candidates[0].name if len(candidates) == 1 else None  # graded below, reported there
     def recognised(spec: NotebookSpec) -> int:
@@ -128,6 +130,20 @@ def _findings_part(spec: NotebookSpec, findings, lang: str) -> PartResult:
     titles = {lang_: t("nb.findings_title", lang_, name=spec.name) for lang_ in ("en", "ja")}
     return PartResult.from_checks(f"{spec.stem}-notebook", titles.get(lang, titles["en"]), checks,
                                   notebook=spec.name, titles=titles)
+
+
+def _intake_part(listing: Listing, lang: str) -> PartResult:
+    """What intake did not read in the submission (links, FIFOs, devices, sizes, bounds), 0 points."""
+    refusals = [r for r in listing.refused if r is not listing.top]
+    if listing.more_refused:
+        refusals.append(Refused("intake.more_refused", count=listing.more_refused))
+    checks = [
+        CheckResult(name=str(r.details.get("name", r.key)), status=Status.FAIL, score=0.0, max_score=0.0,
+                    message=r.message(lang), message_key=r.key, message_args=dict(r.details))
+        for r in refusals
+    ]
+    titles = {lang_: t("intake.title", lang_) for lang_ in ("en", "ja")}
+    return PartResult.from_checks("submission-files", titles.get(lang, titles["en"]), checks, titles=titles)
 
 
 def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:
@@ -266,18 +282,26 @@ def grade(
     sub_dir = Path(outdir).resolve() / name
     started = time.monotonic()
     result = Result(submission=name, assignment=assignment.name, lang=lang)
-    files = collect_notebooks(submission) if submission.exists() else []
-    matched, unmatched = match_notebooks(files, assignment)
+    listing = list_submission(submission)  # regular files only, no link followed (grader.intake)
+    matched, unmatched = match_notebooks(listing.notebooks, assignment, listing.base)
     timings: dict = {"notebooks": {}}
     peaks, cpu = [], 0.0
     # a single notebook is graded as that exercise alone; a folder answers for every notebook
     specs = assignment.notebooks
-    if submission.is_file() and matched:
+    if listing.single and matched:
         specs = [s for s in specs if s.name in matched]
+    elif listing.top and assignment.notebook(Path(submission).name):
+        specs = [assignment.notebook(Path(submission).name)]
     for spec in specs:
         path = matched.get(spec.name)
         entry = {"name": spec.name, "file": str(path.name) if path else None}
         result.notebooks.append(entry)
+        refused = listing.top or next(
+            (r for r in listing.refused if Path(str(r.details.get("name", ""))).name == spec.name), None)
+        if path is None and refused is not None:  # e.g. the notebook is a link: say so, not "missing"
+            entry["status"] = "refused"
+            result.parts += _all_parts_failed(spec, Status.FAIL, refused.key, lang, **refused.details)
+            continue
         if path is None:
             wrong = [p.name for p in unmatched]
             key = "nb.wrong_exercise" if wrong else "nb.not_submitted"
@@ -285,7 +309,11 @@ def grade(
             result.parts += _all_parts_failed(spec, Status.FAIL, key, lang, name=", ".join(wrong) or spec.name)
             continue
         try:
-            nb = nbf.read_notebook(path)
+            nb = nbf.read_notebook(path, within=listing.base)
+        except Refused as exc:  # changed since it was listed, or too large
+            entry["status"] = "refused"
+            result.parts += _all_parts_failed(spec, Status.FAIL, exc.key, lang, **exc.details)
+            continue
         except NotANotebook as exc:
             entry["status"] = "invalid"
             result.parts += _all_parts_failed(spec, Status.ERROR, "nb.invalid", lang, reason=str(exc))
@@ -318,6 +346,9 @@ def grade(
         if graded["peak_memory_bytes"]:
             peaks.append(graded["peak_memory_bytes"])
         cpu += graded["cpu_s"]
+    intake = _intake_part(listing, lang)
+    if intake.checks:
+        result.parts.append(intake)
     result.timings = {**timings, "total_s": round(time.monotonic() - started, 3)}
     result.resources = {
         "wall_s": result.timings["total_s"],

@@ -128,6 +128,47 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "answer cell {cell} had lost its nbgrader metadata; {count} cell(s) of yours in its place were graded as that answer",
         "ja": "解答セル {cell} の nbgrader メタデータが失われていたため、その位置にあるあなたのセル {count} 個をこの解答として採点しました",
     },
+    # what intake (grader/intake.py) did not read in a submission; never quotes the file
+    "intake.title": {"en": "The files submitted", "ja": "提出されたファイル"},
+    "intake.symlink": {
+        "en": "{name} is a symbolic link: not read",
+        "ja": "{name} はシンボリックリンクのため読み込みませんでした",
+    },
+    "intake.not_regular": {
+        "en": "{name} is not a regular file (a pipe, socket or device): not read",
+        "ja": "{name} は通常のファイルではありません (パイプ、ソケット、デバイスなど)。読み込みませんでした",
+    },
+    "intake.not_a_folder": {"en": "{name} is not a folder", "ja": "{name} はフォルダではありません"},
+    "intake.missing": {"en": "{name} is gone: not read", "ja": "{name} が見つからないため読み込みませんでした"},
+    "intake.unreadable": {"en": "{name} could not be read: {reason}", "ja": "{name} を読み込めませんでした: {reason}"},
+    "intake.too_large": {
+        "en": "{name} is {size} MiB; files over {limit} MiB are not read",
+        "ja": "{name} は {size} MiB あります。{limit} MiB を超えるファイルは読み込みません",
+    },
+    "intake.too_deep": {
+        "en": "folders more than {depth} levels deep were not searched (the first: {name})",
+        "ja": "{depth} 階層より深いフォルダは探していません (最初のもの: {name})",
+    },
+    "intake.too_many_entries": {
+        "en": "the submission holds more than {count} files and folders: the rest were not searched",
+        "ja": "提出物のファイルとフォルダが {count} 個を超えるため、残りは探していません",
+    },
+    "intake.too_many_notebooks": {
+        "en": "more than {count} notebooks were submitted: {name} and the ones after it were not read",
+        "ja": "ノートブックが {count} 個を超えて提出されたため、{name} 以降は読み込んでいません",
+    },
+    "intake.more_refused": {
+        "en": "{count} more entries were not read",
+        "ja": "ほかに {count} 個のエントリを読み込んでいません",
+    },
+    "intake.unsafe_write": {
+        "en": "{name} is a link, or not a regular file or folder: nothing is written through it; delete it and try again",
+        "ja": "{name} はリンク、または通常のファイルやフォルダではないため、書き込みません。削除してからやり直してください",
+    },
+    "intake.folder_too_big": {
+        "en": "{name} holds more than {count} entries or is more than {depth} folders deep: delete it and try again",
+        "ja": "{name} の中身が {count} 個を超えるか {depth} 階層より深いため確認できません。削除してからやり直してください",
+    },
     # report words
     "report.score": {"en": "Score", "ja": "得点"},
     "report.no_sandbox_short": {"en": "no sandbox", "ja": "サンドボックスなし"},
@@ -236,6 +277,21 @@ CATALOG: dict[str, dict[str, str]] = {
     "check.saved": {
         "en": "graded the file on disk ({path}, saved {when}): save the notebook first to check your latest edits",
         "ja": "ディスク上のファイルを採点しました ({path}、保存 {when})。最新の変更を確認するには先に保存してください",
+    },
+    # the command line: file names are never options
+    "cli.path_not_option": {
+        "en": "dlgrade: '{name}' is the name of a file here, so it is read as that file, never as an option; "
+              "write ./{name} to say so, or rename the file",
+        "ja": "dlgrade: 「{name}」はここにあるファイルの名前なので、オプションではなくそのファイルとして扱います。"
+              "そのつもりなら ./{name} と書くか、ファイル名を変えてください",
+    },
+    "cli.no_sandbox_confirm": {
+        "en": "dlgrade: grade --no-sandbox runs every submission with your own rights, without isolation. "
+              "Confirm it with the environment variable {var}=1, which no file name can set: "
+              "{var}=1 dlgrade grade --no-sandbox ... (a student checking their own notebook: dlgrade check --no-sandbox)",
+        "ja": "dlgrade: grade --no-sandbox はすべての提出物を隔離せず、あなたの権限で実行します。"
+              "ファイル名では設定できない環境変数 {var}=1 で確認してください: "
+              "{var}=1 dlgrade grade --no-sandbox ... (自分のノートブックを確認する学生は dlgrade check --no-sandbox)",
     },
 }
 

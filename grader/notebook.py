@@ -29,40 +29,48 @@ MAX_SOURCE_BYTES = 20 * 1024 * 1024  # the text of all cells together
 MAX_CELLS = 5000  # validating a cell costs time in the trusted process; real notebooks have tens
 
 
-def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNode:
-    """Read and validate a notebook from an untrusted file; any failure is a NotANotebook."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise NotANotebook(f"cannot read {path.name}: {exc.strerror}") from exc
-    if size > max_bytes:
-        raise NotANotebook(
-            f"{path.name} is {size / 2**20:.1f} MiB; notebooks over {max_bytes // 2**20} MiB are refused"
-        )
-    raw = path.read_bytes()
+def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES, within: Path | None = None) -> NotebookNode:
+    """Read and validate a notebook from an untrusted file; any failure is a NotANotebook.
+
+    Only a regular file is read, never through a link, and at most `max_bytes` of it: every
+    component below `within` (default: the file's own folder) is opened without following a
+    link (grader.intake). A refused file raises intake.Refused, a NotANotebook that says why."""
+    from .intake import read_regular
+
+    raw = read_regular(path, max_bytes, within)
+    return parse_notebook(raw, path.name)
+
+
+def parse_notebook(raw: bytes, name: str) -> NotebookNode:
+    """A validated notebook from the bytes of the file `name`; any failure is a NotANotebook."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotANotebook(f"{path.name} is not UTF-8 text (byte {exc.start}); save it again from Jupyter") from exc
-    _refuse_oversized(path.name, text)
+        raise NotANotebook(f"{name} is not UTF-8 text (byte {exc.start}); save it again from Jupyter") from exc
+    _refuse_oversized(name, text)
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises json, reader and validation errors of many types
-        raise NotANotebook(f"{path.name} is not a Jupyter notebook: {_first_line(exc)}") from exc
+        raise NotANotebook(f"{name} is not a Jupyter notebook: {_first_line(exc)}") from exc
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
-        raise NotANotebook(f"{path.name} is not a valid notebook: {_first_line(exc)}") from exc
+        raise NotANotebook(f"{name} is not a valid notebook: {_first_line(exc)}") from exc
     return nb
 
 
 def _refuse_oversized(name: str, text: str) -> None:
-    """Refuse, before nbformat builds and validates every cell, a notebook of too many cells or
-    too much cell text. Anything that is not a notebook at all is left to nbformat to name."""
+    """Refuse, before nbformat builds and validates every cell, text that is not JSON, and a
+    notebook of too many cells or too much cell text. Any other fault is left to nbformat."""
     try:
-        cells = json.loads(text).get("cells")
-    except (ValueError, AttributeError):
-        return
+        data = json.loads(text)
+    except RecursionError:
+        raise NotANotebook(f"{name} is not a Jupyter notebook: nested too deeply") from None
+    except ValueError as exc:
+        # said here, by place: nbformat's own message quotes the file's first bytes
+        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "bad text"
+        raise NotANotebook(f"{name} is not a Jupyter notebook: not JSON ({where})") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
         return
     if len(cells) > MAX_CELLS:

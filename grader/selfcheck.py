@@ -10,6 +10,10 @@ the working directory's parents). Hidden checks are removed before grading, so t
 run nor shown. When bubblewrap cannot run here the notebook runs without a sandbox, with the
 student's own rights, and the summary and the report say so.
 
+The notebook must be a regular file, not a link, FIFO or device (grader.intake), and the report
+folder (`dlgrade-check/<notebook>/` beside it by default) is never written through a link: a
+link in it, or in its place, stops the check with a message naming it.
+
 A `check()` call left in a submitted notebook does nothing when the grader runs it.
 Inside a notebook `check()` grades the notebook FILE ON DISK: unsaved edits are not seen. The
 file is `$DLGRADE_NOTEBOOK`, else the one Jupyter names (`JPY_SESSION_NAME`, VS Code's
@@ -200,8 +204,16 @@ def run_check(
     from .grading import grade
     from .spec import load_assignment
 
+    from .intake import check_regular, checked_folder
+
     lang = lang or default_lang()
+    # the notebook itself is never read through a link, nor the report written through one
+    # (when `dlgrade check` runs as root over a student's repository, both are the student's)
+    check_regular(Path(notebook), lang)
     notebook = Path(notebook).resolve()
+    out = Path(out) if out else notebook.parent / "dlgrade-check"
+    checked_folder(out, walk=False, lang=lang)
+    checked_folder(out / notebook.stem, lang=lang)
     if assignment is None:
         assignment, solution_name = find_assignment(notebook)
     else:
@@ -211,7 +223,6 @@ def run_check(
     spec = public_only(load_assignment(Path(assignment)), solution_name, part)
     sandbox, reason = _sandbox(no_sandbox)
     require_data()
-    out = Path(out) if out else notebook.parent / "dlgrade-check"
     result = grade(notebook, spec, SandboxedRunner(sandbox), out, make_options(lang))
     reporters.write_submission(result, out, ["json", "html"], lang)
     return SelfCheck(result, out / result.submission / "report.html", notebook, reason, lang)
