@@ -7,6 +7,10 @@
     dlgrade report OUTDIR [--lang ja] [--format ...]     re-render a graded class
     dlgrade check NOTEBOOK [--assignment ...] [--part ID]  a student's self-check
     dlgrade demo [--out reports]
+
+File names are never options: an argument that starts with '-' and names an existing path is
+that path (`paths_not_options`), options are never abbreviated, and `grade --no-sandbox` also
+needs DLGRADE_NO_SANDBOX=1 in the environment.
 """
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from pathlib import Path
 from .errors import AssignmentError, DlgradeError
 
 REPO = Path(__file__).resolve().parent.parent
+# `dlgrade grade --no-sandbox` needs this set to 1 too: an environment variable is a deliberate
+# act that no file name, and so no glob, can produce
+NO_SANDBOX_ENV = "DLGRADE_NO_SANDBOX"
 
 
 def _sandbox(no_sandbox: bool, fallback: bool = False):
@@ -100,9 +107,9 @@ def _step_summary(outdir: Path) -> None:
 def cmd_grade(args) -> int:
     from . import reporters
     from .execution import SandboxedRunner
-    from .grading import submission_name
     from .reporters.progress import Progress
-    from .scheduler import default_jobs, grade_class, grade_on_cluster
+    from .reporters.text import console
+    from .scheduler import default_jobs, grade_class, grade_on_cluster, unique_names
     from .spec import load_assignment
 
     formats = _formats(args)
@@ -111,10 +118,11 @@ def cmd_grade(args) -> int:
     require_data()
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
-    submissions = [Path(s) for s in args.submissions]
+    submissions = list(dict.fromkeys(Path(s) for s in args.submissions))
     jobs = args.jobs or default_jobs()
     pass_mark = args.pass_mark if args.ci else None
-    progress = Progress([submission_name(p) for p in submissions], jobs, args.quiet)
+    names = unique_names(submissions)  # the scheduler's own names for the output folders
+    progress = Progress([names[p] for p in submissions], jobs, args.quiet)
 
     def done(result, n, total, elapsed):
         reporters.write_submission(result, outdir, formats, args.lang)
@@ -131,19 +139,27 @@ def cmd_grade(args) -> int:
                 submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args, cache=_cache(args, outdir)),
                 jobs=jobs, on_done=done,
             )
-    reporters.write_class(results, outdir, formats, args.lang, pass_mark)
+    incomplete = None
+    try:
+        reporters.write_class(results, outdir, formats, args.lang, pass_mark)
+    except reporters.ReportsIncomplete as exc:  # the other class files are written: say so at the end
+        incomplete = exc
     if not args.quiet:
         for r in results:
             report = outdir / r.submission / "report.html"
-            print(f"{r.submission}: {r.score:g}/{r.max_score:g}" + (f"  {report}" if report.exists() else ""))
+            print(f"{console(r.submission)}: {r.score:g}/{r.max_score:g}" + (f"  {console(report)}" if report.exists() else ""))
     print(_class_summary(results, outdir, pass_mark))
+    status = 0
     if args.ci:
         _step_summary(outdir)
         under = [r for r in results if r.fraction < args.pass_mark]
         for r in under:
-            print(f"under the pass mark: {r.submission} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr)
-        return 1 if under else 0
-    return 0
+            print(f"under the pass mark: {console(r.submission)} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr)
+        status = 1 if under else 0
+    if incomplete:
+        print(f"dlgrade: {incomplete}", file=sys.stderr)
+        return 2
+    return status
 
 
 def cmd_report(args) -> int:
@@ -155,7 +171,17 @@ def cmd_report(args) -> int:
     paths = sorted(outdir.glob("*/result.json"))
     if not paths:
         raise SystemExit(f"dlgrade: no */result.json under {outdir}: grade the class first")
-    results = [json_report.read(p) for p in paths]
+    from .reporters.text import console
+
+    results = []
+    for p in paths:
+        try:
+            result = json_report.read(p)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:  # one broken record costs only itself
+            print(f"dlgrade: skipped {console(p)}: {type(exc).__name__}: {console(exc)}", file=sys.stderr)
+            continue
+        result.submission = p.parent.name  # its reports go back into the folder it came from
+        results.append(result)
     if args.assignment:
         from .spec import load_assignment
 
@@ -166,9 +192,16 @@ def cmd_report(args) -> int:
     formats = [f for f in _formats(args) if f != "json"]  # result.json is the source: keep it as graded
     for r in results:
         reporters.write_submission(r, outdir, formats, args.lang)
-    for path in reporters.write_class(results, outdir, formats, args.lang, args.pass_mark):
-        print(f"wrote {path}")
+    try:
+        written, incomplete = reporters.write_class(results, outdir, formats, args.lang, args.pass_mark), None
+    except reporters.ReportsIncomplete as exc:
+        written, incomplete = exc.written, exc
+    for path in written:
+        print(f"wrote {console(path)}")
     print(f"{len(results)} submissions re-rendered in {args.lang}")
+    if incomplete:
+        print(f"dlgrade: {incomplete}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -183,7 +216,9 @@ def cmd_check(args) -> int:
         out=Path(args.out) if args.out else None,
         no_sandbox=args.no_sandbox,
     )
-    print(outcome.summary())
+    from .reporters.text import visible
+
+    print(visible(outcome.summary(), keep="\n"))  # a notebook's name or answer never drives the terminal
     return 0
 
 
@@ -252,10 +287,18 @@ def cmd_demo(args) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """Options spelled out in full, in every subcommand (it is their parser class too): a file
+    named --no-s must never mean --no-sandbox."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .i18n import default_lang
 
-    parser = argparse.ArgumentParser(prog="dlgrade", description="Grade deep-learning notebooks safely.")
+    parser = Parser(prog="dlgrade", description="Grade deep-learning notebooks safely.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def formats(p):
@@ -269,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
-        p.add_argument("--no-sandbox", action="store_true", help="run without isolation (self-check only)")
+        p.add_argument("--no-sandbox", action="store_true",
+                       help=f"run without isolation (self-check only; `grade` also needs {NO_SANDBOX_ENV}=1)")
         p.add_argument("--quiet", action="store_true", help="no progress bar, no per-submission lines (CI logs): one summary line")
         p.add_argument("--jobs", type=int, default=0, help="parallel submissions (default: fit cores and memory)")
 
@@ -336,8 +380,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def paths_not_options(argv: list[str]) -> list[str]:
+    """A file name is never an option: an argument that starts with '-' and names something
+    that exists here (`dlgrade grade *` in a folder holding `--no-sandbox`) is that path,
+    written ./NAME so that argparse takes it as a path too; the instructor is told."""
+    from .i18n import default_lang, t
+    from .reporters.text import console
+
+    out = []
+    for i, arg in enumerate(argv):
+        if arg.startswith("-") and os.path.lexists(arg):  # even a file named --
+            print(t("cli.path_not_option", default_lang(), name=console(arg)), file=sys.stderr)
+            arg = os.path.join(".", arg)
+        elif arg == "--":  # after it argparse takes everything as a path already
+            return out + argv[i:]
+        out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(paths_not_options(sys.argv[1:] if argv is None else list(argv)))
+    if args.command == "grade" and args.no_sandbox and os.environ.get(NO_SANDBOX_ENV) != "1":
+        from .i18n import t
+
+        print(t("cli.no_sandbox_confirm", args.lang, var=NO_SANDBOX_ENV), file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except DlgradeError as exc:

@@ -176,7 +176,7 @@ def test_markdown_summary(results, tmp_path):
     text = markdown.write_class(results, tmp_path, "en", pass_mark=0.6).read_text()
     assert "| alice | 5 / 5 | 100% | A | ✅ at or over the pass mark |" in text
     assert "| bob | 1 / 5 | 20% | F | ❌ under the pass mark |" in text
-    assert "<script>" not in text and "&lt;script>alert" in text and "\\|pipe" in text
+    assert "<script>" not in text and "&lt;script&gt;alert" in text and "\\|pipe" in text
     assert SECRET not in text
     assert "Graded WITHOUT a sandbox" in text
 

@@ -4,6 +4,9 @@ Columns: submission, assignment, one per part id (points earned), total, max_sco
 grade, needs_review (checks a person must decide), problems (grader/environment faults),
 isolated (false when graded without a sandbox). Part columns follow the order in which parts
 first appear; a part a submission lacks is left empty.
+
+Every cell is quoted, and text that a spreadsheet would run as a formula (a submission named
+`=HYPERLINK(...)`) starts with a quote (`text.csv_cell`); numbers stay numbers.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import csv
 from pathlib import Path
 
 from ..results import Result, Status
+from .text import csv_cell
 from .view import grade_letter
 
 
@@ -49,7 +53,10 @@ def write_class(results: list[Result], outdir: Path, lang: str = "en", pass_mark
     # utf-8-sig: spreadsheet programs (Excel in a Japanese locale in particular) then read
     # Japanese submission names correctly.
     with path.open("w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.DictWriter(f, fieldnames=columns(results), restval="")
-        writer.writeheader()
-        writer.writerows(rows(results))
+        # every cell quoted: a spreadsheet that splits on ';' cannot start a new cell inside one
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+        names = columns(results)
+        writer.writerow([csv_cell(name) for name in names])
+        for row in rows(results):
+            writer.writerow([csv_cell(row.get(name, "")) for name in names])
     return path

@@ -4,6 +4,11 @@
 `{"score", "output", "execution_time", "tests": [{"name", "score", "max_score", "status",
 "visibility", "output"}]}`. Hidden checks stay visible as pass/fail and points, without output;
 old-API findings, stopped parts and grader problems go into the top-level output.
+
+JSON itself is safe whatever a student wrote; what Gradescope shows from it is not: every name
+and output is declared plain text (`output_format`, `test_output_format`, `test_name_format`:
+"text"; the default "simple_format" keeps some HTML) and has its control characters shown as
+escapes (`text.visible`).
 """
 from __future__ import annotations
 
@@ -12,7 +17,10 @@ from pathlib import Path
 
 from ..i18n import t
 from ..results import Result, Status
+from .text import visible
 from .view import student_view
+
+PLAIN = "text"  # Gradescope's output formats: text, html, simple_format, md, ansi
 
 
 def _output(c, lang: str) -> str:
@@ -46,16 +54,20 @@ def render(result: Result, lang: str = "en") -> dict:
                 notes.append(f"{t('report.legacy', lang)}: {c.message} -> {c.hint}")
                 continue
             tests.append({
-                "name": f"{part.title}: {c.name}",
+                "name": visible(f"{part.title}: {c.name}"),
                 "score": c.score,
                 "max_score": c.max_score,
                 "status": "passed" if c.status == Status.PASS else "failed",
                 "visibility": "visible",
-                "output": _output(c, lang),
+                "output": visible(_output(c, lang), keep="\n"),
+                "output_format": PLAIN,
             })
     return {
         "score": shown.score,
-        "output": "\n".join(notes),
+        "output": visible("\n".join(notes), keep="\n"),
+        "output_format": PLAIN,
+        "test_output_format": PLAIN,
+        "test_name_format": PLAIN,
         "execution_time": round(shown.resources.get("wall_s") or 0),
         "tests": tests,
     }
@@ -64,5 +76,5 @@ def render(result: Result, lang: str = "en") -> dict:
 def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "gradescope.json"
-    path.write_text(json.dumps(render(result, lang), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(render(result, lang), indent=2, ensure_ascii=False) + "\n", encoding="utf-8", errors="backslashreplace")
     return path

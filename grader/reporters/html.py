@@ -79,7 +79,8 @@ def render_submission(result: Result, folder: Path, lang: str) -> str:
 def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
-    path.write_text(render_submission(result, folder, lang), encoding="utf-8")
+    # a lone surrogate in a student's answer shows as \udc80 instead of costing the page
+    path.write_text(render_submission(result, folder, lang), encoding="utf-8", errors="backslashreplace")
     return path
 
 
@@ -105,5 +106,5 @@ def render_class(results: list[Result], lang: str, pass_mark: float | None = Non
 def write_class(results: list[Result], outdir: Path, lang: str = "en", pass_mark: float | None = None) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / "index.html"
-    path.write_text(render_class(results, lang, pass_mark), encoding="utf-8")
+    path.write_text(render_class(results, lang, pass_mark), encoding="utf-8", errors="backslashreplace")
     return path

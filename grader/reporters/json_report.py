@@ -17,7 +17,8 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "result.schem
 def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "result.json"
-    path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    # a lone surrogate (a notebook's JSON may hold "\udc80") is written back as that escape
+    path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8", errors="backslashreplace")
     return path
 
 

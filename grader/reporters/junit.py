@@ -4,6 +4,9 @@ Mapping: pass -> passed testcase; fail -> <failure>; error -> <error> (the stude
 or the sandbox stopped it); needs-review -> <skipped> (a person decides, not the build).
 Old-API findings are not tests: they go to the suite's <system-out>. A grader or environment
 problem becomes an extra testcase `dlgrade` with an <error>, so that it is never silent.
+
+Every attribute and text is passed through `text.xml` before it is written: one control
+character or lone surrogate in a student's answer would otherwise make the whole file invalid.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 
 from ..i18n import t
 from ..results import Result, Status
+from .text import xml
 from .view import student_view
 
 
@@ -79,7 +83,17 @@ def render_class(results: list[Result], lang: str = "en") -> bytes:
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)
+    _clean(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _clean(root: ET.Element) -> None:
+    """Only characters XML 1.0 allows, everywhere (ElementTree writes whatever it is given)."""
+    for element in root.iter():
+        element.text = None if element.text is None else xml(element.text)
+        element.tail = None if element.tail is None else xml(element.tail)
+        for key, value in element.attrib.items():
+            element.set(key, xml(value))
 
 
 def write_class(results: list[Result], outdir: Path, lang: str = "en", pass_mark: float | None = None) -> Path:

@@ -1,5 +1,10 @@
 """A Markdown summary for a CI job page: `<outdir>/summary.md` (`dlgrade grade --ci` also
-appends it to $GITHUB_STEP_SUMMARY). Rendered from `templates/summary.md.j2`."""
+appends it to $GITHUB_STEP_SUMMARY). Rendered from `templates/summary.md.j2`.
+
+Every field a student controls (names, titles, messages that quote answers, hints) goes through
+a filter of `text`: `cell` (Markdown shown as written: no link, image, HTML or table break),
+`html` (inside the `<summary>` HTML block) or `code` (an inline code span).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,22 +13,19 @@ import jinja2
 
 from ..i18n import t
 from ..results import Result
+from . import text
 from .html import TEMPLATES
 from .view import grade_letter, student_view
 
-
-def cell(value) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes and HTML escaped."""
-    text = " ".join(str(value).split())
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), ("|", "\\|")):
-        text = text.replace(a, b)
-    return text
+cell = text.markdown  # one line, shown as written, safe in a table cell
 
 
 def render_class(results: list[Result], lang: str = "en", pass_mark: float | None = None) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["cell"] = cell
+    env.filters["html"] = text.markdown_html
+    env.filters["code"] = text.markdown_code
     env.filters["num"] = lambda x: f"{x:g}"
     env.filters["pct"] = lambda x: f"{100 * x:.0f}%"
     return env.get_template("summary.md.j2").render(
@@ -37,5 +39,5 @@ def render_class(results: list[Result], lang: str = "en", pass_mark: float | Non
 def write_class(results: list[Result], outdir: Path, lang: str = "en", pass_mark: float | None = None) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / "summary.md"
-    path.write_text(render_class(results, lang, pass_mark), encoding="utf-8")
+    path.write_text(render_class(results, lang, pass_mark), encoding="utf-8", errors="backslashreplace")
     return path

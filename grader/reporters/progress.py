@@ -3,6 +3,9 @@
 On a terminal one line is redrawn every second; in a log (CI) one line is printed per finished
 submission; `quiet` prints nothing. Which submissions are in hand is known without hooks into
 the scheduler: its pool starts submissions in the order given, `jobs` at a time.
+
+Submission names are shown through `text.console`: a name holding a terminal escape (ESC, a C1
+control, a bidi override) prints as `\x1b...`, never as a command to the terminal.
 """
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import sys
 import threading
 import time
 from typing import TextIO
+
+from .text import console
 
 
 class Progress:
@@ -47,7 +52,7 @@ class Progress:
         width = 24
         filled = round(width * n / total) if total else width
         left = f"about {elapsed / n * (total - n):.0f}s left" if n else "estimating time left"
-        hand = ", ".join(self.in_hand())
+        hand = ", ".join(console(name) for name in self.in_hand())
         text = f"[{'#' * filled}{'-' * (width - filled)}] {n}/{total}  {elapsed:.0f}s, {left}"
         if hand:
             text += f"  grading: {hand}"
@@ -59,7 +64,7 @@ class Progress:
         """The scheduler's `on_done` callback."""
         with self._lock:
             self.done.append(result.submission)
-            self.last = f"{result.submission} {result.score:g}/{result.max_score:g}"
+            self.last = f"{console(result.submission)} {result.score:g}/{result.max_score:g}"
             if self.quiet:
                 return
             if self.tty:
