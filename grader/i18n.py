@@ -154,8 +154,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "提出物のファイルとフォルダが {count} 個を超えるため、残りは探していません",
     },
     "intake.too_many_notebooks": {
-        "en": "more than {count} notebooks were submitted: {name} and the ones after it were not read",
-        "ja": "ノートブックが {count} 個を超えて提出されたため、{name} 以降は読み込んでいません",
+        "en": "{count} notebook(s) were not read, {name} first: one submission is read up to {most} notebooks and {mib} MiB",
+        "ja": "{name} をはじめ {count} 個のノートブックは読み込んでいません。1 つの提出物で読み込むのは {most} 個、{mib} MiB までです",
     },
     "intake.more_refused": {
         "en": "{count} more entries were not read",
@@ -168,6 +168,49 @@ CATALOG: dict[str, dict[str, str]] = {
     "intake.folder_too_big": {
         "en": "{name} holds more than {count} entries or is more than {depth} folders deep: delete it and try again",
         "ja": "{name} の中身が {count} 個を超えるか {depth} 階層より深いため確認できません。削除してからやり直してください",
+    },
+    # what of a run's files the grader did not keep (grader/copyback.py, grader/run_output.py)
+    "output.title": {"en": "Files of your run that were not kept ({name})", "ja": "保存しなかった実行ファイル ({name})"},
+    "output.link": {
+        "en": "{name} is a symbolic link: not kept",
+        "ja": "{name} はシンボリックリンクのため保存しませんでした",
+    },
+    "output.special": {
+        "en": "{name} is not a regular file (a FIFO, socket or device): not kept",
+        "ja": "{name} は通常のファイルではない (FIFO・ソケット・デバイス) ため保存しませんでした",
+    },
+    "output.hard_link": {
+        "en": "{name} is another name (hard link) of a file already kept: not kept twice",
+        "ja": "{name} は保存済みのファイルの別名 (ハードリンク) のため、重ねて保存しませんでした",
+    },
+    "output.size": {
+        "en": "{name} ({size}) does not fit in the {limit} kept of one run: not kept",
+        "ja": "{name} ({size}) は1回の実行で保存できる上限 {limit} に収まらないため保存しませんでした",
+    },
+    "output.files": {
+        "en": "more than {limit} files and folders: the rest, from {name} on, was not kept",
+        "ja": "ファイルとフォルダが {limit} 個を超えたため、{name} 以降は保存しませんでした",
+    },
+    "output.time": {
+        "en": "keeping your files took more than {limit} s: the rest, from {name} on, was not kept",
+        "ja": "ファイルの保存に {limit} 秒以上かかったため、{name} 以降は保存しませんでした",
+    },
+    "output.depth": {
+        "en": "{name} is nested deeper than {limit} folders: not kept",
+        "ja": "{name} はフォルダの階層が {limit} より深いため保存しませんでした",
+    },
+    "output.unreadable": {"en": "{name} could not be read: not kept", "ja": "{name} を読み込めないため保存しませんでした"},
+    "output.disk_full": {
+        "en": "{name}: the grader's disk is full, not kept",
+        "ja": "{name}: 採点サーバーのディスクが一杯のため保存しませんでした",
+    },
+    "output.more": {
+        "en": "{count} more entries were not kept ({size} of files)",
+        "ja": "ほかに {count} 個のエントリを保存しませんでした (ファイル {size})",
+    },
+    "output.plots": {
+        "en": "{count} of your figures were not kept: a report holds at most {limit} of figures",
+        "ja": "図のうち {count} 枚を保存しませんでした。レポートに載せられる図は合計 {limit} までです",
     },
     # report words
     "report.score": {"en": "Score", "ja": "得点"},

@@ -12,8 +12,10 @@ links (tar also makes FIFOs and device nodes). So:
   `submissions/*` glob over a class folder unpacked from an LMS zip hands over entries that
   students made, so a top-level symbolic link is refused like any other (to grade a folder you
   linked yourself, pass its real path).
-- The walk is bounded: MAX_DEPTH folders deep, MAX_ENTRIES entries looked at, MAX_NOTEBOOKS
-  notebooks kept; `.ipynb_checkpoints`, `.git` and `__MACOSX` are not entered.
+- The walk is bounded: MAX_DEPTH folders deep, MAX_ENTRIES entries looked at; of the notebooks
+  found, those nearest the top are kept up to MAX_NOTEBOOKS and MAX_TOTAL_BYTES (each may be
+  read and parsed in the trusted process, about 1.5 s per 100 MiB); `.ipynb_checkpoints`, `.git`
+  and `__MACOSX` are not entered.
 - Hard links cannot be told apart from regular files and are read: making one needs the right
   to read and write the target already (fs.protected_hardlinks), git and zip do not keep them,
   and tar only between its own members.
@@ -36,7 +38,8 @@ from .notebook import MAX_NOTEBOOK_BYTES
 
 MAX_DEPTH = 8  # folders below the submission that are searched for notebooks
 MAX_ENTRIES = 10_000  # files and folders looked at in one submission
-MAX_NOTEBOOKS = 32  # notebooks kept: each may be read and matched in the trusted process
+MAX_NOTEBOOKS = 16  # notebooks kept: each may be read and matched in the trusted process
+MAX_TOTAL_BYTES = 256 * 1024 * 1024  # their sizes together
 MAX_REPORTED = 20  # refusals named one by one in the result; the rest are counted
 SKIP_DIRS = frozenset({".ipynb_checkpoints", ".git", "__MACOSX"})
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -146,7 +149,8 @@ def _walk(root: Path, listing: Listing) -> None:
     uses up the bounds; only folders are queued, as names, and reopened link-free from the base."""
     queue: deque[tuple[str, ...]] = deque([()])
     seen = 0
-    too_deep = too_many = False
+    too_deep = False
+    found: list[tuple[int, Path, int]] = []  # (depth, path, size) of every notebook seen
     while queue:
         rel = queue.popleft()
         try:
@@ -185,16 +189,29 @@ def _walk(root: Path, listing: Listing) -> None:
                             listing.refuse(_refusal(kind, name))
                         elif info.st_size > MAX_NOTEBOOK_BYTES:
                             listing.refuse(_too_large(name, info.st_size, MAX_NOTEBOOK_BYTES))
-                        elif len(listing.notebooks) < MAX_NOTEBOOKS:
-                            listing.notebooks.append(root.joinpath(*rel, entry.name))
-                        elif not too_many:
-                            listing.refuse(Refused("intake.too_many_notebooks", name=name, count=MAX_NOTEBOOKS))
-                            too_many = True
+                        else:
+                            found.append((len(rel), root.joinpath(*rel, entry.name), info.st_size))
         except OSError as exc:
             listing.refuse(_from_oserror(exc, "/".join(rel) or root.name))
         finally:
             os.close(fd)
+    _keep_notebooks(root, found, listing)
+
+
+def _keep_notebooks(root: Path, found: list[tuple[int, Path, int]], listing: Listing) -> None:
+    """The notebooks nearest the top (then by name) within MAX_NOTEBOOKS and MAX_TOTAL_BYTES;
+    the order does not depend on the order the file system lists a folder in."""
+    total, dropped = 0, []
+    for _, path, size in sorted(found):
+        if len(listing.notebooks) >= MAX_NOTEBOOKS or total + size > MAX_TOTAL_BYTES:
+            dropped.append(path)
+            continue
+        total += size
+        listing.notebooks.append(path)
     listing.notebooks.sort()
+    if dropped:
+        listing.refuse(Refused("intake.too_many_notebooks", name=os.fspath(dropped[0].relative_to(root)),
+                               count=len(dropped), most=MAX_NOTEBOOKS, mib=MAX_TOTAL_BYTES // 2**20))
 
 
 def read_regular(path: Path, limit: int, within: Path | None = None) -> bytes:

@@ -283,6 +283,20 @@ def test_many_notebooks_and_many_links_are_bounded_and_counted(toy, monkeypatch)
     assert listing.more_refused == 8  # 7 links and the too-many-notebooks note past the first 20
 
 
+def test_notebooks_nearest_the_top_are_kept_within_the_byte_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_TOTAL_BYTES", 1000)
+    sub = tmp_path / "alice"
+    (sub / "a" / "b").mkdir(parents=True)
+    (sub / "a" / "b" / "0.ipynb").write_text("x" * 10)
+    (sub / "a" / "junk.ipynb").write_text("x" * 900)
+    (sub / "z.ipynb").write_text("x" * 300)
+    (sub / "toy.ipynb").write_text("x" * 600)
+    listing = list_submission(sub)
+    assert listing.notebooks == [sub / "a" / "b" / "0.ipynb", sub / "toy.ipynb", sub / "z.ipynb"]
+    assert [r.message("en") for r in listing.refused] == [
+        "1 notebook(s) were not read, a/junk.ipynb first: one submission is read up to 16 notebooks and 0 MiB"]
+
+
 def test_checkpoints_git_and_macosx_folders_are_skipped(tmp_path):
     sub = tmp_path / "alice"
     for skipped in (".ipynb_checkpoints", ".git", "__MACOSX"):
