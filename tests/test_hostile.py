@@ -422,6 +422,13 @@ def test_host_files_are_unread_and_unchanged(graded):
 
 
 @pytest.mark.slow
+def test_no_result_holds_a_host_files_bytes(graded):
+    secret = (graded.host.canary_dir / "secret.txt").read_text().strip()
+    for name, result in graded.results.items():
+        assert secret not in json.dumps(result.to_dict(), ensure_ascii=False), name
+
+
+@pytest.mark.slow
 def test_nothing_was_written_outside_the_submissions_work_folders(graded):
     out = graded.outdir
     assert {p.name for p in out.iterdir()} <= set(graded.results)
