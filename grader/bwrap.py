@@ -27,7 +27,6 @@ import resource
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from grader.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
 from grader.errors import SandboxUnavailable
+from grader.seccomp import seccomp_program
 from grader.sandbox import (
     MiB,
     Limits,
@@ -46,7 +46,7 @@ from grader.sandbox import (
     set_rlimits,
 )
 
-__all__ = ["BubblewrapSandbox", "SandboxUnavailable", "make_sandbox", "NOBODY"]
+__all__ = ["BubblewrapSandbox", "SandboxUnavailable", "make_sandbox", "seccomp_program", "NOBODY"]
 
 NOBODY = 65534  # uid and gid of every sandboxed run
 GiB = 1024 * MiB
@@ -75,72 +75,6 @@ def make_sandbox(no_sandbox: bool) -> Sandbox:
     if no_sandbox:
         return Unsandboxed()
     return BubblewrapSandbox()
-
-
-# --- seccomp -----------------------------------------------------------------------------------
-# A classic BPF program, assembled by hand (the libseccomp binding is not a pip package). It
-# only denies what the namespaces do not already confine:
-# - socket(AF_VSOCK): vsock reaches the hypervisor host and no network namespace confines it;
-# - new user namespaces (clone/unshare with CLONE_NEWUSER; clone3, whose flags sit behind a
-#   pointer BPF cannot follow, answers ENOSYS so the C library falls back to clone): a user
-#   namespace is the usual entry to kernel bugs that need capabilities;
-# - io_uring, which can create sockets without the socket() system call;
-# - any other system-call ABI (32-bit, x32), which would bypass these rules.
-_ARCHES = {
-    # machine: (AUDIT_ARCH, {name: number}, x32 bit or 0)
-    "x86_64": (0xC000003E, {"socket": 41, "clone": 56, "unshare": 272, "clone3": 435, "io_uring_setup": 425}, 0x40000000),
-    "aarch64": (0xC00000B7, {"socket": 198, "clone": 220, "unshare": 97, "clone3": 435, "io_uring_setup": 425}, 0),
-}
-_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
-_RET_ALLOW, _RET_ERRNO, _RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
-_AF_VSOCK, _CLONE_NEWUSER = 40, 0x10000000
-_EPERM, _ENOSYS, _EAFNOSUPPORT = 1, 38, 97
-
-
-def seccomp_program(machine: str | None = None) -> bytes | None:
-    """The filter as bytes for `bwrap --seccomp FD`, or None on an architecture not covered."""
-    machine = machine or platform.machine()
-    if machine not in _ARCHES or sys.byteorder != "little":
-        return None
-    audit_arch, nr, x32_bit = _ARCHES[machine]
-    arg0 = 16  # offsetof(struct seccomp_data, args[0]); low 32 bits on little-endian
-    prog: list[tuple] = [
-        (_LD_W_ABS, 0, 0, 4),  # arch
-        (_JEQ, 0, "kill", audit_arch),
-        (_LD_W_ABS, 0, 0, 0),  # syscall number
-    ]
-    if x32_bit:
-        prog.append((_JGE, "kill", 0, x32_bit))
-    prog += [
-        (_JEQ, "enosys", 0, nr["clone3"]),
-        (_JEQ, "enosys", 0, nr["io_uring_setup"]),
-        (_JEQ, "socket", 0, nr["socket"]),
-        (_JEQ, "nsflags", 0, nr["clone"]),
-        (_JEQ, "nsflags", "allow", nr["unshare"]),
-        ("socket:", _LD_W_ABS, 0, 0, arg0),
-        (_JEQ, "eafnosupport", "allow", _AF_VSOCK),
-        ("nsflags:", _LD_W_ABS, 0, 0, arg0),
-        (_JSET, "eperm", "allow", _CLONE_NEWUSER),
-        ("eafnosupport:", _RET, 0, 0, _RET_ERRNO | _EAFNOSUPPORT),
-        ("eperm:", _RET, 0, 0, _RET_ERRNO | _EPERM),
-        ("enosys:", _RET, 0, 0, _RET_ERRNO | _ENOSYS),
-        ("allow:", _RET, 0, 0, _RET_ALLOW),
-        ("kill:", _RET, 0, 0, _RET_KILL_PROCESS),
-    ]
-    labels, insns = {}, []
-    for item in prog:
-        if isinstance(item[0], str):
-            labels[item[0].rstrip(":")] = len(insns)
-            item = item[1:]
-        insns.append(item)
-
-    def offset(target, index: int) -> int:
-        return target if isinstance(target, int) else labels[target] - index - 1
-
-    return b"".join(
-        struct.pack("=HBBI", code, offset(jt, i), offset(jf, i), k)
-        for i, (code, jt, jf, k) in enumerate(insns)
-    )
 
 
 # --- the sandbox -------------------------------------------------------------------------------
@@ -295,7 +229,7 @@ class BubblewrapSandbox:
         if not self.as_root:
             caveats.append("not run as root: user-namespace mode; files are written with your own uid")
         if self.seccomp is None:
-            caveats.append(f"no seccomp filter for {platform.machine()}: AF_VSOCK sockets are not denied")
+            caveats.append(f"no seccomp filter for {platform.machine()}: keyrings, ptrace, vsock and other kernel calls are not denied")
         if not self._tmpfs_size:
             caveats.append("this bubblewrap cannot size a tmpfs: /tmp is bounded only by the memory limit")
         info = {
