@@ -193,8 +193,8 @@ def grade_on_cluster(
     names = unique_names(submissions)  # the same names as on one machine
     with Client(address) as client:
         futures = {
-            client.submit(
-                grade_remote, str(Path(p).resolve()), str(assignment_dir), str(outdir), lang, seed, no_sandbox,
+            client.submit(  # absolute, not resolved: a submission that is a link is refused, not followed
+                grade_remote, os.path.abspath(p), str(assignment_dir), str(outdir), lang, seed, no_sandbox,
                 names[p], pure=False,
             ): p
             for p in submissions
