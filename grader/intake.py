@@ -99,7 +99,10 @@ def _from_oserror(exc: OSError, name: str) -> Refused:
 def _open_dir(base: Path, parts: tuple[str, ...]) -> int:
     """A descriptor of `base/parts...`: `base` is trusted, each part is opened relative to its
     parent without following a link. Raises Refused."""
-    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _from_oserror(exc, base.name) from None
     for i, part in enumerate(parts):
         name = "/".join(parts[: i + 1])
         try:
@@ -224,10 +227,7 @@ def read_regular(path: Path, limit: int, within: Path | None = None) -> bytes:
     if not parts:
         raise Refused("intake.not_regular", name=path.name)
     name = "/".join(parts)
-    try:
-        dir_fd = _open_dir(base, parts[:-1])
-    except OSError as exc:  # the trusted base itself
-        raise _from_oserror(exc, name) from None
+    dir_fd = _open_dir(base, parts[:-1])
     try:
         try:
             kind = _kind(os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False).st_mode)
@@ -258,10 +258,11 @@ def _too_large(name: str, size: int, limit: int) -> Refused:
 
 
 def check_regular(path: Path, lang: str = "en") -> None:
-    """Raise Refused unless `path` itself is a regular file (or missing: left to the caller)."""
+    """Raise Refused unless `path` itself is a regular file (or cannot be looked at: the caller
+    then fails to read it and says so)."""
     try:
         kind = _kind(os.lstat(path).st_mode)
-    except FileNotFoundError:
+    except OSError:
         return
     if kind != "file":
         raise Refused("intake.symlink" if kind == "link" else "intake.not_regular", lang, name=Path(path).name)
@@ -292,7 +293,10 @@ def checked_folder(path: Path, walk: bool = True, lang: str = "en") -> None:
                     name = os.fspath(path.joinpath(*rel, entry.name))  # the user finds and deletes it
                     if seen > MAX_ENTRIES or len(rel) >= MAX_DEPTH:
                         raise Refused("intake.folder_too_big", lang, name=os.fspath(path), count=MAX_ENTRIES, depth=MAX_DEPTH)
-                    kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+                    try:
+                        kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+                    except FileNotFoundError:
+                        continue
                     if kind == "dir":
                         queue.append((*rel, entry.name))
                     elif kind != "file":
