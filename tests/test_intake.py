@@ -154,6 +154,10 @@ def test_a_top_level_link_is_refused_like_any_other(toy):
     single.symlink_to(toy[1] / "solutions/toy/toy.ipynb")
     result, runner = graded(toy, single)
     assert not runner.jobs and set(messages(result)) == {"toy.ipynb is a symbolic link: not read"}
+    fifo = toy[1] / "class" / "pipe"
+    os.mkfifo(fifo)
+    result, runner = graded(toy, fifo)
+    assert not runner.jobs and set(messages(result)) == {"pipe is not a regular file (a pipe, socket or device): not read"}
 
 
 def test_a_fifo_named_like_the_notebook_neither_blocks_nor_is_read(toy):
