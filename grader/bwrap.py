@@ -12,8 +12,9 @@ read-only, the `grader` package folder read-only (not the rest of its repository
 `ro_paths` read-only and `workdir` read-write, all at their host paths.
 
 As root, `workdir` itself is a size-capped tmpfs during the run (`Limits.work_bytes`), so a run
-that writes without end fills its own folder, not the host's disk; what it wrote is copied back
-(regular files, folders and symlinks as symlinks) when it is over.
+that writes without end fills its own folder, not the host's disk. When it is over only the
+entries the caller names come back, as regular files within a budget (`grader.copyback`); the
+rest goes with the tmpfs. Without the tmpfs the same selection is made in place.
 
 Not root: bubblewrap makes a user namespace instead (`mode="userns"`); cgroups are usually not
 delegated to ordinary users, so limits fall back to rlimits and the outcome says so in caveats.
@@ -31,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from grader.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
+from grader.copyback import CopyLimits, CopyReport, copy_back, copy_limits, keep_only, remove_tree
 from grader.errors import SandboxUnavailable
 from grader.seccomp import seccomp_program
 from grader.sandbox import (
@@ -197,10 +200,12 @@ class BubblewrapSandbox:
         env: dict[str, str],
         limits: Limits,
         timeout_s: float,
+        keep: Sequence[str] | None = None,
     ) -> ProcessOutcome:
         """Run argv in the sandbox (see `Sandbox.run`). `workdir` is handed to uid 65534; the
         caller removes it afterwards. `ro_paths` must be readable by uid 65534. HOME is the
-        caller's when it lies inside workdir, else `workdir/.home`."""
+        caller's when it lies inside workdir, else `workdir/.home`. Afterwards `workdir` holds
+        only the entries `keep` (all when None), copied under `grader.copyback`'s rules."""
         workdir = Path(workdir).resolve()
         ro_paths = [Path(p).resolve() for p in ro_paths]
         home = Path(env.get("HOME", ""))
@@ -218,11 +223,16 @@ class BubblewrapSandbox:
             _chown_tree(workdir, NOBODY, NOBODY)
         else:
             caveats.append("not run as root: the work folder's size is not limited")
+        copied = None
         try:
-            return self._run(argv, workdir, ro_paths, env, limits, timeout_s, home, caveats)
+            outcome = self._run(argv, workdir, ro_paths, env, limits, timeout_s, home, caveats)
         finally:
             if mounted:
-                unmount_work_tmpfs(workdir)
+                copied = unmount_work_tmpfs(workdir, keep, copy_limits(limits))
+        if copied is None:  # the work folder is on the host's disk: the same selection, in place
+            copied = keep_only(workdir, keep, copy_limits(limits))
+        outcome.copy_back = copied.to_dict()
+        return outcome
 
     def _run(self, argv, workdir, ro_paths, env, limits, timeout_s, home, caveats) -> ProcessOutcome:
         cgroup = self._make_cgroup(limits, caveats)
@@ -353,8 +363,8 @@ def _libc_call(name: str, *args) -> None:
 
 def mount_work_tmpfs(workdir: Path, size_bytes: int) -> None:
     """Put `workdir` on a fresh tmpfs with `size_bytes` of room beyond what it holds now,
-    keeping its contents. Needs root (CAP_SYS_ADMIN); raises OSError where mounting is not
-    allowed, leaving `workdir` as it was."""
+    keeping its contents (the grader's own files, written just before). Needs root
+    (CAP_SYS_ADMIN); raises OSError where mounting is not allowed, leaving `workdir` as it was."""
     keep = Path(tempfile.mkdtemp(prefix=".dlgrade-in-", dir=workdir.parent))
     try:
         entries = list(workdir.iterdir())
@@ -370,26 +380,28 @@ def mount_work_tmpfs(workdir: Path, size_bytes: int) -> None:
                 os.rename(keep / entry.name, entry)
             raise
         for entry in entries:
-            _copy_entry(keep / entry.name, entry)
+            if (keep / entry.name).is_dir():
+                shutil.copytree(keep / entry.name, entry, symlinks=True)
+            else:
+                shutil.copy2(keep / entry.name, entry, follow_symlinks=False)
     finally:
-        shutil.rmtree(keep, ignore_errors=True)
+        remove_tree(keep)
 
 
-def unmount_work_tmpfs(workdir: Path) -> None:
-    """Copy what the run left back onto the disk and drop the tmpfs. Runs when every process of
-    the sandbox is gone, so nothing changes the tree while it is copied."""
-    out = Path(tempfile.mkdtemp(prefix=".dlgrade-out-", dir=workdir.parent))
+def unmount_work_tmpfs(workdir: Path, keep: Sequence[str] | None, limits: CopyLimits) -> CopyReport:
+    """Copy the entries `keep` of what the run left onto the disk (see `grader.copyback`) and
+    drop the tmpfs with everything else. Runs when every process of the sandbox is gone."""
+    staging = Path(tempfile.mkdtemp(prefix=".dlgrade-out-", dir=workdir.parent))
     try:
         try:
-            for entry in list(workdir.iterdir()):
-                _copy_entry(entry, out / entry.name)
+            report = copy_back(workdir, staging / "kept", keep, limits)
         finally:
             unmount(workdir)  # even when the copy fails: no mount is ever left behind
-        for entry in list(out.iterdir()):
-            os.rename(entry, workdir / entry.name)
-        os.chown(workdir, NOBODY, NOBODY)
+        for entry in os.listdir(staging / "kept"):
+            os.rename(staging / "kept" / entry, workdir / entry)
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        remove_tree(staging)
+    return report
 
 
 def unmount(path: Path) -> None:
@@ -405,35 +417,6 @@ def _tree_bytes(path: Path) -> int:
     if not stat.S_ISDIR(info.st_mode):
         return 0
     return sum(_tree_bytes(Path(e.path)) for e in os.scandir(path))
-
-
-_MAX_COPY_DEPTH = 64  # deeper folders than any exercise makes are not copied back
-
-
-def _copy_entry(src: Path, dst: Path) -> None:
-    """Copy a folder tree without following symlinks: regular files and folders are copied,
-    symlinks are copied as symlinks (readers refuse them), anything else (fifos, sockets,
-    devices) and folders nested deeper than `_MAX_COPY_DEPTH` are left out. Iterative: a run
-    may leave thousands of nested folders."""
-    stack = [(src, dst, 0)]
-    while stack:
-        source, target, depth = stack.pop()
-        info = os.lstat(source)
-        if stat.S_ISLNK(info.st_mode):
-            os.symlink(os.readlink(source), target)
-        elif stat.S_ISDIR(info.st_mode):
-            if depth > _MAX_COPY_DEPTH:
-                continue
-            os.mkdir(target, 0o755)
-            stack += [(Path(c.path), target / c.name, depth + 1) for c in os.scandir(source)]
-        elif stat.S_ISREG(info.st_mode):
-            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as fin, open(target, "xb") as fout:
-                shutil.copyfileobj(fin, fout, 1024 * 1024)
-            os.chmod(target, stat.S_IMODE(info.st_mode) & 0o755)
-        else:
-            continue
-        os.chown(target, info.st_uid, info.st_gid, follow_symlinks=False)
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

@@ -135,9 +135,9 @@ def cmd_grade(args) -> int:
                 lang=args.lang, seed=args.seed, no_sandbox=sandbox.name == "none", on_done=done,
             )
         else:
+            options = _options(args, cache=_cache(args, outdir), keep_work=getattr(args, "keep_work", False))
             results = grade_class(
-                submissions, assignment, SandboxedRunner(sandbox), outdir, _options(args, cache=_cache(args, outdir)),
-                jobs=jobs, on_done=done,
+                submissions, assignment, SandboxedRunner(sandbox), outdir, options, jobs=jobs, on_done=done,
             )
     incomplete = None
     try:
@@ -215,6 +215,7 @@ def cmd_check(args) -> int:
         lang=args.lang,
         out=Path(args.out) if args.out else None,
         no_sandbox=args.no_sandbox,
+        keep_work=args.keep_work,
     )
     from .reporters.text import visible
 
@@ -324,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster (tcp://scheduler:8786); paths must be shared")
     g.add_argument("--no-cache", action="store_true", help="grade identical notebooks again instead of reusing the result")
+    g.add_argument("--keep-work", action="store_true",
+                   help="keep each submission's work/ and eval/ folders (what its runs left, for debugging)")
     g.add_argument(
         "--ci", action="store_true",
         help="also write junit.xml and summary.md (appended to $GITHUB_STEP_SUMMARY when set); "
@@ -353,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--out", help="report folder (default: dlgrade-check/ beside the notebook)")
     ck.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
     ck.add_argument("--no-sandbox", action="store_true", help="do not even try bubblewrap")
+    ck.add_argument("--keep-work", action="store_true", help="keep the folder your notebook ran in, beside the report")
     ck.set_defaults(func=cmd_check)
 
     r = sub.add_parser("release", help="write the student version of an assignment")

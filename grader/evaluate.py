@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -95,13 +94,9 @@ def prepare_tasks(spec, part_data: dict, eval_dir: Path, hidden) -> tuple[list[d
 
 def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limits, env: dict) -> tuple[dict, dict]:
     """Predictions per part: {part_id: {name: ndarray | EvaluationFailed}}, and the process info."""
-    if os.path.ismount(eval_dir):  # left mounted by a grader that was killed mid-run
-        from .bwrap import unmount
+    from .execution import fresh_workdir  # here: the sandbox side of this module needs none of it
 
-        unmount(eval_dir)
-    if eval_dir.exists():
-        shutil.rmtree(eval_dir)
-    eval_dir.mkdir(parents=True)
+    fresh_workdir(eval_dir)
     tasks, failed, ro = prepare_tasks(spec, part_data, eval_dir, hidden)
     out: dict[str, dict] = {}
     for (part, name), why in failed.items():
@@ -117,6 +112,7 @@ def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limi
         env=env,
         limits=limits,
         timeout_s=limits.cell_timeout_s + EVALUATE_STARTUP_S,
+        keep=["status.json"] + [task["out"] for task in tasks],  # never the models or inputs
     )
     try:
         status = art.read_json(eval_dir / "status.json")
@@ -134,7 +130,8 @@ def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limi
                 continue
         reason = entry.get("error") or process.stopped_detail or "the evaluation did not finish"
         slot[task["name"]] = EvaluationFailed(str(reason)[:500])
-    return out, {"wall_s": round(process.wall_s, 3), "peak_memory_bytes": process.peak_memory_bytes}
+    return out, {"wall_s": round(process.wall_s, 3), "peak_memory_bytes": process.peak_memory_bytes,
+                 "copy_back": process.copy_back}
 
 
 def _predict(task: dict) -> np.ndarray:

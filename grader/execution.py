@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from nbformat import NotebookNode
 
 from . import artifacts as art
 from . import notebook as nbf
+from .copyback import remove_tree
 from .sandbox import Limits, ProcessOutcome, Sandbox
 from .spec import NotebookSpec
 
@@ -130,6 +130,10 @@ def base_env(workdir: Path, data_dir: Path | None) -> dict[str, str]:
     return env
 
 
+# What comes back from a notebook's run, in this order: what scoring reads first comes first.
+KEEP = ("record.json", "artifacts", "executed.ipynb")
+
+
 class SandboxedRunner:
     """Runs the worker through a Sandbox; the only NotebookRunner a user ever gets."""
 
@@ -164,6 +168,7 @@ class SandboxedRunner:
             env=env,
             limits=job.limits,
             timeout_s=job.limits.notebook_timeout_s,
+            keep=KEEP,
         )
         try:
             record = clean_record(art.read_json(record_path))
@@ -249,12 +254,12 @@ def clean_record(raw) -> dict:
 
 
 def fresh_workdir(path: Path) -> Path:
+    """An empty work folder at `path`, whatever an earlier, killed grader left there."""
     if os.path.ismount(path):  # left mounted by a grader that was killed mid-run
         from .bwrap import unmount
 
         unmount(path)
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
+    remove_tree(path)
     path.mkdir(parents=True)
     return path
 

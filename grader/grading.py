@@ -23,6 +23,7 @@ from .results import CheckResult, PartResult, Result, Status
 from .scoring import score_notebook
 from .spec import Assignment, NotebookSpec
 from .recover import recover_ids
+from .run_output import discard_work, output_part, plot_budget
 from .validate import WrongExercise, prepare
 
 MAX_PLOTS = 20
@@ -38,6 +39,8 @@ class GradeOptions:
     data_paths: list[Path] = field(default_factory=list)  # read-only data the notebook may load
     hidden: object = None  # grader.hidden.HiddenData
     cache: ResultCache | None = None  # reuse the outcome of identical notebooks
+    keep_work: bool = False  # keep <out>/<submission>/work and eval (removed after grading otherwise)
+    max_output_bytes: int = 20 * 2**20  # what stays per submission folder (see grader.run_output)
 
 
 def submission_name(path: Path) -> str:
@@ -146,13 +149,15 @@ def _intake_part(listing: Listing, lang: str) -> PartResult:
     return PartResult.from_checks("submission-files", titles.get(lang, titles["en"]), checks, titles=titles)
 
 
-def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:
-    """The student's own figures (PNG outputs of their cells), checked to be PNGs and capped."""
+def extract_plots(executed: Path, out_dir: Path, stem: str, budget: int | None = None) -> tuple[list[dict], int]:
+    """The student's own figures (PNG outputs of their cells), checked to be PNGs and capped in
+    number and (`budget`) in bytes; also how many figures were left out for the budget."""
     try:
         nb = nbf.read_notebook(executed, max_bytes=64 * 1024 * 1024)
     except NotANotebook:
-        return []
-    plots = []
+        return [], 0
+    plots, over = [], 0
+    budget = float("inf") if budget is None else budget
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or cell.metadata.get("dlgrade", {}).get("injected"):
             continue
@@ -166,11 +171,15 @@ def extract_plots(executed: Path, out_dir: Path, stem: str) -> list[dict]:
                 continue
             if not raw.startswith(PNG_MAGIC) or len(plots) >= MAX_PLOTS:
                 continue
+            if len(raw) > budget:
+                over += 1
+                continue
+            budget -= len(raw)
             out_dir.mkdir(parents=True, exist_ok=True)
             path = out_dir / f"{stem}-{len(plots) + 1}.png"
             path.write_bytes(raw)
             plots.append({"notebook": stem, "cell": nbf.grade_id(cell) or index, "path": path.name})
-    return plots
+    return plots, over
 
 
 def attach_legacy_hints(spec: NotebookSpec, nb, record: dict, parts: list[PartResult], lang: str) -> None:
@@ -215,6 +224,15 @@ def answers_of(nb) -> dict[str, str]:
 
 def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path, options: GradeOptions) -> dict:
     """Execute, evaluate and score one prepared notebook; the outcome as plain data (cacheable)."""
+    try:
+        return _execute_and_score(spec, prepared, runner, sub_dir, options)
+    finally:
+        if not options.keep_work:
+            discard_work(sub_dir, spec.stem)
+
+
+def _execute_and_score(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path,
+                       options: GradeOptions) -> dict:
     lang = options.lang
     workdir = fresh_workdir(sub_dir / "work" / spec.stem)
     job = ExecutionJob(
@@ -241,9 +259,18 @@ def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir:
         evaluate=lambda part_data: runner.evaluate(spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits),
     )
     attach_legacy_hints(spec, prepared.notebook, outcome.record, scored.parts, lang)
-    plots = extract_plots(outcome.executed_path, sub_dir / "plots", spec.stem) if outcome.executed_path else []
+    plots, plots_over = [], 0
+    if outcome.executed_path:
+        budget = plot_budget(options.max_output_bytes, sub_dir / "plots")
+        plots, plots_over = extract_plots(outcome.executed_path, sub_dir / "plots", spec.stem, budget)
+    copied = outcome.process.copy_back
+    dropped = output_part(spec.stem, spec.name, copied, spec.limits.to_dict(), plots_over,
+                          options.max_output_bytes, lang)
+    if dropped is not None:
+        scored.parts.append(dropped)
     split = summarize_record(outcome.record)
     split["sandbox_total_s"] = round(executed_s, 3)
+    split["copy_back_s"] = copied.get("seconds", 0.0)
     split["score_s"] = round(time.monotonic() - t1, 3)
     return {
         "parts": [p.to_dict() for p in scored.parts],

@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 GiB = 1024**3
 MiB = 1024**2
@@ -43,6 +43,10 @@ class Limits:
     tmp_bytes: int = 512 * MiB  # size of the private /tmp and /dev/shm
     work_bytes: int = 1 * GiB  # room for new files in the work folder (a tmpfs, when root)
     output_bytes: int = 16 * MiB  # stdout/stderr kept from the run
+    # what comes back from the work folder (see grader.copyback): apparent bytes, entries, time
+    copy_back_bytes: int = 256 * MiB
+    copy_back_files: int = 4096
+    copy_back_s: float = 60.0
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Limits":
@@ -71,6 +75,7 @@ class ProcessOutcome:
     stdout_tail: str = ""
     stderr_tail: str = ""
     sandbox: dict = field(default_factory=dict)  # name, isolation, limits in force, caveats
+    copy_back: dict = field(default_factory=dict)  # what came back from the work folder (CopyReport)
 
     @property
     def ok(self) -> bool:
@@ -89,9 +94,13 @@ class Sandbox(Protocol):
         env: dict[str, str],
         limits: Limits,
         timeout_s: float,
+        keep: Sequence[str] | None = None,
     ) -> ProcessOutcome:
         """Run argv with `workdir` writable (and the cwd), `ro_paths` readable, nothing else of the
-        host's files beyond the system and the Python environment; stop it after timeout_s."""
+        host's files beyond the system and the Python environment; stop it after timeout_s.
+        Afterwards `workdir` holds only the entries named in `keep` (everything when None), as
+        regular files and folders within `Limits.copy_back_*`; `ProcessOutcome.copy_back` says
+        what was left out."""
 
 
 def _tail(data: bytes, limit: int) -> str:
@@ -205,13 +214,17 @@ class Unsandboxed:
 
     name = "none"
 
-    def run(self, argv, *, workdir, ro_paths, env, limits, timeout_s) -> ProcessOutcome:
+    def run(self, argv, *, workdir, ro_paths, env, limits, timeout_s, keep=None) -> ProcessOutcome:
+        from .copyback import copy_limits, keep_only
+
         info = {
             "name": self.name,
             "isolated": False,
             "limits": limits.to_dict(),
             "caveats": ["no sandbox: the notebook ran with your own rights (--no-sandbox)"],
         }
-        return run_process(
+        outcome = run_process(
             argv, cwd=workdir, env=env, limits=limits, timeout_s=timeout_s, sandbox_info=info
         )
+        outcome.copy_back = keep_only(Path(workdir), keep, copy_limits(limits)).to_dict()
+        return outcome

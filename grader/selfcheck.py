@@ -196,8 +196,10 @@ def run_check(
     lang: str | None = None,
     out: Path | None = None,
     no_sandbox: bool = False,
+    keep_work: bool = False,
 ) -> SelfCheck:
-    """Grade `notebook` with the public checks of its assignment; write report.html + result.json."""
+    """Grade `notebook` with the public checks of its assignment; write report.html + result.json
+    (and keep the folder it ran in with `keep_work`)."""
     from . import reporters
     from .cli import require_data, make_options
     from .execution import SandboxedRunner
@@ -223,7 +225,7 @@ def run_check(
     spec = public_only(load_assignment(Path(assignment)), solution_name, part)
     sandbox, reason = _sandbox(no_sandbox)
     require_data()
-    result = grade(notebook, spec, SandboxedRunner(sandbox), out, make_options(lang))
+    result = grade(notebook, spec, SandboxedRunner(sandbox), out, make_options(lang, keep_work=keep_work))
     reporters.write_submission(result, out, ["json", "html"], lang)
     return SelfCheck(result, out / result.submission / "report.html", notebook, reason, lang)
 

@@ -24,7 +24,7 @@ import pytest
 
 from grader import artifacts as art
 from grader import cgroups
-from grader.bwrap import NOBODY, _copy_entry, make_sandbox
+from grader.bwrap import NOBODY, make_sandbox
 from grader.calibrate import reference_notebook
 from grader.datasets import public_dir
 from grader.datasets.cache import cache_root
@@ -44,6 +44,7 @@ LIMITS = {
     "file_size_bytes": 64 * MiB,
     "tmp_bytes": 64 * MiB,
     "work_bytes": 64 * MiB,
+    "copy_back_bytes": 48 * MiB,  # under the largest file a run may write
 }
 MODEL_PART = '''
 
@@ -107,16 +108,18 @@ def test_run_cgroup_reads_cpu_time_from_v1_and_v2(tmp_path):
     assert cgroups.RunCgroup("v1", None, None).cpu_seconds() is None
 
 
-def test_copy_out_keeps_symlinks_as_links_and_drops_fifos(tmp_path):
+def test_copy_out_drops_symlinks_and_fifos(tmp_path):
+    from grader.copyback import CopyLimits, copy_back
+
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "a.txt").write_text("a")
     (src / "link").symlink_to("/etc/shadow")
     os.mkfifo(src / "fifo")
-    _copy_entry(src, tmp_path / "dst")
+    report = copy_back(src, tmp_path / "dst", None, CopyLimits())
     assert (tmp_path / "dst" / "sub" / "a.txt").read_text() == "a"
-    assert os.readlink(tmp_path / "dst" / "link") == "/etc/shadow"
-    assert not (tmp_path / "dst" / "fifo").exists()
+    assert not os.path.lexists(tmp_path / "dst" / "link") and not os.path.lexists(tmp_path / "dst" / "fifo")
+    assert {d["path"]: d["reason"] for d in report.dropped} == {"link": "link", "fifo": "special"}
 
 
 def test_worker_cuts_a_single_huge_stream_message_to_the_cap():
@@ -334,7 +337,8 @@ def graded(repo, tmp_path_factory) -> Graded:
     before = _snapshot(canary, sol, public_dir(), cache_root() / "labels")
     # honest students first, so that attacks on their folders find something to aim at
     order = sorted(class_dir.iterdir(), key=lambda p: (not p.name.startswith("honest"), p.name))
-    options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData())
+    # keep_work: the tests below look at what each run left (without it, work/ and eval/ go)
+    options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData(), keep_work=True)
     started = time.monotonic()
     results = grade_class(order, assignment, SandboxedRunner(make_sandbox(False)), outdir, options, jobs=2)
     seconds = time.monotonic() - started
@@ -443,8 +447,41 @@ def test_nothing_was_written_outside_the_submissions_work_folders(graded):
 @pytest.mark.slow
 def test_filling_the_disk_fills_only_the_work_folder(graded):
     _needs(graded, "disk_fill")
+    # the run filled its tmpfs; only its record, exports and executed notebook come back
     used = sum(p.lstat().st_size for p in (graded.outdir / "disk_fill").rglob("*") if p.is_file())
-    assert 16 * MiB < used <= LIMITS["work_bytes"] + 4 * MiB
+    assert used < 8 * MiB
+
+
+def _apparent(folder: Path, skip: tuple[str, ...] = ()) -> int:
+    return sum(p.lstat().st_size for p in folder.rglob("*")
+               if p.is_file() and not set(p.relative_to(folder).parts[:1]) & set(skip))
+
+
+@pytest.mark.slow
+def test_runs_leave_only_regular_files_within_the_caps(graded):
+    """Whatever a run wrote (links, FIFOs, sockets, sparse and hard-linked files), the class
+    output holds regular files and folders only, each file once, within the budgets."""
+    for dirpath, dirnames, filenames in os.walk(graded.outdir):
+        for name in dirnames + filenames:
+            info = os.lstat(os.path.join(dirpath, name))
+            assert stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode) and info.st_nlink == 1, (dirpath, name)
+    for name, result in graded.results.items():
+        folder = graded.outdir / name
+        # what stays by default (without --keep-work): the reports and figures
+        assert _apparent(folder, ("work", "eval")) <= GradeOptions().max_output_bytes, name
+        for kind in ("work", "eval"):
+            assert _apparent(folder / kind) <= LIMITS["copy_back_bytes"], (name, kind)
+        for timings in result.timings.get("notebooks", {}).values():
+            assert timings.get("copy_back_s", 0) < 10, name
+    if "copyback_junk" in graded.results:
+        work = graded.outdir / "copyback_junk" / "work" / "mnist_1layer"
+        assert sorted(p.name for p in work.iterdir()) == ["artifacts", "executed.ipynb", "record.json"]
+        assert [p.name for p in (work / "artifacts").rglob("small*.bin")] == ["small0.bin"]  # once
+        assert not list(work.rglob("sparse*.bin")) and not list(work.rglob("hard*.bin"))
+        kept = next(p for p in graded.results["copyback_junk"].parts if p.id.endswith("-output"))
+        said = " ".join(c.message for c in kept.checks)
+        for text in ("symbolic link", "not a regular file", "hard link", "does not fit"):
+            assert text in said, said
 
 
 @pytest.mark.slow

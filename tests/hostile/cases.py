@@ -518,7 +518,9 @@ for name, target in (("W.npy", "/etc/shadow"), ("b.npy", {str(h.labels_dir / "mn
 # the worker writes the executed notebook last: make the grader read another student's instead
 os.symlink({str(h.other_artifacts.parent.parent / "executed.ipynb")!r}, "executed.ipynb")
 '''
-    return Case("symlink_export", SHAPES_ONLY, vars=CORRECT, after_train=plant, messages={ACCURACY: "symbolic link"})
+    # the links never leave the sandbox: the part that names what of the run was not kept says so
+    return Case("symlink_export", {**SHAPES_ONLY, "mnist_1layer-output": 0}, vars=CORRECT, after_train=plant,
+                messages={"mnist_1layer-output": "symbolic link"})
 
 
 @case
@@ -530,7 +532,8 @@ shutil.rmtree(folder)
 os.symlink({str(h.steal_dir)!r}, folder)  # a folder of perfect-looking exports on the host
 '''
     return Case(
-        "symlink_dir_steal", SHAPES_ONLY, vars=UNTRAINED, after_train=plant, messages={ACCURACY: "symbolic link"}
+        "symlink_dir_steal", {**SHAPES_ONLY, "mnist_1layer-output": 0}, vars=UNTRAINED, after_train=plant,
+        messages={"mnist_1layer-output": "symbolic link"},
     )
 
 
