@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from grader import artifacts as art
-from grader import cgroups
+from grader import cgroups, cli, reporters
 from grader.bwrap import NOBODY, make_sandbox
 from grader.calibrate import reference_notebook
 from grader.datasets import public_dir
@@ -172,6 +172,7 @@ class Graded:
     leftover_cgroups: list[str]
     leftover_mounts: list[str]
     seconds: float
+    class_error: str = ""  # what writing the class files raised, if anything
 
 
 class Listener:
@@ -335,17 +336,35 @@ def graded(repo, tmp_path_factory) -> Graded:
     only = set(filter(None, os.environ.get("DLGRADE_HOSTILE_ONLY", "").split(",")))  # to debug a few
     cases = hc.write_class(host, spec.release(), reference_notebook(spec), class_dir, only)
     before = _snapshot(canary, sol, public_dir(), cache_root() / "labels")
-    # honest students first, so that attacks on their folders find something to aim at
-    order = sorted(class_dir.iterdir(), key=lambda p: (not p.name.startswith("honest"), p.name))
+    # the submissions as `dlgrade grade * --assignment ... --out ...` in the class folder gives them
+    # (a folder named --no-sandbox among them), honest students first, so that attacks on their
+    # folders find something to aim at
+    here = os.getcwd()
+    os.chdir(class_dir)
+    try:
+        argv = ["grade", *sorted(os.listdir()), "--assignment", str(sol), "--out", str(outdir)]
+        args = cli.build_parser().parse_args(cli.paths_not_options(argv))
+    finally:
+        os.chdir(here)
+    assert not args.no_sandbox
+    order = sorted((class_dir / s for s in args.submissions), key=lambda p: (not p.name.startswith("honest"), p.name))
     # keep_work: the tests below look at what each run left (without it, work/ and eval/ go)
     options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData(), keep_work=True)
+    formats = list(reporters.REPORTERS)  # every file, through the same calls as `dlgrade grade`
     started = time.monotonic()
-    results = grade_class(order, assignment, SandboxedRunner(make_sandbox(False)), outdir, options, jobs=2)
+    results = grade_class(order, assignment, SandboxedRunner(make_sandbox(False)), outdir, options, jobs=2,
+                          on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"))
     seconds = time.monotonic() - started
+    class_error = ""
+    try:
+        reporters.write_class(results, outdir, formats, "en", 0.6)
+    except Exception as exc:
+        class_error = f"{type(exc).__name__}: {exc}"
+    by_path = {hc.submission_path(c, class_dir): name for name, c in cases.items()}
     time.sleep(0.5)
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if str(tmp) in line]
     return Graded(
-        results={r.submission: r for r in results},
+        results={by_path.get(p, p.name): r for p, r in zip(order, results)},  # by case name
         cases=cases,
         host=host,
         outdir=outdir,
@@ -356,6 +375,7 @@ def graded(repo, tmp_path_factory) -> Graded:
         leftover_cgroups=_our_cgroups(),
         leftover_mounts=mounts,
         seconds=seconds,
+        class_error=class_error,
     )
 
 
@@ -435,13 +455,47 @@ def test_no_result_holds_a_host_files_bytes(graded):
 @pytest.mark.slow
 def test_nothing_was_written_outside_the_submissions_work_folders(graded):
     out = graded.outdir
-    assert {p.name for p in out.iterdir()} <= set(graded.results)
-    for folder in out.iterdir():
-        # a submission's folder holds only what the grader made: its run, its evaluation, plots
-        assert {p.name for p in folder.iterdir()} <= {"work", "eval", "plots"}, folder.name
+    folders = {r.submission for r in graded.results.values()}
+    assert {p.name for p in out.iterdir()} <= folders | {"index.html", "grades.csv", "summary.md", "junit.xml"}
+    for folder in (out / name for name in folders):
+        # a submission's folder holds only what the grader made: its run, its evaluation, plots, reports
+        reports = {"report.html", "result.json", "gradescope.json"}
+        assert {p.name for p in folder.iterdir()} <= {"work", "eval", "plots"} | reports, folder.name
     # a symlinked executed notebook does not make the grader read another student's plots
     if "symlink_export" in graded.results:
         assert graded.results["symlink_export"].plots == []
+
+
+@pytest.mark.slow
+def test_every_class_file_is_written_and_valid(graded):
+    """A class mixing attacks with honest work: every class file, each parsing, one entry per
+    submission, every submission in its own folder and sandboxed, no terminal escape anywhere."""
+    import csv
+    import io
+    import xml.etree.ElementTree as ET
+
+    from markdown_it import MarkdownIt
+
+    assert graded.class_error == ""
+    out, results = graded.outdir, list(graded.results.values())
+    names = [r.submission for r in results]
+    assert len({n.casefold() for n in names}) == len(names)  # one output folder each
+    assert all(r.sandbox.get("isolated") for r in results)  # --no-sandbox was a submission, not an option
+    for name in ("index.html", "grades.csv", "summary.md", "junit.xml"):
+        assert (out / name).is_file(), name
+        assert "\x1b" not in (out / name).read_text(encoding="utf-8-sig"), name
+    assert "</html>" in (out / "index.html").read_text()
+    rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 1 + len(results)
+    assert not [c for row in rows for c in row if c.startswith(("=", "+", "@")) or c.startswith("-") and not c[1:2].isdigit()]
+    suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
+    assert sorted(s.get("name") for s in suites) == sorted(names)
+    tokens = MarkdownIt("gfm-like").parse((out / "summary.md").read_text())
+    inline = [c for t in tokens for c in (t.children or [])]
+    assert not [t for t in inline if t.type in ("link_open", "image", "html_inline")]
+    for r in results:
+        assert json.loads((out / r.submission / "result.json").read_text())["submission"] == r.submission
+        assert json.loads((out / r.submission / "gradescope.json").read_text())["output_format"] == "text"
 
 
 @pytest.mark.slow

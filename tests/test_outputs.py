@@ -413,3 +413,15 @@ def test_hostile_notebook_cell_text_cannot_reach_a_terminal_through_check(tmp_pa
     assert cli.main(["check", "x.ipynb"]) == 0
     out = capsys.readouterr().out
     assert ESC not in out and "\u202e" not in out and "alice: 1/2\n" in out
+
+
+def test_html_pages_show_control_and_bidi_characters_as_escapes(tmp_path):
+    from grader.reporters import html
+
+    results = hostile_results()
+    pages = [html.write_class(results, tmp_path, "en").read_text()]
+    for r in results[:3]:
+        pages.append(html.write_submission(r, tmp_path / "s", "en").read_text())
+    for page in pages:
+        assert ESC not in page and "\u202e" not in page and "\x00" not in page
+    assert "\\x1b[2J" in pages[0]

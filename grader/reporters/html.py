@@ -11,11 +11,13 @@ import os
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from .. import __version__
 from ..i18n import t
 from ..results import SCHEMA, Result, Status
 from . import dashboard, svg
+from .text import visible
 from .view import grade_letter, localized, student_view
 
 TEMPLATES = Path(os.environ.get("DLGRADE_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
@@ -29,6 +31,15 @@ def _mib(b) -> str:
     return "" if not b else f"{b / 2**20:.0f} MiB"
 
 
+def _shown(value):
+    """Every text a template prints, with control, bidi and other invisible characters shown as
+    escapes (a name that reverses itself or clears the terminal of whoever `cat`s the page);
+    markup the reporters built themselves (SVG) passes as it is."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value, keep="\n\t")
+    return value
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -36,8 +47,11 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     env.filters["pct"] = lambda x: f"{100 * x:.0f}%"
+    # a link to a submission's folder: percent-encoded UTF-8, which a lone surrogate would break
+    env.filters["urlencode"] = lambda x: jinja2.filters.do_urlencode(_shown(x))
     env.filters["num"] = _num
     env.filters["mib"] = _mib
     env.globals.update(

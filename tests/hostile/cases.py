@@ -91,6 +91,14 @@ class Case:
     status: str | None = None  # the notebook's status in the result (finished, timeout, ...)
     # extra entries of the submission folder (links, FIFOs, other files), made after the notebook
     plant: Callable[[Path, "Host"], None] | None = None
+    # the submission's own name in the class folder when it is not `name` (a folder named
+    # index.html or --no-sandbox); a name ending in .ipynb is a notebook file, not a folder
+    folder: str | None = None
+
+
+def submission_path(c: Case, target: Path) -> Path:
+    """Where case `c` sits in the class folder `target`."""
+    return target / (c.folder or c.name)
 
 
 CASES: list[Callable[[Host], Case]] = []
@@ -643,10 +651,15 @@ def write_class(host: Host, release, reference, target: Path, only: set[str] = f
             continue
         c = make(host)
         cases[c.name] = c
-        (target / c.name).mkdir(parents=True)
-        (target / c.name / NOTEBOOK).write_bytes(build(c, release))
+        where = submission_path(c, target)
+        if where.suffix == ".ipynb":
+            target.mkdir(parents=True, exist_ok=True)
+            where.write_bytes(build(c, release))
+            continue
+        where.mkdir(parents=True)
+        (where / NOTEBOOK).write_bytes(build(c, release))
         if c.plant is not None:
-            c.plant(target / c.name, host)
+            c.plant(where, host)
     for name, (data, _) in honest(release, reference).items():
         (target / name).mkdir(parents=True)
         (target / name / NOTEBOOK).write_bytes(data)
