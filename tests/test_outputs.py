@@ -425,3 +425,45 @@ def test_html_pages_show_control_and_bidi_characters_as_escapes(tmp_path):
     for page in pages:
         assert ESC not in page and "\u202e" not in page and "\x00" not in page
     assert "\\x1b[2J" in pages[0]
+
+
+def test_a_cluster_grades_into_the_same_names(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from grader import scheduler
+
+    class Future:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+    class Client:
+        def __init__(self, address):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args, pure=True):
+            return Future(fn(*args))
+
+    fake = types.ModuleType("distributed")
+    fake.Client, fake.as_completed = Client, lambda futures: list(futures)
+    monkeypatch.setitem(sys.modules, "distributed", fake)
+    seen = []
+
+    def grade_remote(submission, assignment_dir, outdir, lang, seed, no_sandbox, name=None):
+        seen.append(name)
+        return Result(submission=name or Path(submission).stem, assignment="a").to_dict()
+
+    monkeypatch.setattr(scheduler, "grade_remote", grade_remote)
+    subs = _tree(tmp_path / "class", ["bob", "bob.ipynb", "index.html", "--no-sandbox"])
+    results = scheduler.grade_on_cluster("tcp://x:1", subs, tmp_path, tmp_path / "out")
+    assert seen == [unique_names(subs)[p] for p in subs] == [r.submission for r in results]
+    assert sorted(seen) == ["_--no-sandbox", "bob", "bob.ipynb", "class-index.html"]
