@@ -29,11 +29,11 @@ def plot_budget(max_output_bytes: int, plots_dir: Path) -> int:
 def discard_work(sub_dir: Path, stem: str) -> None:
     """Remove one notebook's work and evaluation folders, and their parents once empty."""
     for kind in ("work", "eval"):
-        remove_tree(sub_dir / kind / stem)
         try:
+            remove_tree(sub_dir / kind / stem)
             (sub_dir / kind).rmdir()
-        except OSError:  # absent, or another notebook's folder is still there
-            pass
+        except OSError:  # absent, or another notebook's folder is still there; a folder that
+            pass  # cannot go now goes when the next grading of this notebook starts afresh
 
 
 def _mib(n: int) -> str:

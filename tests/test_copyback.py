@@ -294,3 +294,12 @@ def test_figures_share_the_output_budget(tmp_path):
     plots, over = extract_plots(path, tmp_path / "plots", "nb", budget=350_000)
     assert len(plots) == 3 and over == 3
     assert sum(p.stat().st_size for p in (tmp_path / "plots").iterdir()) <= 350_000
+
+
+def test_keep_work_is_an_option_of_grade_and_check():
+    from grader.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["grade", "s", "--assignment", "a", "--out", "o", "--keep-work"]).keep_work
+    assert not parser.parse_args(["grade", "s", "--assignment", "a", "--out", "o"]).keep_work
+    assert parser.parse_args(["check", "nb.ipynb", "--keep-work"]).keep_work
