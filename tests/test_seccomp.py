@@ -12,8 +12,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
