@@ -105,7 +105,7 @@ class _Copier:
         self.started = time.monotonic()
         self.deadline = self.started + limits.max_seconds
         self.looked = 0  # entries looked at, copied or not
-        self.seen: dict[tuple[int, int], str] = {}  # files with several names -> first path copied
+        self.seen: dict[tuple[int, int], str] = {}  # files with several names -> first path copied or dropped
 
     def stop(self, path: str, reason: str, size: int = 0) -> None:
         self.report.stopped = reason
@@ -181,6 +181,8 @@ class _Copier:
             return
         if report.bytes + size > self.limits.max_bytes:
             report.drop(path, "size", size)
+            if info.st_nlink > 1:  # its other names are the same bytes: count them once
+                self.seen[key] = path
             return
         try:
             # O_NONBLOCK: a FIFO swapped in after the stat must not block the grader

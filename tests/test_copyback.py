@@ -303,3 +303,15 @@ def test_keep_work_is_an_option_of_grade_and_check():
     assert parser.parse_args(["grade", "s", "--assignment", "a", "--out", "o", "--keep-work"]).keep_work
     assert not parser.parse_args(["grade", "s", "--assignment", "a", "--out", "o"]).keep_work
     assert parser.parse_args(["check", "nb.ipynb", "--keep-work"]).keep_work
+
+
+def test_a_hard_linked_file_too_large_is_counted_once(work, tmp_path):
+    big = work / "artifacts" / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(64 * MiB)  # sparse: 64 MiB apparent, nothing on disk
+    for i in range(20):
+        os.link(big, work / "artifacts" / f"link{i}.bin")
+    report = copy_back(work, tmp_path / "out", KEEP, CopyLimits(max_bytes=4 * MiB))
+    assert not list((tmp_path / "out" / "artifacts").glob("*.bin"))
+    # one file of 64 MiB was left out, not 21 of them
+    assert report.dropped_bytes == 64 * MiB and report.dropped_count == 21
