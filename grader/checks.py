@@ -4,6 +4,12 @@ A check names the exports it `needs`; when one is missing the scorer explains wh
 implemented, your code raised, the sandbox stopped it) before the check runs, so checks only
 handle present data. Calibrated checks measure a metric and compare it with the threshold that
 `dlgrade calibrate` derived from the reference solution.
+
+Checks run in the trusted process on values a student exported, of any type and size the
+artifact reader let through (see `grader.artifacts`). So each check looks at a value's type and
+shape before it works on it (`as_shape`, `_numbers`, the forward passes' shape checks), and a
+value of the wrong kind is the student's failed check, never the grader's error. What a result
+shows of a value is bounded too (`_fmt`).
 """
 from __future__ import annotations
 
@@ -30,12 +36,77 @@ class CheckContext:
     calibrating: bool = False
 
 
+MAX_SHOWN = 300  # characters of a student's value that a message may show
+
+
 def _fmt(value: Any) -> Any:
+    """A value as a result shows it: small values as they are, anything else summarised."""
+    if isinstance(value, bool) or value is None or isinstance(value, int) and abs(value) < 10**15:
+        return value
     if isinstance(value, float):
         return round(value, 4)
     if isinstance(value, np.ndarray):
-        return np.round(value, 4).tolist() if value.size <= 20 else f"array{list(value.shape)}"
-    return value
+        if value.size <= 20 and value.dtype.kind in "biuf":
+            return np.round(value, 4).tolist()
+        return f"array{list(value.shape)}"
+    if isinstance(value, str):
+        return value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "..."
+    if isinstance(value, (list, dict)):
+        from .artifacts import json_depth
+
+        if len(value) <= 20 and json_depth(value) <= 3:
+            shown = repr(value)  # bounded: at most 20 items of depth 3 of what is itself bounded
+            if len(shown) <= MAX_SHOWN:
+                return value
+        return f"{type(value).__name__} of {len(value)} items"
+    return str(value)[:MAX_SHOWN]
+
+
+def as_shape(value: Any) -> list | None:
+    """A tensor shape as exported (`_dlgrade_kernel.shape`): a list of dimension sizes, None
+    for unknown ones; None for an unknown rank. Raises ValueError for anything that is not a
+    shape (a string, a dict, nested lists, bools, fractions, NaN, sizes no tensor has)."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu" and value.size <= 32:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or len(value) > 32:
+        raise ValueError("not a shape")
+    dims = []
+    for d in value:
+        if d is None:
+            dims.append(None)
+        elif isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) and 0 <= d < 2**53:
+            dims.append(int(d))
+        elif isinstance(d, float) and d.is_integer() and 0 <= d < 2**53:
+            dims.append(int(d))
+        else:
+            raise ValueError("not a shape")
+    return dims
+
+
+class NotNumbers(ValueError):
+    """An exported value is not an array of plain numbers (of the size a check can take)."""
+
+
+def _numbers(value: Any, name: str, max_size: int | None = None) -> np.ndarray:
+    """`value` as a float64 array, checked before it is converted: numeric dtype (no strings,
+    complex, objects), at most `max_size` elements; JSON lists must be rectangular numbers."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise NotNumbers(f"{name} is an array of {value.dtype}, not numbers")
+        if max_size is not None and value.size > max_size:
+            raise NotNumbers(f"{name} has {value.size} numbers; at most {max_size} are expected")
+        return value.astype(np.float64)
+    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+        raise NotNumbers(f"{name} is a {type(value).__name__}, not numbers")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise NotNumbers(f"{name} is not a rectangular array of numbers") from None
+    if max_size is not None and array.size > max_size:
+        raise NotNumbers(f"{name} has {array.size} numbers; at most {max_size} are expected")
+    return array
 
 
 @dataclass
@@ -88,8 +159,11 @@ class Shape(Check):
         return (self.export or f"{self.name}_shape",)
 
     def __call__(self, ctx):
-        got = ctx.values[self.needs[0]]
-        got = None if got is None else [None if d is None else int(d) for d in got]
+        raw = ctx.values[self.needs[0]]
+        try:
+            got = as_shape(raw)
+        except ValueError:
+            return self._result(ctx, False, "shape.wrong", self.expected, _fmt(raw), self.hint)
         ok = got == list(self.expected)
         return self._result(ctx, ok, "shape.ok" if ok else "shape.wrong", self.expected, got, self.hint)
 
@@ -109,7 +183,9 @@ class Equals(Check):
     def __call__(self, ctx):
         got = ctx.values[self.needs[0]]
         if isinstance(got, np.ndarray):
-            got = got.tolist()
+            # an array far larger than what is expected is not it: do not make it a Python list
+            limit = 10 * max(1, np.size(self.expected)) if not isinstance(self.expected, str) else 10
+            got = got.tolist() if got.size <= limit else _fmt(got)
         ok = got == self.expected
         return self._result(ctx, ok, "value.ok" if ok else "value.wrong", self.expected, got, self.hint)
 
@@ -129,10 +205,12 @@ class Close(Check):
         return (self.export or self.name,)
 
     def __call__(self, ctx):
-        got = np.asarray(ctx.values[self.needs[0]], dtype=float)
         expected = np.asarray(self.expected, dtype=float)
         try:
+            got = _numbers(ctx.values[self.needs[0]], self.needs[0], max_size=expected.size)
             ok = bool(np.allclose(got.reshape(expected.shape), expected, rtol=self.rtol, atol=self.atol))
+        except NotNumbers:
+            got, ok = ctx.values[self.needs[0]], False
         except ValueError:
             ok = False
         tol = self.atol if not self.rtol else f"rtol {self.rtol}, atol {self.atol}"
@@ -163,6 +241,13 @@ class Calibrated(Check):
             value = float(self.compute(ctx.values, ctx))
         except PredictionError as exc:
             return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
+            # The student's data, when one of the values is not plain numbers; else the grader's.
+            odd = next((n for n in self.uses if n in ctx.values and not _plain_numbers(ctx.values[n])), None)
+            if odd is None:
+                raise
+            reason = f"{odd} is not an array of numbers ({type(exc).__name__})"
+            return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=reason)
         if not math.isfinite(value):
             return self._result(ctx, False, "loss.not_finite", None, value, self.hint)
         ctx.measured[self.metric] = value
@@ -192,6 +277,17 @@ class PredictionError(ValueError):
     """The grader cannot compute predictions from the student's exported model."""
 
 
+def _plain_numbers(value: Any) -> bool:
+    try:
+        _numbers(value, "value")
+    except NotNumbers:
+        return False
+    return True
+
+
+MAX_CURVE = 10_000_000  # numbers in one loss curve (a step-by-step curve of a long run is ~1e5)
+
+
 @dataclass
 class Decreasing(Check):
     """A loss curve that ends lower than it starts and stays finite."""
@@ -204,9 +300,12 @@ class Decreasing(Check):
         return (self.export or self.name,)
 
     def __call__(self, ctx):
-        curve = np.asarray(ctx.values[self.needs[0]], dtype=float).ravel()
+        try:
+            curve = _numbers(ctx.values[self.needs[0]], self.needs[0], max_size=MAX_CURVE).ravel()
+        except NotNumbers as exc:
+            return self._result(ctx, False, "loss.not_decreasing", None, str(exc), self.hint, first="-", last="-")
         if curve.size < 2:
-            return self._result(ctx, False, "loss.not_decreasing", None, curve.tolist(), self.hint, first="-", last="-")
+            return self._result(ctx, False, "loss.not_decreasing", None, _fmt(curve), self.hint, first="-", last="-")
         if not np.all(np.isfinite(curve)):
             return self._result(ctx, False, "loss.not_finite", None, None, self.hint)
         first, last = float(curve[0]), float(curve[-1])
@@ -238,10 +337,11 @@ class LayerSpecs(Check):
                 name=f"{self.name}: number of layers",
             )
         for index, (want, have) in enumerate(zip(self.expected, got)):
+            have = have if isinstance(have, dict) else {}
             for key, value in want.items():
                 if have.get(key) != value:
                     return self._result(
-                        ctx, False, "value.wrong", value, have.get(key), self.hint,
+                        ctx, False, "value.wrong", value, _fmt(have.get(key)), self.hint,
                         name=f"{self.name}: layer {index + 1} {key}",
                     )
         return self._result(ctx, True, "value.ok", None, None)
@@ -267,16 +367,38 @@ def softmax_accuracy(weights: str = "W", bias: str = "b", dataset: str = "mnist"
 
     def compute(values: dict, ctx: CheckContext) -> float:
         x, y = ctx.hidden.flat_mnist() if dataset == "mnist" else ctx.hidden.holdout(dataset)
-        W = np.asarray(values[weights], dtype=np.float64)
-        b = np.asarray(values[bias], dtype=np.float64)
-        if W.ndim != 2 or W.shape[0] != x.shape[1]:
-            raise PredictionError(f"{weights} has shape {list(W.shape)}; it must be [{x.shape[1]}, n_classes]")
-        if b.size not in (1, W.shape[1]):  # a single shared bias broadcasts: still a model
-            raise PredictionError(f"{bias} has shape {list(b.shape)}; it must be [{W.shape[1]}]")
+        classes = int(np.max(y)) + 1
+        # Shapes before any work: the product below is as large as W is wide.
+        W_shape, b_shape = _array_shape(values[weights], weights), _array_shape(values[bias], bias)
+        if W_shape != (x.shape[1], classes):
+            raise PredictionError(f"{weights} has shape {list(W_shape)}; it must be [{x.shape[1]}, {classes}]")
+        if math.prod(b_shape) not in (1, classes):  # a single shared bias broadcasts: still a model
+            raise PredictionError(f"{bias} has shape {list(b_shape)}; it must be [{classes}]")
+        W, b = _weights(values[weights], weights), _weights(values[bias], bias)
         logits = x @ W + b.reshape(1, -1)
         return float(np.mean(np.argmax(logits, axis=1) == y))
 
     return compute
+
+
+def _array_shape(value: Any, name: str) -> tuple:
+    """The shape of an exported array (or rectangular JSON list of numbers), without converting
+    an ndarray; PredictionError for anything else."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise PredictionError(f"{name} is an array of {value.dtype}, not numbers")
+        return value.shape
+    try:
+        return _numbers(value, name).shape
+    except NotNumbers as exc:
+        raise PredictionError(str(exc)) from None
+
+
+def _weights(value: Any, name: str) -> np.ndarray:
+    try:
+        return _numbers(value, name)
+    except NotNumbers as exc:
+        raise PredictionError(str(exc)) from None
 
 
 def prediction_accuracy(evaluation: str, dataset: str):
@@ -291,7 +413,9 @@ def prediction_accuracy(evaluation: str, dataset: str):
             raise PredictionError(predictions)
         labels = np.asarray(ctx.hidden.labels(dataset))
         p = np.asarray(predictions)
-        if p.shape[0] != labels.shape[0]:
+        if p.dtype.kind not in "biuf":
+            raise PredictionError(f"predictions of dtype {p.dtype} are not numbers")
+        if p.ndim == 0 or p.shape[0] != labels.shape[0]:
             raise PredictionError(f"{p.shape[0]} predictions for {labels.shape[0]} examples")
         if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:
             guess = np.argmax(p, axis=-1)
@@ -336,17 +460,22 @@ def _dense_chain_problem(shapes: dict[str, Any], layers: int, inputs: int, outpu
     the student's: W_i's columns, shown as "[784, h1]" (a string) in what is expected."""
     width: Any = inputs
     for i in range(1, layers + 1):
-        w = shapes.get(f"W{i}")
-        w = None if w is None else [None if d is None else int(d) for d in w]
+        w = _shape_or_none(shapes.get(f"W{i}"))
         out: Any = outputs if i == layers else f"h{i}"
         if w is None or len(w) != 2 or w[0] != width or (i == layers and w[1] != outputs) or w[1] is None:
             return f"W{i}", [width, out] if i == layers else f"[{width}, {out}]", w
-        b = shapes.get(f"b{i}")
-        b = None if b is None else [None if d is None else int(d) for d in b]
+        b = _shape_or_none(shapes.get(f"b{i}"))
         if b != [w[1]]:
             return f"b{i}", [w[1]], b
         width = w[1]
     return None
+
+
+def _shape_or_none(value: Any) -> list | None:
+    try:
+        return as_shape(value)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -389,11 +518,14 @@ class HiddenSizes(Check):
     def __call__(self, ctx):
         sizes = []
         for name in self.needs:
-            shape = ctx.values[name]
-            sizes.append(int(shape[1]) if shape is not None and len(shape) == 2 and shape[1] is not None else None)
+            shape = _shape_or_none(ctx.values[name])
+            sizes.append(shape[1] if shape is not None and len(shape) == 2 else None)
         ok = all(s is not None and self.low <= s <= self.high for s in sizes)
         expected = f"each in {self.low}..{self.high}"
         return self._result(ctx, ok, "value.ok" if ok else "value.wrong", expected, sizes, self.hint)
+
+
+MAX_HIDDEN_UNITS = 4096  # widest hidden layer the trusted forward pass takes when a check sets none
 
 
 def dense_chain_accuracy(
@@ -405,22 +537,25 @@ def dense_chain_accuracy(
 ):
     """compute() for an MLP from exported W1, b1, ..., Wn, bn on a holdout set: the trusted forward
     pass `grader.evaluators.dense_chain` with `activation` between layers and no dropout (as at
-    test time, keep_prob 1.0). Shapes are checked first; hidden sizes outside `hidden` (low, high)
-    are refused, which also bounds the work done here."""
+    test time, keep_prob 1.0). Shapes are checked first, before any conversion; hidden sizes
+    outside `hidden` (low, high; default 1..MAX_HIDDEN_UNITS) are refused, which also bounds the
+    work done here."""
     from .evaluators import dense_chain
+
+    low, high = hidden if hidden is not None else (1, MAX_HIDDEN_UNITS)
 
     def compute(values: dict, ctx: CheckContext) -> float:
         x, y = ctx.hidden.flat_mnist() if dataset == "mnist" else ctx.hidden.holdout(dataset)
         names = [f"{p}{i}" for i in range(1, layers + 1) for p in ("W", "b")]
-        arrays = {n: np.asarray(values[n], dtype=np.float64) for n in names}
-        problem = _dense_chain_problem({n: a.shape for n, a in arrays.items()}, layers, x.shape[1], outputs)
+        shapes = {n: list(_array_shape(values[n], n)) for n in names}
+        problem = _dense_chain_problem(shapes, layers, x.shape[1], outputs)
         if problem is not None:
             name, expected, got = problem
             raise PredictionError(f"{name} has shape {got}; it must be {expected}")
-        if hidden is not None:
-            sizes = [arrays[f"W{i}"].shape[1] for i in range(1, layers)]
-            if not all(hidden[0] <= s <= hidden[1] for s in sizes):
-                raise PredictionError(f"hidden sizes {sizes} are outside {hidden[0]}..{hidden[1]}")
+        sizes = [shapes[f"W{i}"][1] for i in range(1, layers)]
+        if not all(low <= s <= high for s in sizes):
+            raise PredictionError(f"hidden sizes {sizes} are outside {low}..{high}")
+        arrays = {n: _weights(values[n], n) for n in names}
         logits = dense_chain(arrays, x, activation)
         return float(np.mean(np.argmax(logits, axis=1) == y))
 
@@ -463,11 +598,15 @@ class ForwardMatches(Check):
         return (self.export, *self.arrays)
 
     def __call__(self, ctx):
-        got = np.asarray(ctx.values[self.export], dtype=np.float64)
         try:
+            # the function checks the weights' shapes (and the work they imply) before it works
             arrays = {k: ctx.values[k] for k in self.arrays}
             expected = np.asarray(self.function(arrays, self.inputs()), dtype=np.float64)
         except ValueError as exc:  # the weights do not fit the architecture
+            return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc)[:500])
+        try:
+            got = _numbers(ctx.values[self.export], self.export, max_size=expected.size)
+        except NotNumbers as exc:
             return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
         if got.shape != expected.shape:
             return self._result(ctx, False, "shape.wrong", list(expected.shape), list(got.shape), self.hint)
@@ -496,8 +635,11 @@ class Differs(Check):
         return (self.export, self.other)
 
     def __call__(self, ctx):
-        a = np.asarray(ctx.values[self.export], dtype=np.float64)
-        b = np.asarray(ctx.values[self.other], dtype=np.float64)
+        try:
+            a = _numbers(ctx.values[self.export], self.export)
+            b = _numbers(ctx.values[self.other], self.other)
+        except NotNumbers as exc:
+            return self._result(ctx, False, "value.wrong", f"more than {self.atol} apart", str(exc), self.hint)
         diff = float(np.max(np.abs(a - b))) if a.shape == b.shape and a.size else None
         ok = diff is not None and math.isfinite(diff) and diff > self.atol
         got = f"shapes {list(a.shape)} and {list(b.shape)}" if diff is None else f"{diff:.3g} apart"
@@ -568,6 +710,8 @@ def _predicted_labels(predictions: Any, labels: np.ndarray) -> np.ndarray:
     """Class guesses from a model's output, read as `prediction_accuracy` reads it: class
     scores (argmax) or one sigmoid column (> 0.5)."""
     p = np.asarray(predictions)
+    if p.dtype.kind not in "biuf":
+        raise PredictionError(f"predictions of dtype {p.dtype} are not numbers")
     if p.ndim == 0 or p.shape[0] != labels.shape[0]:
         raise PredictionError(f"predictions of shape {list(p.shape)} for {labels.shape[0]} examples")
     if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:

@@ -1,5 +1,7 @@
 """Trusted forward passes for models that exist only as exported weights (TF1 graphs), and the
-ways hidden inputs are fed. They run in the evaluate sandbox: `f(arrays, x) -> predictions`."""
+ways hidden inputs are fed: `f(arrays, x) -> predictions`. The checks also call them in the
+trusted process, on weights a student sized: each pass checks the weights' shapes, and the
+work and memory they imply, before it multiplies anything (ValueError when they do not fit)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,16 +14,28 @@ PREPROCESS = {
 }
 
 
-def dense_chain(arrays: dict, x: np.ndarray, activation: str = "sigmoid") -> np.ndarray:
-    """Logits of an MLP given W1, b1, W2, b2, ... (hidden activation applied between layers)."""
+MAX_FORWARD_PARAMS = 8_000_000  # weights a trusted forward pass multiplies by (course MLP: 5.6M at most)
+MAX_IMAGE_FLOPS = 2e8  # multiply-adds per image of the CNN pass (the course's CNN: 1.4e7)
+MAX_PATCH_BYTES = 256 * 2**20  # the im2col matrix of one batch of the CNN pass
+
+
+def dense_chain(arrays: dict, x: np.ndarray, activation: str = "sigmoid", batch: int = 1000) -> np.ndarray:
+    """Logits of an MLP given W1, b1, W2, b2, ... (hidden activation applied between layers),
+    computed `batch` rows at a time so that the hidden activations stay small."""
     act = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh}[activation]
-    h = x.astype(np.float64)
     n = sum(1 for k in arrays if k.startswith("W"))
-    for i in range(1, n + 1):
-        h = h @ arrays[f"W{i}"] + arrays[f"b{i}"]
-        if i < n:
-            h = act(h)
-    return h
+    params = sum(int(np.size(arrays[f"W{i}"])) for i in range(1, n + 1))
+    if params > MAX_FORWARD_PARAMS:
+        raise ValueError(f"the weights hold {params} numbers; the grader multiplies at most {MAX_FORWARD_PARAMS}")
+    out = []
+    for start in range(0, len(x), batch):
+        h = x[start : start + batch].astype(np.float64)
+        for i in range(1, n + 1):
+            h = h @ arrays[f"W{i}"] + arrays[f"b{i}"]
+            if i < n:
+                h = act(h)
+        out.append(h)
+    return np.concatenate(out) if out else np.zeros((0, np.shape(arrays[f"W{n}"])[1]))
 
 
 # --- the course's TF1 CNN: conv -> relu -> max_pool, twice, then fc -> relu -> fc -> softmax ----
@@ -77,6 +91,22 @@ def check_cnn_shapes(arrays: dict, image: tuple[int, int, int] = (28, 28, 1)) ->
     for bias, weights in (("b_conv1", w1), ("b_conv2", w2), ("b_fc1", f1), ("b_fc2", f2)):
         if shapes[bias] != (weights[-1],):
             raise ValueError(f"{bias} has shape {list(shapes[bias])}; it must be [{weights[-1]}]")
+    for name in CNN_ARRAYS:
+        kind = np.asarray(arrays[name]).dtype.kind if isinstance(arrays[name], np.ndarray) else "f"
+        if kind not in "biuf":
+            raise ValueError(f"{name} is not an array of numbers")
+
+
+def cnn_cost(arrays: dict, n: int, batch: int, image: tuple[int, int, int] = (28, 28, 1)) -> tuple[float, int]:
+    """(multiply-adds per image, bytes of the largest im2col matrix) of `tf1_cnn` on n images,
+    from the shapes alone (checked by `check_cnn_shapes` first)."""
+    w1, w2, f1, f2 = (tuple(np.shape(arrays[k])) for k in ("W_conv1", "W_conv2", "W_fc1", "W_fc2"))
+    h, w, _ = image
+    pixels1, pixels2 = h * w, ((h + 1) // 2) * ((w + 1) // 2)
+    flops = (pixels1 * np.prod(w1, dtype=float) + pixels2 * np.prod(w2, dtype=float)
+                 + np.prod(f1, dtype=float) + np.prod(f2, dtype=float))
+    patch = min(n, batch) * max(pixels1 * w1[0] * w1[1] * w1[2], pixels2 * w2[0] * w2[1] * w2[2]) * 4
+    return float(flops), int(patch)
 
 
 def tf1_cnn(arrays: dict, x: np.ndarray, batch: int = 250) -> np.ndarray:
@@ -84,6 +114,11 @@ def tf1_cnn(arrays: dict, x: np.ndarray, batch: int = 250) -> np.ndarray:
     -> relu -> 2x2 max pool, twice; flatten; fc -> relu; fc -> softmax. x: flat (n, 784) or
     images (n, 28, 28, 1). Works in float32 and in batches to keep the patch matrix small."""
     check_cnn_shapes(arrays)
+    flops, patch = cnn_cost(arrays, len(x), batch)
+    if flops > MAX_IMAGE_FLOPS or patch > MAX_PATCH_BYTES:
+        raise ValueError(f"the network is too large to grade: {flops:.3g} multiply-adds per image and "
+                         f"{patch / 2**20:.0f} MiB of image patches (at most {MAX_IMAGE_FLOPS:.3g}, "
+                         f"{MAX_PATCH_BYTES / 2**20:.0f} MiB)")
     a = {k: np.asarray(arrays[k], dtype=np.float32) for k in CNN_ARRAYS}
     images = np.asarray(x, dtype=np.float32).reshape(len(x), 28, 28, 1)
     out = []

@@ -202,17 +202,28 @@ RECORD_STATUSES = {"starting", "running", "finished", "timeout", "dead"}
 CELL_STATUSES = {"not-run", "running", "ok", "error", "timeout", "dead"}
 
 
+MAX_RECORD_CELLS = 10_000  # intake refuses notebooks of over 5,000 cells; the grader adds a few
+MAX_RECORD_TEXT = 4_000_000  # characters of error text kept from one record
+
+
 def clean_record(raw) -> dict:
     """The worker's record, reduced to the fields and types the grader uses.
 
     The worker shares the sandbox with the student's kernel, which can overwrite the record (and
     then kill the worker so that it stays). A forged record may misstate its own run, but it must
-    never crash the grader or put unbounded text into a report."""
+    never crash the grader or put unbounded text into a report; and reading it is linear and
+    capped (cells, characters), since everything downstream walks its cells."""
     if not isinstance(raw, dict):
         raise art.UnsafeArtifact("the record is not an object")
+    room = [MAX_RECORD_TEXT]  # for the long texts; names are short and capped per cell
 
     def text(value, limit: int = 2000) -> str:
         return value[:limit] if isinstance(value, str) else ""
+
+    def long_text(value) -> str:
+        kept = text(value, min(2000, room[0]))
+        room[0] -= len(kept)
+        return kept
 
     def number(value) -> float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e7
@@ -221,6 +232,8 @@ def clean_record(raw) -> dict:
     cells = []
     seen: set[int] = set()
     for entry in raw.get("cells") if isinstance(raw.get("cells"), list) else []:
+        if len(cells) >= MAX_RECORD_CELLS:
+            break
         if not isinstance(entry, dict):
             continue
         index = entry.get("index")
@@ -240,8 +253,8 @@ def clean_record(raw) -> dict:
             traceback = error.get("traceback") if isinstance(error.get("traceback"), list) else []
             cell["error"] = {
                 "ename": text(error.get("ename"), 200),
-                "evalue": text(error.get("evalue")),
-                "traceback": [text(line) for line in traceback[-40:]],
+                "evalue": long_text(error.get("evalue")),
+                "traceback": [long_text(line) for line in traceback[-40:]],
             }
         cells.append(cell)
     cells.sort(key=lambda c: c["index"])

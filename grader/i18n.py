@@ -95,6 +95,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "the exported {name} could not be read: {reason}",
         "ja": "出力された {name} を読み込めませんでした: {reason}",
     },
+    "too_large": {
+        "en": "the submission is too large to grade: {reason}",
+        "ja": "提出物が大きすぎて採点できません: {reason}",
+    },
+    "too_large.time": {
+        "en": "the submission is too large to grade: the grader's {seconds} s for it ran out before this check",
+        "ja": "提出物が大きすぎて採点できません: この提出物の採点時間 ({seconds} 秒) がこのチェックの前に尽きました",
+    },
+    "quiz.truncated": {
+        "en": "your answer is {length} characters long; only the first {limit} were read, a person will check the rest",
+        "ja": "回答が {length} 文字あります。最初の {limit} 文字だけを読みました。残りは採点者が確認します",
+    },
     # notebook-level verdicts
     "nb.not_submitted": {"en": "notebook {name} was not submitted", "ja": "ノートブック {name} が提出されていません"},
     "nb.invalid": {"en": "{reason}", "ja": "ノートブックとして読み込めません: {reason}"},

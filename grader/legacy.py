@@ -14,6 +14,13 @@ Findings are hints, never mistakes: `findings_to_checks` turns them into checks 
 "legacy-api" that are worth 0 of 0 points and have status PASS. `PartResult.status` ignores that
 kind, and reporters list them apart; when old code really breaks an exercise, the exercise's own
 checks already fail, so a finding never costs a point twice (or at all).
+
+The scan runs in the trusted process on code of any size and shape, so it is linear and capped:
+the tree is walked without recursion (a 600-term sum nests 600 deep), a cell is re-parsed at most
+`MAX_REPAIRS` times before its lines are read one by one, a line is read up to `MAX_LINE_CHARS`,
+and a notebook up to `MAX_SCAN_CHARS` (findings are hints: what is past a cap is not scanned).
+Anything the parser or `ast` helpers refuse to handle (RecursionError, MemoryError) costs only
+the finding, never the grade.
 """
 from __future__ import annotations
 
@@ -24,6 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from grader.results import CheckResult, Status
+
+MAX_REPAIRS = 20  # re-parses of one cell, blanking a bad line each time; then line by line
+MAX_LINE_CHARS = 2000  # of a line read on its own
+MAX_LINE_CALLS = 50  # call fragments tried per line read on its own
+MAX_CELL_CHARS = 200_000  # of one cell (an honest cell is a few thousand)
+MAX_SCAN_CHARS = 1_000_000  # of one notebook, together
+_AST_FAILURES = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 __all__ = ["CODES", "Finding", "diagnose_error", "findings_to_checks", "scan_notebook",
            "scan_source"]
@@ -269,14 +283,14 @@ class _Scanner:
     # -- cells -----------------------------------------------------------------------------
     def scan_cell(self, source: str, cell: str | None) -> list[Finding]:
         self._found, self._tf1 = {}, {}
-        text = _blank_ipython(source)
+        text = _blank_ipython(_cut(source, MAX_CELL_CHARS))
         tree, bad = _parse_with_repair(text)
         lines = text.split("\n")
         pending = sorted(bad)
         for stmt in tree.body:
             while pending and pending[0] < stmt.lineno:
                 self._scan_line(lines[pending[0] - 1], pending.pop(0))
-            _Visitor(self, text, 0).visit(stmt)
+            _visit(_Visitor(self, text, 0), stmt)
         for n in pending:
             self._scan_line(lines[n - 1], n)
         if self._tf1:
@@ -294,27 +308,28 @@ class _Scanner:
 
     # -- lines that do not parse -----------------------------------------------------------
     def _scan_line(self, raw: str, lineno: int) -> None:
-        code = _strip_comment(raw).strip()
+        code = _strip_comment(raw[:MAX_LINE_CHARS]).strip()
         if not code:
             return
         for attempt in (code, code + " pass"):
             if tree := _try_parse(attempt):
-                _Visitor(self, attempt, lineno - 1).visit(tree)
+                _visit(_Visitor(self, attempt, lineno - 1), tree)
                 return
         if m := re.match(r"from\s+([\w.]+)\s+import\s+(.+)$", code):
             names = [(n.strip(" ()"), None) for n in m.group(2).split(",")]
             self.on_import_from(m.group(1), names, lineno, code)
         elif m := re.match(r"import\s+([\w.]+)(?:\s+as\s+(\w+))?", code):
             self.on_import(m.group(1), m.group(2), lineno, code)
-        for start in (m.start() for m in re.finditer(r"(?<![\w.])[A-Za-z_][\w.]*\s*\(", code)):
+        starts = re.finditer(r"(?<![\w.])[A-Za-z_][\w.]*\s*\(", code)
+        for start in (m.start() for _, m in zip(range(MAX_LINE_CALLS), starts)):
             for frag in _call_fragments(code[start:]):
                 if tree := _try_parse(frag, "eval"):
-                    _Visitor(self, frag, lineno - 1).visit(tree)
+                    _visit(_Visitor(self, frag, lineno - 1), tree)
                     break
         chain = r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])+"
-        for m in re.finditer(chain, code):
+        for _, m in zip(range(MAX_LINE_CALLS), re.finditer(chain, code)):
             if tree := _try_parse(m.group(0), "eval"):
-                _Visitor(self, m.group(0), lineno - 1).visit(tree)
+                _visit(_Visitor(self, m.group(0), lineno - 1), tree)
 
     # -- imports ---------------------------------------------------------------------------
     def on_import(self, module: str, alias: str | None, line: int, old: str) -> None:
@@ -368,14 +383,39 @@ class _Scanner:
             self.emit("tf-eager-placeholder", old, "tf.disable_v2_behavior()", line)
 
 
+def _visit(visitor: "_Visitor", tree: ast.AST) -> None:
+    """Walk `tree`; a piece that an `ast` helper cannot handle (a RecursionError in unparse or
+    deepcopy of a very deep expression) loses its findings, nothing else."""
+    try:
+        visitor.visit(tree)
+    except (RecursionError, MemoryError):
+        pass
+
+
 class _Visitor(ast.NodeVisitor):
-    """Walks one parsed piece of a cell (the cell, a line or a fragment) in source order."""
+    """Walks one parsed piece of a cell (the cell, a line or a fragment) in source order.
+
+    Without recursion: each visit_* method does its work, then `generic_visit` queues the
+    node's children, which `visit` takes from a stack in source order (pre-order, as the
+    recursive NodeVisitor would). A long honest expression nests as deep as it is long."""
 
     def __init__(self, scanner: _Scanner, text: str, offset: int) -> None:
         self.s, self.text, self.offset = scanner, text, offset
         # id(layer call) -> (model, is_later_layer) for calls in model.add(...) / Sequential([...])
         self.parents: dict[int, tuple[str | None, bool]] = {}
         self.adds: dict[int, ast.Call] = {}  # id(layer call) -> the model.add(...) call around it
+        self._queued: list[ast.AST] = []
+
+    def visit(self, node: ast.AST) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            self._queued = []
+            getattr(self, "visit_" + current.__class__.__name__, self.generic_visit)(current)
+            stack.extend(reversed(self._queued))
+
+    def generic_visit(self, node: ast.AST) -> None:
+        self._queued.extend(ast.iter_child_nodes(node))
 
     def _line(self, node: ast.AST) -> int:
         return node.lineno + self.offset
@@ -618,18 +658,28 @@ def _blank_ipython(source: str) -> str:
 def _try_parse(text: str, mode: str = "exec") -> ast.AST | None:
     try:
         return ast.parse(text, mode=mode)
-    except (SyntaxError, ValueError):
+    except _AST_FAILURES:
         return None
 
 
+def _cut(source: str, limit: int) -> str:
+    """The first `limit` characters of `source`, ending at a line's end."""
+    if len(source) <= limit:
+        return source
+    head = source[:limit]
+    return head[: head.rfind("\n") + 1] if "\n" in head else ""
+
+
 def _parse_with_repair(text: str) -> tuple[ast.Module, set[int]]:
-    """Parse, blanking the line a SyntaxError points at until the rest parses.
+    """Parse, blanking the line a SyntaxError points at until the rest parses, at most
+    MAX_REPAIRS times (each try parses the whole cell again); past that, or when the parser
+    gives up for another reason, every line is read on its own.
 
     Returns the tree and the 1-based numbers of the blanked lines, to be read on their own.
     """
     lines = text.split("\n")
     bad: set[int] = set()
-    for _ in range(len(lines) + 1):
+    for _ in range(min(len(lines), MAX_REPAIRS) + 1):
         try:
             return ast.parse("\n".join(lines)), bad
         except SyntaxError as err:
@@ -640,7 +690,7 @@ def _parse_with_repair(text: str) -> tuple[ast.Module, set[int]]:
                 break
             bad.add(candidates[0])
             lines[candidates[0] - 1] = ""
-        except ValueError:  # e.g. NUL bytes: read every line on its own
+        except (ValueError, RecursionError, MemoryError):  # NUL bytes, a 3,000-term sum: line by line
             break
     every = {i for i, ln in enumerate(text.split("\n"), 1) if ln.strip()}
     return ast.Module(body=[], type_ignores=[]), every
@@ -692,7 +742,12 @@ def scan_notebook(sources: Sequence[str], ids: Sequence[str] | None = None) -> l
     """
     scanner = _Scanner()
     found: list[Finding] = []
+    room = MAX_SCAN_CHARS
     for i, source in enumerate(sources):
+        if room <= 0:
+            break
+        source = _cut(source, room)
+        room -= max(len(source), 1)
         found += scanner.scan_cell(source, ids[i] if ids is not None else str(i))
     return found
 
@@ -805,7 +860,7 @@ def _error_findings(text: str, tb: str) -> list[Finding]:
 def _literal_dict(text: str) -> dict:
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
         # Values such as <Tensor ...> are not literals: keep the keys at least.
         return {k: "..." for k in re.findall(r"'(\w+)':", text)}
     return value if isinstance(value, dict) else {}

@@ -18,6 +18,11 @@ option's text, or several options ("a, c"). `load_rubrics` reads both kinds from
 
 Messages are in English and Japanese: every CheckResult carries `message_key` and
 `message_args`, and the keys are registered in `grader.i18n.CATALOG`.
+
+Scoring runs in the trusted process on text of any length, so only the first
+`MAX_ANSWER_CHARS` characters of an answer are read (a longer one gets a needs-review note that
+says so), and every step is linear in what is read: suffixes are stripped without a
+backtracking regex, and an `all_of` concept combines at most `MAX_GROUP_HITS` places per group.
 """
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ __all__ = [
 ]
 
 NOT_ANSWERED_STUBS = ("YOUR ANSWER HERE",)  # what nbgrader leaves in a released markdown cell
+MAX_ANSWER_CHARS = 10_000  # read of one answer; a thorough answer is under 2,000
+MAX_GROUP_HITS = 20  # places per all_of group that are combined with the other groups'
 
 _MESSAGES: dict[str, dict[str, str]] = {
     "quiz.not_answered": {"en": "not answered", "ja": "未回答です"},
@@ -219,7 +226,9 @@ class Concept:
     def _group_spans(self, folded: str) -> list[tuple[int, int]]:
         if not self._groups:
             return []
-        per_group = [[m.span() for p in g for m in p.finditer(folded)] for g in self._groups]
+        # the first places of each group only: combining every place of every group is a
+        # product, as large as the answer is long to the power of the number of groups
+        per_group = [[m.span() for p in g for m in p.finditer(folded)][:MAX_GROUP_HITS] for g in self._groups]
         spans = []
         for combo in product(*per_group):
             start, end = min(s for s, _ in combo), max(e for _, e in combo)
@@ -293,6 +302,11 @@ class Rubric:
         return sum(c.points for c in self.concepts if not c.bonus)
 
 
+def _considered(answer) -> str:
+    """The part of an answer that is read: its first MAX_ANSWER_CHARS characters."""
+    return answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else ""
+
+
 def _strip_stub(answer: str | None) -> str:
     text = answer or ""
     for stub in NOT_ANSWERED_STUBS:
@@ -307,11 +321,33 @@ def _excerpt(plain: str, hit: _Hit, margin: int = 8) -> str:
 def score_free_text(answer: str | None, rubric: Rubric, lang: str = "en") -> list[CheckResult]:
     """Score `answer` against `rubric`: one CheckResult per concept, named
     "<question id>: <concept id>"."""
+    full_length = len(answer) if isinstance(answer, str) else 0
+    answer = _considered(answer)
     plain = normalize(_strip_stub(answer), fold_kana=False)
     folded = normalize(plain)
     if not re.search(r"\w", folded):
         return [_concept_result(rubric, c, Status.FAIL, 0.0, "quiz.not_answered", lang) for c in rubric.concepts]
+    results = _scored_concepts(rubric, answer, plain, folded, lang)
+    if full_length > MAX_ANSWER_CHARS:
+        results.append(_truncated_note(rubric.question_id, full_length, lang))
+    return results
 
+
+def _truncated_note(question_id: str, length: int, lang: str) -> CheckResult:
+    """Worth nothing by itself; says that a person reads what the grader did not."""
+    args = {"question": question_id, "length": length, "limit": MAX_ANSWER_CHARS}
+    return CheckResult(
+        name=f"{question_id}: length",
+        status=Status.NEEDS_REVIEW,
+        score=0.0,
+        max_score=0.0,
+        message=t("quiz.truncated", lang, **args),
+        message_key="quiz.truncated",
+        message_args=args,
+    )
+
+
+def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang: str) -> list[CheckResult]:
     hits = {c.id: c.find(folded, plain) for c in rubric.concepts}
     found = {cid for cid, hs in hits.items() if any(not h.negated for h in hs)}
     negated = {cid for cid, hs in hits.items() if hs and cid not in found}
@@ -408,7 +444,16 @@ class Choice:
 
 
 _PREFIX = re.compile(r"^(?:answer|ans|答エ|答|解答|正解)\s*(?:ハ|:|=)?\s*")
-_SUFFIX = re.compile(r"\s*(?:デス|ダ)?\s*[.!]*$")
+
+
+def _strip_suffix(text: str) -> str:
+    """Drop a closing "です" / "だ" and the dots and marks after it: what the regex
+    `\\s*(?:デス|ダ)?\\s*[.!]*$` removes, without its quadratic backtracking on a long run."""
+    text = text.rstrip(".!").rstrip()
+    for word in ("デス", "ダ"):
+        if text.endswith(word):
+            return text[: -len(word)].rstrip()
+    return text
 _LIST_SEP = r"(?:\s*(?:,|/|&|\+|;|\band\b|ト|オヨビ|及ビ)\s*|\s+)"
 
 
@@ -418,7 +463,7 @@ def parse_choice(answer: str | None, choice: Choice) -> set[str] | None:
     Reads "b", "B", "(b)", "ｂ", "b) text", "答えはb", the option's own text, and for
     questions with several correct options "a, c", "a and c", "a・c" or "ac".
     """
-    text = _SUFFIX.sub("", _PREFIX.sub("", normalize(_strip_stub(answer)))).replace(")(", ") (")
+    text = _strip_suffix(_PREFIX.sub("", normalize(_strip_stub(_considered(answer))))).replace(")(", ") (")
     if not re.search(r"\w", text):
         return set()
     by_norm = {normalize(k): k for k in choice.options}
@@ -454,7 +499,7 @@ def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: b
     The expected answer is shown only with `reveal=True`."""
     picked = parse_choice(answer, choice)
     expected = ", ".join(sorted(choice.correct))
-    args = {"question": choice.question_id, "got": (answer or "").strip()[:60], "options": ", ".join(choice.options)}
+    args = {"question": choice.question_id, "got": _considered(answer)[:200].strip()[:60], "options": ", ".join(choice.options)}
     hint = ""
     if picked is None:
         status, score, key = Status.NEEDS_REVIEW, 0.0, "quiz.choice_unreadable"

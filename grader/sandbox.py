@@ -130,8 +130,31 @@ def describe_signal(sig: int, limits: Limits) -> tuple[str, str]:
 
 # Forking while another thread of this process is inside a multi-threaded BLAS call can hang both
 # (OpenBLAS's fork handler waits on the call's worker threads; seen when grading a class in
-# parallel). Spawns and the grader's own numpy work (checks) take turns under this lock.
-FORK_LOCK = threading.RLock()
+# parallel). A lock around forks and checks prevented it, but made every student's spawn wait
+# for any other student's checks, whose work the student sizes. Instead the trusted process's
+# BLAS runs on its calling thread only: with no BLAS worker threads there is nothing for the fork
+# handler to wait for (measured: 2 threads multiplying while the main thread spawns hang within
+# seconds with OpenBLAS's default threads, and run 20 s, 2,400 spawns, with one). Sandboxed
+# processes are started afresh (exec) and choose their own threads.
+_BLAS_ONCE = threading.Lock()
+_blas_limited = False
+
+
+def single_thread_blas() -> None:
+    """Limit the BLAS libraries loaded in this process (numpy's OpenBLAS) to one thread; once,
+    before the first fork or check, and for good (never restored, so no thread can race it)."""
+    global _blas_limited
+    if _blas_limited:
+        return
+    with _BLAS_ONCE:
+        if not _blas_limited:
+            try:
+                import numpy  # noqa: F401  (loads the BLAS library, so that it can be limited)
+                from threadpoolctl import threadpool_limits
+            except ImportError:  # no numpy, no BLAS threads (the sandbox's own helpers)
+                return
+            threadpool_limits(limits=1, user_api="blas")
+            _blas_limited = True
 
 
 def run_process(
@@ -152,19 +175,19 @@ def run_process(
     # Output goes to anonymous host files, not into cwd: a file in the run's own folder could be
     # swapped for a symlink to a host file, which the grader would then read into the report.
     # RLIMIT_FSIZE caps their size like any file the run writes.
+    single_thread_blas()  # before any fork: see above
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        with FORK_LOCK:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                preexec_fn=preexec or (lambda: set_rlimits(limits)),
-                pass_fds=pass_fds,
-            )
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=preexec or (lambda: set_rlimits(limits)),
+            pass_fds=pass_fds,
+        )
         stopped, detail = None, ""
         try:
             proc.wait(timeout=timeout_s)

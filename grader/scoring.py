@@ -4,19 +4,40 @@ Before a check runs, every value it needs must have been exported; when one is m
 scorer says why, in this order: the part's cell still raises NotImplementedError (fail: "not
 implemented"), a cell raised (error, with the student's exception), the sandbox stopped the run
 before the part (error, with what stopped it), or the value could not be read.
+
+Scoring runs in the trusted process on data a student sized, so it has a budget per notebook
+(`ScoringBudget`): the bytes its exports may load (each file is charged before it is read) and
+the seconds its checks may take (the deadline is checked between checks; each check bounds its
+own work by checking sizes first). What is over the budget gets "too large to grade" as its
+verdict; the rest of the class is not held up. No lock is taken: see `sandbox.single_thread_blas`.
 """
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
 
 from . import artifacts as art
 from .checks import CheckContext
 from .execution import ExecutionOutcome
 from .i18n import t
 from .results import CheckResult, PartResult, Status
-from .sandbox import FORK_LOCK
+from .sandbox import single_thread_blas
 from .spec import NotebookSpec, Part
+
+MAX_CURVE_POINTS = 2000
+
+
+@dataclass(frozen=True)
+class ScoringBudget:
+    """What scoring one notebook may cost the trusted process."""
+
+    seconds: float = 60.0  # checks that would start later get "too large to grade"
+    export_bytes: int = art.MAX_SUBMISSION_BYTES  # every exported file it loads, together
+    clock: Callable[[], float] = time.monotonic
 
 
 @dataclass
@@ -40,7 +61,9 @@ def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
     """Plain words for why the run ended early ('' when it did not)."""
     process = outcome.process
     for entry in outcome.record.get("cells", []):
-        where = _position(outcome, entry)
+        if entry.get("status") not in ("timeout", "dead", "running"):
+            continue
+        where = _position(outcome, entry)  # only for the cell named: it counts the cells before
         if entry.get("status") == "timeout":
             # the limit in force (trusted), not the measured time, which a busy machine stretches
             limit = process.sandbox.get("limits", {}).get("cell_timeout_s") if not entry.get("injected") else None
@@ -61,6 +84,8 @@ def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
 def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartData, lang: str,
              stub_left: frozenset[str] = frozenset()):
     """(status, message key, args) explaining why `name` was not exported."""
+    if name in data.too_large:  # the value exists; reading it would cost more than grading may
+        return Status.ERROR, "too_large", {"reason": data.unreadable.get(name, "")}
     cells = outcome.record.get("cells", [])
     own = [outcome.cell(gid) for gid in part.cells]
     for entry in own:
@@ -105,6 +130,36 @@ def _missing_result(check, part, name, outcome, data, lang, stub_left) -> CheckR
     )
 
 
+def _out_of_time(check, lang: str, seconds: float) -> CheckResult:
+    args = {"seconds": round(seconds)}
+    return CheckResult(
+        name=check.name,
+        status=Status.ERROR,
+        score=0.0,
+        max_score=check.points,
+        message=t("too_large.time", lang, **args),
+        hidden=check.hidden,
+        message_key="too_large.time",
+        message_args=args,
+    )
+
+
+def curve_points(value) -> list[float] | None:
+    """A training curve for the report: the first MAX_CURVE_POINTS numbers of a flat list or
+    1-D numeric array (None for anything else), converted without building a Python list of
+    the whole export."""
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1 or value.dtype.kind not in "biuf":
+            return None
+        return [float(v) for v in value[:MAX_CURVE_POINTS].astype(np.float64)]
+    if isinstance(value, list):
+        try:
+            return [float(v) for v in value[:MAX_CURVE_POINTS]]
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
+
+
 def score_notebook(
     spec: NotebookSpec,
     outcome: ExecutionOutcome,
@@ -115,14 +170,19 @@ def score_notebook(
     stub_left: frozenset[str] = frozenset(),
     calibrating: bool = False,
     evaluate=None,
+    budget: ScoringBudget | None = None,
 ) -> NotebookScore:
     """`evaluate(part_data) -> predictions` runs the evaluate phase when a part asks for it.
     `stub_left`: answer cells where the student wrote code but kept the template's
     `raise NotImplementedError()` (said so when that line stopped the cell)."""
+    single_thread_blas()
+    budget = budget or ScoringBudget()
+    deadline = budget.clock() + budget.seconds
     thresholds = spec.thresholds()
     result = NotebookScore(parts=[])
+    loaded = art.ByteBudget(budget.export_bytes)
     part_data = {
-        part.id: art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models))
+        part.id: art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models), budget=loaded)
         for part in spec.parts
     }
     predictions = evaluate(part_data) if evaluate and any(p.evaluate for p in spec.parts) else {}
@@ -141,13 +201,15 @@ def score_notebook(
         )
         checks: list[CheckResult] = []
         for check in part.checks:
+            if budget.clock() > deadline:
+                checks.append(_out_of_time(check, lang, budget.seconds))
+                continue
             missing = [n for n in check.needs if n not in data.values and n not in data.models]
             if missing:
                 checks.append(_missing_result(check, part, missing[0], outcome, data, lang, stub_left))
                 continue
             try:
-                with FORK_LOCK:  # no fork while BLAS runs in this thread: see sandbox.FORK_LOCK
-                    produced = check(ctx)
+                produced = check(ctx)
             except Exception as exc:  # a bug in a check must cost the student nothing silently
                 result.grader_errors.append(f"{part.id}/{check.name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
                 produced = CheckResult(
@@ -163,11 +225,9 @@ def score_notebook(
         seconds = sum((outcome.cell(gid) or {}).get("seconds", 0.0) for gid in part.cells)
         curves = {}
         for label, export_name in part.curves.items():
-            value = data.values.get(export_name)
-            try:
-                curves[label] = [float(v) for v in list(value)][:2000]
-            except (TypeError, ValueError):
-                pass
+            points = curve_points(data.values.get(export_name))
+            if points is not None:
+                curves[label] = points
         part_result = PartResult.from_checks(
             part.id,
             part.title_in(lang),
