@@ -114,12 +114,12 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, dir_fd: int | None = None
     return parse_json(read_bytes(path, limit, dir_fd, budget), Path(path).name)
 
 
-def parse_json(data: bytes, name: str = "data") -> Any:
+def parse_json(data: bytes, name: str = "data", max_containers: int = MAX_JSON_CONTAINERS) -> Any:
     """JSON as plain data, refusing (before parsing) more containers than the trusted process
     should build and (after) nesting deeper than any check reads: a value nested 900 deep
     parses, then breaks whatever recurses over it later (comparison, repr, the result file)."""
-    if data.count(b"[") + data.count(b"{") > MAX_JSON_CONTAINERS:
-        raise TooLarge(f"{name} holds over {MAX_JSON_CONTAINERS} lists and objects")
+    if data.count(b"[") + data.count(b"{") > max_containers:
+        raise TooLarge(f"{name} holds over {max_containers} lists and objects")
     try:
         value = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: ints of 4,300+ digits

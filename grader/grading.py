@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import artifacts as art
 from . import notebook as nbf
 from .cache import ResultCache, cache_key
 from .errors import NotANotebook
@@ -27,6 +28,9 @@ from .run_output import discard_work, output_part, plot_budget
 from .validate import WrongExercise, prepare
 
 MAX_PLOTS = 20
+MAX_EXECUTED_BYTES = 64 * 1024 * 1024  # the executed notebook, read for the student's figures
+MAX_EXECUTED_CONTAINERS = 200_000  # its lists and objects (a cell with outputs has about ten)
+MAX_DIAGNOSED_ERRORS = 100  # cells whose errors are read for old-API hints (a record may list thousands)
 MAX_PLOT_BYTES = 2 * 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -152,16 +156,14 @@ def _intake_part(listing: Listing, lang: str) -> PartResult:
 def extract_plots(executed: Path, out_dir: Path, stem: str, budget: int | None = None) -> tuple[list[dict], int]:
     """The student's own figures (PNG outputs of their cells), checked to be PNGs and capped in
     number and (`budget`) in bytes; also how many figures were left out for the budget."""
-    try:
-        nb = nbf.read_notebook(executed, max_bytes=64 * 1024 * 1024)
-    except NotANotebook:
-        return [], 0
     plots, over = [], 0
     budget = float("inf") if budget is None else budget
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or cell.metadata.get("dlgrade", {}).get("injected"):
+    for index, cell in enumerate(_executed_cells(executed)):
+        meta = _dict(cell.get("metadata"))
+        if cell.get("cell_type") != "code" or _dict(meta.get("dlgrade")).get("injected"):
             continue
-        for out in cell.get("outputs", []):
+        for out in cell.get("outputs") if isinstance(cell.get("outputs"), list) else []:
+            out = _dict(out)
             data = out.get("data", {}).get("image/png") if isinstance(out.get("data"), dict) else None
             if not isinstance(data, str) or len(data) > MAX_PLOT_BYTES * 4 // 3 + 4:
                 continue
@@ -178,8 +180,27 @@ def extract_plots(executed: Path, out_dir: Path, stem: str, budget: int | None =
             out_dir.mkdir(parents=True, exist_ok=True)
             path = out_dir / f"{stem}-{len(plots) + 1}.png"
             path.write_bytes(raw)
-            plots.append({"notebook": stem, "cell": nbf.grade_id(cell) or index, "path": path.name})
+            gid = _dict(meta.get("nbgrader")).get("grade_id")
+            plots.append({"notebook": stem, "cell": gid if isinstance(gid, str) and gid else index, "path": path.name})
     return plots, over
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _executed_cells(executed: Path) -> list[dict]:
+    """The executed notebook's cells as plain data, read bounded in bytes and in containers and
+    not validated by nbformat: the sandbox wrote it, and validating a million outputs took the
+    trusted process 30 s and 1 GiB. Anything unreadable has no figures."""
+    from .intake import read_regular
+
+    try:
+        data = art.parse_json(read_regular(executed, MAX_EXECUTED_BYTES), executed.name, MAX_EXECUTED_CONTAINERS)
+    except (NotANotebook, OSError, art.UnsafeArtifact):
+        return []
+    cells = _dict(data).get("cells")
+    return [_dict(c) for c in cells] if isinstance(cells, list) else []
 
 
 def attach_legacy_hints(spec: NotebookSpec, nb, record: dict, parts: list[PartResult], lang: str) -> None:
@@ -191,10 +212,11 @@ def attach_legacy_hints(spec: NotebookSpec, nb, record: dict, parts: list[PartRe
 
     code = [c for c in nb.cells if c.cell_type == "code"]
     ids = [nbf.grade_id(c) or f"#{i + 1}" for i, c in enumerate(code)]
-    findings = scan_notebook([c.source for c in code], ids=ids)
-    for entry in record.get("cells", []):
+    findings = scan_notebook([c.source for c in code], ids=ids)  # capped in size: see grader.legacy
+    errors = [e for e in record.get("cells", []) if e.get("error") and not e.get("injected")]
+    for entry in errors[:MAX_DIAGNOSED_ERRORS]:
         err = entry.get("error")
-        if err and not entry.get("injected"):
+        if err:
             cell = entry.get("grade_id") or f"#{entry['index']}"
             found = diagnose_error(err.get("ename", ""), err.get("evalue", ""), err.get("traceback", []))
             findings += [replace(f, cell=cell) for f in found]
@@ -206,10 +228,12 @@ def attach_legacy_hints(spec: NotebookSpec, nb, record: dict, parts: list[PartRe
     for part in parts:
         for gid in next(p for p in spec.parts if p.id == part.id).cells:
             by_cell.setdefault(gid, part)
+    shown = {(id(part), c.kind, c.hint) for part in parts for c in part.checks}  # a set: findings are many
     for check in findings_to_checks(findings, lang):
         cell = check.message_args.get("cell")
         target = by_cell.get(cell, parts[0])
-        if not any(c.kind == check.kind and c.hint == check.hint for c in target.checks):
+        if (id(target), check.kind, check.hint) not in shown:
+            shown.add((id(target), check.kind, check.hint))
             target.checks.append(check)
 
 

@@ -35,8 +35,9 @@ from grader.results import CheckResult, Status
 MAX_REPAIRS = 20  # re-parses of one cell, blanking a bad line each time; then line by line
 MAX_LINE_CHARS = 2000  # of a line read on its own
 MAX_LINE_CALLS = 50  # call fragments tried per line read on its own
-MAX_CELL_CHARS = 200_000  # of one cell (an honest cell is a few thousand)
-MAX_SCAN_CHARS = 1_000_000  # of one notebook, together
+MAX_CELL_CHARS = 100_000  # of one cell (an honest cell is a few thousand)
+MAX_SCAN_CHARS = 500_000  # of one notebook, together (about 2 s of scanning at worst)
+MAX_FINDINGS = 200  # reported per notebook
 _AST_FAILURES = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 __all__ = ["CODES", "Finding", "diagnose_error", "findings_to_checks", "scan_notebook",
@@ -279,10 +280,19 @@ class _Scanner:
         self.built: set[str] = set()  # models that already have a layer: input_dim is not first
         self._found: dict[tuple[str, int | None], Finding] = {}
         self._tf1: dict[str, int] = {}
+        self._lines: dict[str, list[bytes]] = {}  # text -> its lines (UTF-8, as ast's offsets count)
+        self.emitted = 0  # findings of the whole notebook; reported up to MAX_FINDINGS
+
+    def lines_of(self, text: str) -> list[bytes]:
+        """`text` split into lines as `ast` counts them, once per text (a cell has one visitor
+        per statement, each of which may need a segment of it)."""
+        if text not in self._lines:
+            self._lines[text] = [ln.encode() for ln in re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)]
+        return self._lines[text]
 
     # -- cells -----------------------------------------------------------------------------
     def scan_cell(self, source: str, cell: str | None) -> list[Finding]:
-        self._found, self._tf1 = {}, {}
+        self._found, self._tf1, self._lines = {}, {}, {}
         text = _blank_ipython(_cut(source, MAX_CELL_CHARS))
         tree, bad = _parse_with_repair(text)
         lines = text.split("\n")
@@ -301,7 +311,9 @@ class _Scanner:
                       key=lambda f: f.line or 0)
 
     def emit(self, code: str, old: str, new: str, line: int | None, **fields: str) -> None:
-        self._found.setdefault((code, line), _finding(code, _oneline(old), new, line, **fields))
+        if (code, line) not in self._found and self.emitted < MAX_FINDINGS:
+            self._found[(code, line)] = _finding(code, _oneline(old), new, line, **fields)
+            self.emitted += 1
 
     def tf1_name(self, dotted: str, line: int) -> None:
         self._tf1.setdefault(dotted, line)
@@ -421,7 +433,22 @@ class _Visitor(ast.NodeVisitor):
         return node.lineno + self.offset
 
     def _seg(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ast.unparse(node)
+        return self._segment(node) or ast.unparse(node)
+
+    def _segment(self, node: ast.AST) -> str | None:
+        """`ast.get_source_segment`, over lines split once: it splits the whole text per call,
+        which made a cell of 4,000 old calls take minutes."""
+        end, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+        if end is None or end_col is None:
+            return None
+        lines = self.s.lines_of(self.text)
+        start, col = node.lineno - 1, node.col_offset
+        if not 0 <= start <= end - 1 < len(lines):
+            return None
+        if start == end - 1:
+            return lines[start][col:end_col].decode("utf-8", "replace")
+        middle = b"".join(lines[start + 1 : end - 1])
+        return (lines[start][col:] + middle + lines[end - 1][:end_col]).decode("utf-8", "replace")
 
     def visit_Import(self, node: ast.Import) -> None:
         for a in node.names:
@@ -448,7 +475,7 @@ class _Visitor(ast.NodeVisitor):
         self._observe(node)
         parent = self.parents.get(id(node))
         _, issues = _fix_call(node, self.s, parent)
-        if issues:
+        if issues and self.s.emitted < MAX_FINDINGS:  # past that, none is reported: skip the rewrite
             new = _modernize(node, self.s, parent)
             # A first layer's fix adds `model.add(keras.Input(...))`: then the old is the add call.
             wrapped = new.startswith(f"{parent[0]}.add(") if parent and parent[0] else False
@@ -900,6 +927,8 @@ def findings_to_checks(findings: Sequence[Finding], lang: str = "en") -> list[Ch
     seen: set[tuple] = set()
     checks = []
     for f in findings:
+        if len(checks) >= MAX_FINDINGS:  # hints, not verdicts: the first ones say what to fix
+            break
         key = (f.code, f.old, f.line, f.cell)
         if key in seen or (f.source == "error" and (f.code, f.cell) in scanned):
             continue

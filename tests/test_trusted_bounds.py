@@ -131,6 +131,54 @@ def test_a_sum_too_long_for_the_parser_costs_only_findings():
     assert legacy._literal_dict("{" * 5_000) == {}
 
 
+def test_a_cell_of_thousands_of_old_calls_is_scanned_in_bounded_time():
+    # each finding's source segment split the whole cell again (47 s for 4,000 lines)
+    cell = "\n".join(f"opt{i} = SGD(lr=0.{i}, decay=1e-6)" for i in range(3000))
+    findings = finishes(lambda: legacy.scan_notebook([cell]), 10)
+    assert 0 < len(findings) <= legacy.MAX_FINDINGS
+    assert findings[0].old == "SGD(lr=0.0, decay=1e-6)" and findings[0].line == 1
+
+
+def test_legacy_hints_read_a_bounded_number_of_error_cells(monkeypatch):
+    import nbformat
+
+    from grader.grading import MAX_DIAGNOSED_ERRORS, attach_legacy_hints
+    from grader.results import PartResult
+
+    calls = []
+    real = legacy.diagnose_error
+    monkeypatch.setattr(legacy, "diagnose_error", lambda *a: calls.append(1) or real(*a))
+    error = {"ename": "AttributeError", "evalue": "module 'tensorflow' has no attribute 'Session'", "traceback": []}
+    record = {"cells": [{"index": i, "grade_id": None, "error": error} for i in range(5000)]}
+    part = Part("p", "P", cells=["c"], checks=[])
+    spec = NotebookSpec("t.ipynb", Path("t"), Path("t"), [part])
+    parts = [PartResult.from_checks("p", "P", [])]
+    attach_legacy_hints(spec, nbformat.v4.new_notebook(), record, parts, "en")
+    assert len(calls) == MAX_DIAGNOSED_ERRORS
+    assert [c.name for c in parts[0].checks] == ["legacy-api/tf1-api (cell #0)"]  # the same hint once
+
+
+def test_figures_are_read_without_validating_a_million_outputs(tmp_path):
+    import base64
+
+    import nbformat
+
+    from grader.grading import extract_plots
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"p" * 100).decode()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("plot()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png})]
+    nb.cells = [cell]
+    honest = tmp_path / "honest.ipynb"
+    nbformat.write(nb, honest)
+    assert len(extract_plots(honest, tmp_path / "plots", "h")[0]) == 1
+    flood = ",".join(['{"output_type": "stream", "name": "stdout", "text": "x"}'] * 300_000)
+    text = honest.read_text().replace('"outputs": [', '"outputs": [' + flood + ",", 1)
+    (tmp_path / "flood.ipynb").write_text(text)
+    assert finishes(lambda: extract_plots(tmp_path / "flood.ipynb", tmp_path / "plots", "f"), 5) == ([], 0)
+
+
 # --- records -------------------------------------------------------------------------------------
 def test_a_forged_record_is_capped_in_cells_and_text():
     long = "v" * 5000
