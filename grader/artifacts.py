@@ -33,6 +33,7 @@ MAX_JSON_BYTES = 16 * MiB
 MAX_PART_BYTES = 128 * MiB  # every file one part's export cell left
 MAX_SUBMISSION_BYTES = 256 * MiB  # every file the exports of one notebook load
 MAX_JSON_CONTAINERS = 1_000_000  # lists and objects in one JSON file, counted before parsing
+JSON_MEMORY_FACTOR = 8  # a JSON file is charged this many times its size: parsed, it takes that much
 MAX_JSON_DEPTH = 64
 MAX_NPY_HEADER = 10_000
 ARRAY_KINDS = "biufcSU"  # bool, integers, floats, complex, strings: never objects, records, voids
@@ -85,10 +86,11 @@ def open_dir(path: Path, dir_fd: int | None = None) -> int:
         raise
 
 
-def read_bytes(path: Path, limit: int, dir_fd: int | None = None, budget: ByteBudget | None = None) -> bytes:
+def read_bytes(path: Path, limit: int, dir_fd: int | None = None, budget: ByteBudget | None = None,
+               weight: int = 1) -> bytes:
     """Read a regular file without following a symlink, refusing anything over `limit` bytes
-    (or over what `budget` has left). With `dir_fd`, `path` is a name inside that (already
-    vetted) folder."""
+    (or over what `budget` has left, charged `weight` times the file's size). With `dir_fd`,
+    `path` is a name inside that (already vetted) folder."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except OSError as exc:
@@ -102,7 +104,7 @@ def read_bytes(path: Path, limit: int, dir_fd: int | None = None, budget: ByteBu
         if info.st_size > limit:
             raise TooLarge(f"{path.name} is {info.st_size} bytes; the limit is {limit}")
         if budget is not None:
-            budget.charge(info.st_size, path.name)
+            budget.charge(info.st_size * weight, path.name)
         data = fh.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"{path.name} is over {limit} bytes")
@@ -111,7 +113,7 @@ def read_bytes(path: Path, limit: int, dir_fd: int | None = None, budget: ByteBu
 
 def read_json(path: Path, limit: int = MAX_JSON_BYTES, dir_fd: int | None = None,
               budget: ByteBudget | None = None) -> Any:
-    return parse_json(read_bytes(path, limit, dir_fd, budget), Path(path).name)
+    return parse_json(read_bytes(path, limit, dir_fd, budget, JSON_MEMORY_FACTOR), Path(path).name)
 
 
 def parse_json(data: bytes, name: str = "data", max_containers: int = MAX_JSON_CONTAINERS) -> Any:

@@ -308,6 +308,13 @@ def test_exports_over_the_submission_budget_are_too_large_to_grade(tmp_path):
         assert W.status is Status.ERROR and W.message_key == "too_large" and word in W.message
 
 
+def test_json_exports_are_charged_for_the_memory_they_take_once_parsed(tmp_path):
+    part = Part("p", "P", cells=["c"], exports={"steps": "s"}, checks=[Equals("steps", 1, expected=[1, 10, 100])])
+    curve = [0.5] * 200_000  # 1 MB of JSON, about 8 MB of Python floats
+    scored = score(tmp_path, [part], {"p": {"steps": curve}}, budget=scoring.ScoringBudget(export_bytes=4_000_000))
+    assert scored.parts[0].checks[0].message_key == "too_large"
+
+
 def test_checks_after_the_deadline_are_too_large_to_grade(tmp_path):
     now = [0.0]
     spent = Custom("slow", 1, fn=lambda c: now.__setitem__(0, 1000.0) or CheckResult("slow", Status.PASS, 1, 1))
