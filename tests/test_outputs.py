@@ -86,6 +86,13 @@ def test_output_names_never_collide_nor_take_a_class_file_and_are_safe(tmp_path)
     assert unique_names(list(reversed(paths))) == names  # the same class gets the same names
 
 
+def test_a_name_that_is_not_utf8_becomes_a_name_that_is(tmp_path):
+    os.mkdir(os.fsencode(tmp_path) + b"/bad\xff\xfename")  # a zip from another locale
+    [path] = list(tmp_path.iterdir())
+    name = unique_names([path])[path]
+    assert name == "bad__name" and name.encode("utf-8")
+
+
 def test_a_folder_keeps_its_name_beside_a_notebook_of_that_name(tmp_path):
     folder, notebook = _tree(tmp_path, ["bob", "bob.ipynb"])
     assert unique_names([notebook, folder]) == {folder: "bob", notebook: "bob.ipynb"}
