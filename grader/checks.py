@@ -278,6 +278,8 @@ class PredictionError(ValueError):
 
 
 def _plain_numbers(value: Any) -> bool:
+    if isinstance(value, np.ndarray):  # by dtype: no copy of a large array just to ask
+        return value.dtype.kind in "biuf"
     try:
         _numbers(value, "value")
     except NotNumbers:

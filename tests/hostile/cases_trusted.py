@@ -105,11 +105,11 @@ def trusted_huge_curve(h: Host) -> Case:
 
 @case
 def trusted_forged_record(h: Host) -> Case:
-    # a record of 300,000 cells (the reader's consumers were quadratic in it), then the worker dies
+    # a record of 150,000 cells (the reader's consumers were quadratic in it), then the worker dies
     attack = '''
 import signal
 with open("record.json", "w") as fh:
-    json.dump({"status": "finished", "cells": [{"index": i, "status": "ok", "injected": "seed"} for i in range(300000)]
+    json.dump({"status": "finished", "cells": [{"index": i, "status": "ok", "injected": "seed"} for i in range(150000)]
                + [{"index": 10**7, "status": "dead"}]}, fh)
 os.kill(os.getppid(), signal.SIGKILL)
 time.sleep(5)
