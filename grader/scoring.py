@@ -177,7 +177,6 @@ def score_notebook(
     `raise NotImplementedError()` (said so when that line stopped the cell)."""
     single_thread_blas()
     budget = budget or ScoringBudget()
-    deadline = budget.clock() + budget.seconds
     thresholds = spec.thresholds()
     result = NotebookScore(parts=[])
     loaded = art.ByteBudget(budget.export_bytes)
@@ -186,6 +185,8 @@ def score_notebook(
         for part in spec.parts
     }
     predictions = evaluate(part_data) if evaluate and any(p.evaluate for p in spec.parts) else {}
+    # the checks' time starts now: the evaluate phase runs in a sandbox, on its own limits
+    deadline = budget.clock() + budget.seconds
     for part in spec.parts:
         data = part_data[part.id]
         ctx = CheckContext(

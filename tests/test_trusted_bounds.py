@@ -326,6 +326,15 @@ def test_checks_after_the_deadline_are_too_large_to_grade(tmp_path):
     assert later.message_key == "too_large.time" and "60" in later.message and "大きすぎて" in later.message
 
 
+def test_the_evaluate_sandbox_does_not_spend_the_checks_time(tmp_path):
+    now = [0.0]
+    part = Part("p", "P", cells=["c"], evaluate={"holdout": object()},
+                checks=[Custom("after", 1, fn=lambda c: CheckResult("after", Status.PASS, 1, 1))])
+    scored = score(tmp_path, [part], {"p": {}}, evaluate=lambda data: now.__setitem__(0, 500.0) or {},
+                   budget=scoring.ScoringBudget(seconds=60, clock=lambda: now[0]))
+    assert scored.parts[0].checks[0].status is Status.PASS
+
+
 # --- exported values of the wrong type or size -------------------------------------------------
 @pytest.mark.parametrize("got", ["784,10", {"a": 1}, [[784], [10]], [True, 10], [float("inf"), 10],
                                  [float("nan"), 10], [784.5, 10], [10**30, 10], [-1, 10], "x" * 10**6, 7, [None] * 10**5])
