@@ -16,7 +16,7 @@ PREPROCESS = {
 
 MAX_FORWARD_PARAMS = 8_000_000  # weights a trusted forward pass multiplies by (course MLP: 5.6M at most)
 MAX_IMAGE_FLOPS = 2e8  # multiply-adds per image of the CNN pass (the course's CNN: 1.4e7)
-MAX_PATCH_BYTES = 256 * 2**20  # the im2col matrix of one batch of the CNN pass
+MAX_PATCH_BYTES = 256 * 2**20  # the im2col matrix of one batch of the CNN pass (batches shrink to fit)
 
 
 def dense_chain(arrays: dict, x: np.ndarray, activation: str = "sigmoid", batch: int = 1000) -> np.ndarray:
@@ -97,15 +97,15 @@ def check_cnn_shapes(arrays: dict, image: tuple[int, int, int] = (28, 28, 1)) ->
             raise ValueError(f"{name} is not an array of numbers")
 
 
-def cnn_cost(arrays: dict, n: int, batch: int, image: tuple[int, int, int] = (28, 28, 1)) -> tuple[float, int]:
-    """(multiply-adds per image, bytes of the largest im2col matrix) of `tf1_cnn` on n images,
-    from the shapes alone (checked by `check_cnn_shapes` first)."""
+def cnn_cost(arrays: dict, image: tuple[int, int, int] = (28, 28, 1)) -> tuple[float, int]:
+    """(multiply-adds, bytes of the larger im2col matrix) of `tf1_cnn` per image, from the
+    shapes alone (checked by `check_cnn_shapes` first)."""
     w1, w2, f1, f2 = (tuple(np.shape(arrays[k])) for k in ("W_conv1", "W_conv2", "W_fc1", "W_fc2"))
     h, w, _ = image
     pixels1, pixels2 = h * w, ((h + 1) // 2) * ((w + 1) // 2)
     flops = (pixels1 * np.prod(w1, dtype=float) + pixels2 * np.prod(w2, dtype=float)
                  + np.prod(f1, dtype=float) + np.prod(f2, dtype=float))
-    patch = min(n, batch) * max(pixels1 * w1[0] * w1[1] * w1[2], pixels2 * w2[0] * w2[1] * w2[2]) * 4
+    patch = max(pixels1 * w1[0] * w1[1] * w1[2], pixels2 * w2[0] * w2[1] * w2[2]) * 4
     return float(flops), int(patch)
 
 
@@ -114,11 +114,12 @@ def tf1_cnn(arrays: dict, x: np.ndarray, batch: int = 250) -> np.ndarray:
     -> relu -> 2x2 max pool, twice; flatten; fc -> relu; fc -> softmax. x: flat (n, 784) or
     images (n, 28, 28, 1). Works in float32 and in batches to keep the patch matrix small."""
     check_cnn_shapes(arrays)
-    flops, patch = cnn_cost(arrays, len(x), batch)
+    flops, patch = cnn_cost(arrays)
     if flops > MAX_IMAGE_FLOPS or patch > MAX_PATCH_BYTES:
-        raise ValueError(f"the network is too large to grade: {flops:.3g} multiply-adds per image and "
-                         f"{patch / 2**20:.0f} MiB of image patches (at most {MAX_IMAGE_FLOPS:.3g}, "
+        raise ValueError(f"the network is too large to grade: {flops:.3g} multiply-adds and "
+                         f"{patch / 2**20:.0f} MiB of image patches per image (at most {MAX_IMAGE_FLOPS:.3g}, "
                          f"{MAX_PATCH_BYTES / 2**20:.0f} MiB)")
+    batch = max(1, min(batch, MAX_PATCH_BYTES // max(patch, 1)))  # wide layers: fewer images at a time
     a = {k: np.asarray(arrays[k], dtype=np.float32) for k in CNN_ARRAYS}
     images = np.asarray(x, dtype=np.float32).reshape(len(x), 28, 28, 1)
     out = []
