@@ -132,7 +132,8 @@ def cmd_grade(args) -> int:
         if getattr(args, "dask", None):
             results = grade_on_cluster(
                 args.dask, submissions, Path(args.assignment).resolve(), outdir.resolve(),
-                lang=args.lang, seed=args.seed, no_sandbox=sandbox.name == "none", on_done=done,
+                lang=args.lang, seed=args.seed, no_sandbox=sandbox.name == "none",
+                keep_work=getattr(args, "keep_work", False), on_done=done,
             )
         else:
             options = _options(args, cache=_cache(args, outdir), keep_work=getattr(args, "keep_work", False))

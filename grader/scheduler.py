@@ -157,7 +157,7 @@ def _done(on_done, result: Result, n: int, total: int, started: float) -> None:
 
 
 def grade_remote(submission: str, assignment_dir: str, outdir: str, lang: str, seed: int, no_sandbox: bool,
-                 name: str | None = None) -> dict:
+                 name: str | None = None, keep_work: bool = False) -> dict:
     """One submission on a cluster worker, from paths only (the worker loads the assignment
     itself: checks files are modules that do not travel by pickle), into `outdir/<name>`
     (`unique_names`, made once for the class); returns the JSON result."""
@@ -168,7 +168,7 @@ def grade_remote(submission: str, assignment_dir: str, outdir: str, lang: str, s
 
     assignment = load_assignment(Path(assignment_dir))
     runner = SandboxedRunner(make_sandbox(no_sandbox))
-    result = grade(Path(submission), assignment, runner, Path(outdir), make_options(lang, seed), name)
+    result = grade(Path(submission), assignment, runner, Path(outdir), make_options(lang, seed, keep_work=keep_work), name)
     return result.to_dict()
 
 
@@ -181,6 +181,7 @@ def grade_on_cluster(
     lang: str = "en",
     seed: int = 0,
     no_sandbox: bool = False,
+    keep_work: bool = False,
     on_done: Callable[[Result, int, int, float], None] | None = None,
 ) -> list[Result]:
     """The same grading on a Dask cluster: only the scheduler's address changes. Workers must
@@ -195,7 +196,7 @@ def grade_on_cluster(
         futures = {
             client.submit(  # absolute, not resolved: a submission that is a link is refused, not followed
                 grade_remote, os.path.abspath(p), str(assignment_dir), str(outdir), lang, seed, no_sandbox,
-                names[p], pure=False,
+                names[p], keep_work, pure=False,
             ): p
             for p in submissions
         }

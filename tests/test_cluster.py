@@ -24,10 +24,12 @@ def test_a_class_grades_on_a_local_dask_cluster(tmp_path):
     (tmp_path / "linked.ipynb").symlink_to(tmp_path / "good.ipynb")  # refused on a worker too, not followed
     subs.append(tmp_path / "linked.ipynb")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
-        results = grade_on_cluster(cluster.scheduler_address, subs, sol, tmp_path / "out", no_sandbox=True)
+        results = grade_on_cluster(cluster.scheduler_address, subs, sol, tmp_path / "out", no_sandbox=True,
+                                   keep_work=True)
     by_name = {r.submission: r for r in results}
     assert by_name["good"].score == by_name["good"].max_score == 8
     assert by_name["bad"].score == 5  # calibrated part from the locked cell keeps its points
     assert not by_name["good"].sandbox.get("isolated", True)
+    assert (tmp_path / "out" / "good" / "work").is_dir()  # --keep-work reaches the workers
     assert by_name["linked"].score == 0
     assert {c.message for p in by_name["linked"].parts for c in p.checks} == {"linked.ipynb is a symbolic link: not read"}
