@@ -167,7 +167,7 @@ def test_check_inside_a_live_kernel_grades_the_saved_notebook_without_recursing(
 
     assignment = one_layer_assignment(tmp_path / "course")
     notebook = nbformat.read(assignment / "mnist_1layer.ipynb", as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell('from grader import check\nprint(check("mnist1_shapes", lang="en"))'))
+    notebook.cells.append(nbformat.v4.new_code_cell('from grader import check\nprint(check("mnist1_shapes", lang="en", keep_work=True))'))
     path = tmp_path / "student" / "mnist_1layer.ipynb"
     path.parent.mkdir()
     nbformat.write(notebook, path)
