@@ -30,16 +30,20 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from itertools import product
+import bisect
+from itertools import islice, product
 from pathlib import Path
 
+from . import japanese
 from .i18n import CATALOG, t
 from .results import CheckResult, Status
 from .textnorm import display_width, fold_kana, guess_language, normalize
 
 __all__ = [
+    "Claim",
     "Concept",
     "Rubric",
+    "WrongClaim",
     "Choice",
     "RubricError",
     "score_free_text",
@@ -78,6 +82,22 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "quiz.bonus_missed": {
         "en": "{concept_en}: not mentioned (optional, no points lost)",
         "ja": "{concept_ja}: 記述なし (任意項目のため減点なし)",
+    },
+    "quiz.no_claim": {
+        "en": "{concept_en}: named (\"{got}\") but your answer does not say what it does; a person will check",
+        "ja": "{concept_ja}: 言葉 (「{got}」) はありますが、それが何をするかの説明が見つかりません。採点者が確認します",
+    },
+    "quiz.keywords_only": {
+        "en": "{concept_en}: your answer is a list of terms, not an explanation; a person will check",
+        "ja": "{concept_ja}: 回答が用語の列挙だけで、説明になっていません。採点者が確認します",
+    },
+    "quiz.copied_question": {
+        "en": "{concept_en}: your answer repeats the question; a person will check",
+        "ja": "{concept_ja}: 回答が設問の繰り返しになっています。採点者が確認します",
+    },
+    "quiz.wrong_claim": {
+        "en": "{concept_en}: your answer says something that is not right here (\"{got}\": {wrong_en})",
+        "ja": "{concept_ja}: この設問には当てはまらない記述があります (「{got}」: {wrong_ja})",
     },
     "quiz.choice_correct": {"en": "correct", "ja": "正解"},
     "quiz.choice_wrong": {"en": "incorrect", "ja": "不正解"},
@@ -170,6 +190,99 @@ def _negated_default(plain: str, start: int, end: int) -> bool:
     return bool(_JA_NEG.search(after))
 
 
+class _Text:
+    """One answer, read once: normalised with and without kana folding (same indices), its
+    Japanese lemma readings, and where its sentences end."""
+
+    def __init__(self, plain: str, folded: str):
+        self.plain, self.folded = plain, folded
+        self.reading = japanese.reading(plain) if re.search("[\u3040-\u30ff\u4e00-\u9fff]", plain) else japanese.reading("")
+        self.ends = [m.start() for m in _SENTENCE_END.finditer(plain)]
+
+    def sentence(self, pos: int) -> int:
+        return bisect.bisect_right(self.ends, pos)
+
+
+_SENTENCE_END = re.compile(r"[!?;\n]|\.(?!\d)|->|=>|→")
+
+
+class _Term:
+    """A rubric phrase: matched on the normalised surface (a `re:` pattern or a phrase), and a
+    Japanese phrase also on lemma readings, so that kanji, kana and inflected spellings meet."""
+
+    def __init__(self, term: str):
+        self.pattern = _compile(term)
+        self.reading = "" if term.startswith("re:") else japanese.term_reading(normalize(term, fold_kana=False))
+
+    def spans(self, text: _Text) -> list[tuple[int, int]]:
+        spans = [m.span() for m in islice(self.pattern.finditer(text.folded), MAX_GROUP_HITS)]
+        if len(self.reading) >= 2:
+            r = text.reading
+            at = r.text.find(self.reading)
+            while at >= 0 and len(spans) < 2 * MAX_GROUP_HITS:
+                span = r.to_text(at, at + len(self.reading))
+                if span:
+                    spans.append(span)
+                at = r.text.find(self.reading, at + 1)
+            if len(self.reading) >= 3:  # the word spelled out in kana: ざんさ, こうばいしょうしつ
+                at = text.folded.find(self.reading)
+                while at >= 0 and len(spans) < 3 * MAX_GROUP_HITS:
+                    spans.append((at, at + len(self.reading)))
+                    at = text.folded.find(self.reading, at + 1)
+        return spans
+
+
+def _terms(phrases: list[str]) -> list[_Term]:
+    return [_Term(p) for p in phrases]
+
+
+def _all_spans(terms: list[_Term], text: _Text) -> list[tuple[int, int]]:
+    return [sp for term in terms for sp in term.spans(text)][:MAX_GROUP_HITS]
+
+
+class Claim:
+    """What an answer says about a subject: a subject term and a relation term in one sentence,
+    at most `within` characters apart. No relation terms: the subject alone makes the claim.
+
+    negated: for a known wrong claim, True when the wrong thing is the negated form
+    ("there is no trade-off"). unless: terms that, in the same sentence, make it a comparison
+    ("unlike ResNet, ...") rather than a claim about this question's subject.
+    """
+
+    def __init__(self, subject: list[str], relation: list[str] | None = None, within: int = 80,
+                 negated: bool = False, unless: list[str] | None = None):
+        if not subject:
+            raise RubricError("a claim needs subject terms")
+        self.subject, self.relation = _terms(subject), _terms(relation or [])
+        self.within, self.negated, self.unless = within, negated, _terms(unless or [])
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Claim":
+        unknown = set(d) - {"subject", "relation", "within", "negated", "unless"}
+        if unknown:
+            raise RubricError(f"claim: unknown keys {sorted(unknown)}")
+        return cls(list(d["subject"]), list(d.get("relation", [])), int(d.get("within", 80)),
+                   bool(d.get("negated", False)), list(d.get("unless", [])))
+
+    def find(self, text: _Text, negated_at) -> list[_Hit]:
+        subjects = _all_spans(self.subject, text)
+        relations = _all_spans(self.relation, text) if self.relation else [None]
+        excluded = {text.sentence(s) for s, _ in _all_spans(self.unless, text)}
+        hits = []
+        for (ss, se), rel in product(subjects, relations):
+            sentence = text.sentence(ss)
+            if sentence in excluded:
+                continue
+            if rel is None:
+                hits.append(_Hit(ss, se, negated_at(ss, se)))
+                continue
+            rs, re_ = rel
+            if text.sentence(rs) != sentence or max(se, re_) - min(ss, rs) > self.within:
+                continue
+            hits.append(_Hit(min(ss, rs), max(se, re_), negated_at(ss, se) or negated_at(rs, re_)))
+        return hits
+
+
 @dataclass
 class Concept:
     """One idea an answer should contain.
@@ -181,6 +294,9 @@ class Concept:
         of the idea itself (「勾配消失が起きない」); else cue phrases to look for next to a match.
     label: short name of the idea per language, shown to students instead of the synonyms.
     bonus: optional idea; its points make up for missed ones, never beyond the question's total.
+    claims: what the answer must say about the idea (`Claim` or its dict form). When a concept
+        has claims, only a claim earns its points; its synonyms then only name the idea, and
+        naming it without a claim is sent to a person (`quiz.no_claim`).
     """
 
     id: str
@@ -192,13 +308,16 @@ class Concept:
     label: dict[str, str] = field(default_factory=dict)
     hint: dict[str, str] = field(default_factory=dict)
     bonus: bool = False
+    claims: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.id or self.points <= 0:
             raise RubricError(f"concept {self.id!r} needs an id and positive points")
-        if not self.synonyms and not self.all_of:
-            raise RubricError(f"concept {self.id!r} has neither synonyms nor all_of groups")
+        if not self.synonyms and not self.all_of and not self.claims:
+            raise RubricError(f"concept {self.id!r} has neither synonyms, all_of groups nor claims")
         try:
+            self._claims = [c if isinstance(c, Claim) else Claim.from_dict(c) for c in self.claims]
+            self._terms = _terms(self.synonyms)
             self._patterns = [_compile(s) for s in self.synonyms]
             self._groups = [[_compile(s) for s in group] for group in self.all_of]
             self._cues = None if self.negations is None else [_compile(s) for s in self.negations]
@@ -214,14 +333,20 @@ class Concept:
     def name(self, lang: str) -> str:
         return self.label.get(lang) or self.label.get("en") or self.id.replace("_", " ")
 
-    def find(self, folded: str, plain: str) -> list[_Hit]:
-        """Every place the concept occurs in the answer (`folded` and `plain` are its
+    def find(self, folded: str, plain: str, text: _Text | None = None) -> list[_Hit]:
+        """Every place the concept is named in the answer (`folded` and `plain` are its
         normalised forms with and without kana folding; they share indices)."""
-        spans = [m.span() for p in self._patterns for m in p.finditer(folded)]
+        text = text or _Text(plain, folded)
+        spans = [sp for term in self._terms for sp in term.spans(text)]
         spans += self._group_spans(folded)
         if not spans:
             spans = _fuzzy_spans(self._fuzzy, folded)
         return [_Hit(s, e, self._negated(folded, plain, s, e)) for s, e in spans]
+
+    def find_claims(self, text: _Text) -> list[_Hit]:
+        """Every place the answer makes one of the concept's claims."""
+        negated_at = lambda s, e: self._negated(text.folded, text.plain, s, e)  # noqa: E731
+        return [h for claim in self._claims for h in claim.find(text, negated_at)]
 
     def _group_spans(self, folded: str) -> list[tuple[int, int]]:
         if not self._groups:
@@ -273,12 +398,37 @@ def _fuzzy_spans(phrases: list[tuple[str, ...]], folded: str) -> list[tuple[int,
 
 
 @dataclass
+class WrongClaim:
+    """A claim that is wrong for this question (another model's idea, a known misconception).
+    Made (with the polarity `claim.negated` asks for), it costs `concept` its points, or every
+    concept when `concept` is empty."""
+
+    id: str
+    claim: Claim
+    concept: str = ""
+    label: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WrongClaim":
+        unknown = set(d) - {"id", "subject", "relation", "within", "negated", "unless", "concept", "label"}
+        if unknown or not d.get("id"):
+            raise RubricError(f"wrong claim {d.get('id')!r}: needs an id; unknown keys {sorted(unknown)}")
+        claim = Claim.from_dict({k: v for k, v in d.items() if k not in ("id", "concept", "label")})
+        return cls(d["id"], claim, d.get("concept", ""), d.get("label", {}))
+
+    def find(self, text: _Text) -> _Hit | None:
+        hits = self.claim.find(text, lambda s, e: _negated_default(text.plain, s, e))
+        return next((h for h in hits if h.negated == self.claim.negated), None)
+
+
+@dataclass
 class Rubric:
     """A free-text question.
 
     min_chars: display width (CJK characters count 2) from which an answer counts as a real
         prose answer; such an answer whose share of the points lies inside `review_band`
         (inclusive) gets its missed concepts marked NEEDS_REVIEW instead of FAIL.
+    wrong_claims: `WrongClaim`s (or their dict form) that cost points when the answer makes them.
     """
 
     question_id: str
@@ -286,8 +436,10 @@ class Rubric:
     min_chars: int = 60
     review_band: tuple[float, float] = (0.25, 0.5)
     prompt: dict[str, str] = field(default_factory=dict)
+    wrong_claims: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._wrong = [w if isinstance(w, WrongClaim) else WrongClaim.from_dict(w) for w in self.wrong_claims]
         if not any(not c.bonus for c in self.concepts):
             raise RubricError(f"rubric {self.question_id!r} has no (non-bonus) concept")
         ids = [c.id for c in self.concepts]
@@ -348,15 +500,48 @@ def _truncated_note(question_id: str, length: int, lang: str) -> CheckResult:
 
 
 def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang: str) -> list[CheckResult]:
-    hits = {c.id: c.find(folded, plain) for c in rubric.concepts}
-    found = {cid for cid, hs in hits.items() if any(not h.negated for h in hs)}
-    negated = {cid for cid, hs in hits.items() if hs and cid not in found}
+    text = _Text(plain, folded)
+    doubt = _doubt(rubric, text)
+    if doubt:  # no points, and a person reads it
+        return [
+            _concept_result(rubric, c, Status.PASS, 0.0, "quiz.bonus_missed", lang) if c.bonus
+            else _concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, doubt, lang)
+            for c in rubric.concepts
+        ]
+    hits, claim_hits = {}, {}
+    for c in rubric.concepts:
+        hits[c.id] = c.find(folded, plain, text)
+        claim_hits[c.id] = c.find_claims(text) if c._claims else []
+    found, negated, unclaimed = set(), set(), set()
+    for c in rubric.concepts:
+        named = hits[c.id] + claim_hits[c.id]
+        if c._claims:
+            if any(not h.negated for h in claim_hits[c.id]):
+                found.add(c.id)
+            elif claim_hits[c.id]:
+                negated.add(c.id)
+            elif any(not h.negated for h in hits[c.id]):
+                unclaimed.add(c.id)
+            elif hits[c.id]:
+                negated.add(c.id)
+        elif any(not h.negated for h in named):
+            found.add(c.id)
+        elif named:
+            negated.add(c.id)
+    wrong: dict[str, tuple[WrongClaim, _Hit]] = {}
+    for w in rubric._wrong:
+        hit = w.find(text)
+        if hit:
+            for c in rubric.concepts:
+                if not c.bonus and (not w.concept or w.concept == c.id):
+                    wrong.setdefault(c.id, (w, hit))
+    found -= set(wrong)
 
     core = sum(c.points for c in rubric.concepts if not c.bonus and c.id in found)
     room = rubric.points - core
     bonus_score: dict[str, float] = {}
     for c in rubric.concepts:
-        if c.bonus and c.id in found:
+        if c.bonus and c.id in found and not wrong:
             bonus_score[c.id] = min(c.points, room)
             room -= bonus_score[c.id]
     share = (core + sum(bonus_score.values())) / rubric.points
@@ -364,22 +549,31 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
     language = guess_language(answer or "")
     if language == "other":
         unsure_key = "quiz.review_language"
-    elif display_width(folded) >= rubric.min_chars and rubric.review_band[0] <= share <= rubric.review_band[1]:
+    elif (not wrong and display_width(folded) >= rubric.min_chars
+          and rubric.review_band[0] <= share <= rubric.review_band[1]):
         unsure_key = "quiz.review_coverage"
     else:
         unsure_key = ""
 
     results = []
     for c in rubric.concepts:
-        first = next((h for h in hits[c.id] if not h.negated), hits[c.id][0] if hits[c.id] else None)
+        every = hits[c.id] + claim_hits[c.id]
+        first = next((h for h in claim_hits[c.id] if not h.negated), None) or next(
+            (h for h in every if not h.negated), every[0] if every else None)
         got = _excerpt(plain, first) if first else None
         if c.bonus:
-            key = "quiz.bonus_found" if c.id in found else "quiz.bonus_missed"
+            key = "quiz.bonus_found" if c.id in bonus_score else "quiz.bonus_missed"
             results.append(_concept_result(rubric, c, Status.PASS, bonus_score.get(c.id, 0.0), key, lang, got))
+        elif c.id in wrong:
+            w, hit = wrong[c.id]
+            extra = {"wrong": w.id, "wrong_en": w.label.get("en", w.id), "wrong_ja": w.label.get("ja") or w.label.get("en", w.id)}
+            results.append(_concept_result(rubric, c, Status.FAIL, 0.0, "quiz.wrong_claim", lang, _excerpt(plain, hit), extra))
         elif c.id in found:
             results.append(_concept_result(rubric, c, Status.PASS, c.points, "quiz.found", lang, got))
         elif c.id in negated:
             results.append(_concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, "quiz.negated", lang, got))
+        elif c.id in unclaimed:
+            results.append(_concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, "quiz.no_claim", lang, got))
         elif unsure_key:
             results.append(_concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, unsure_key, lang))
         else:
@@ -387,8 +581,67 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
     return results
 
 
+_LIST_ITEM = re.compile(r"[,/\n・;]|->|=>|→|\.(?!\d)")
+_EN_VERBS = set(
+    "is are was were be been being can cannot could will would does do did has have had uses use used "
+    "make makes let lets gives give means mean depends depend takes take learns learn updates update "
+    "reduces reduce adds add avoids avoid allows allow helps help needs need must should may might "
+    "isn't aren't doesn't don't can't won't".split()
+)
+
+
+def _doubt(rubric: Rubric, text: _Text) -> str:
+    """Why the answer cannot be scored on its claims: it repeats the question, or it is a bare
+    list of terms (two or more items, none of them a sentence). '' when it can be."""
+    if _copies_prompt(rubric, text.folded):
+        return "quiz.copied_question"
+    if guess_language(text.plain) == "other":
+        return ""  # sent to a person by the language check
+    unbracketed = re.sub(r"\([^()]{0,40}\)", " ", text.folded)  # "Q(s,a)" is one term
+    items = [i.strip() for i in _LIST_ITEM.split(unbracketed) if re.search(r"\w", i)]
+    if len(items) < 2:
+        return ""
+    if text.reading.pos and _says_something(text.reading):
+        return ""
+    words = [re.findall(r"[a-z']+", i) for i in items]
+    if any(len(ws) > 1 and any(w in _EN_VERBS for w in ws) for ws in words):  # "update" alone is a term
+        return ""
+    if any(len(ws) > 4 for ws in words):  # a sentence whose verb the list above does not know
+        return ""
+    if any(re.search("[\u3040-\u30ff\u4e00-\u9fff]", i) for i in items) and not japanese.available():
+        return ""  # no morphology to tell a Japanese list from a sentence
+    return "quiz.keywords_only"
+
+
+def _says_something(r: japanese.Reading) -> bool:
+    """A predicate, or case particles that relate terms (「1x1 convで次元削減」); a bare list of
+    nouns joined by の or と says nothing about them."""
+    if japanese.has_predicate(r):
+        return True
+    return any(p == "助詞" and r.text[r.starts[i]:(r.starts[i + 1] if i + 1 < len(r.starts) else len(r.text))] in
+               {"ヲ", "ガ", "デ", "ニ", "ハ", "モ", "カラ", "ヨリ"} for i, p in enumerate(r.pos))
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = re.sub(r"[\W_]+", "", text)[:2000]
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+
+def _copies_prompt(rubric: Rubric, folded: str) -> bool:
+    """Most of the answer is the question's own text (in either language)."""
+    answer = _bigrams(folded)
+    if len(answer) < 3:
+        return False
+    for prompt in rubric.prompt.values():
+        asked = _bigrams(normalize(prompt))
+        if asked and len(answer & asked) >= 0.8 * len(answer):
+            return True
+    return False
+
+
 def _concept_result(
-    rubric: Rubric, c: Concept, status: Status, score: float, key: str, lang: str, got: str | None = None
+    rubric: Rubric, c: Concept, status: Status, score: float, key: str, lang: str, got: str | None = None,
+    extra: dict | None = None,
 ) -> CheckResult:
     args = {
         "question": rubric.question_id,
@@ -396,6 +649,7 @@ def _concept_result(
         "concept_en": c.name("en"),
         "concept_ja": c.name("ja"),
         "got": got or "",
+        **(extra or {}),
     }
     hint = ""
     if status is not Status.PASS:
@@ -537,7 +791,8 @@ def score_answer(answer: str | None, item: Rubric | Choice, lang: str = "en", re
 
 # --------------------------------------------------------------------------- loading
 
-_CONCEPT_KEYS = {"id", "points", "synonyms", "negations", "all_of", "within", "label", "hint", "bonus"}
+_CONCEPT_KEYS = {"id", "points", "synonyms", "negations", "all_of", "within", "label", "hint", "bonus", "claims"}
+SCHEMAS = ("dlgrade.rubrics/1", "dlgrade.rubrics/2")  # /2 adds claims and wrong_claims; /1 is still read
 
 
 def load_rubrics(path: str | Path) -> dict[str, Rubric | Choice]:
@@ -547,6 +802,8 @@ def load_rubrics(path: str | Path) -> dict[str, Rubric | Choice]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
         raise RubricError(f"{path}: cannot read rubrics: {e}") from e
+    if data.get("schema", SCHEMAS[0]) not in SCHEMAS:
+        raise RubricError(f"{path}: unknown schema {data.get('schema')!r} (known: {', '.join(SCHEMAS)})")
     items: dict[str, Rubric | Choice] = {}
     for q in data.get("questions", []):
         qid = q.get("id", "")
@@ -582,5 +839,6 @@ def _question_from_dict(q: dict) -> Rubric | Choice:
             min_chars=int(q.get("min_chars", 60)),
             review_band=tuple(q.get("review_band", (0.25, 0.5))),
             prompt=q.get("prompt", {}),
+            wrong_claims=list(q.get("wrong_claims", [])),
         )
     raise RubricError(f"question {q.get('id')!r}: type must be 'free_text' or 'choice', not {kind!r}")

@@ -440,7 +440,8 @@ ANSWERS = [
     ('vgg', '３×３の小さなフィルタの畳み込み層を何層も重ね、最大プーリングを挟むだけのシンプルな構造。VGG16/VGG19のように層が深く、パラメータ数が非常に多い。', ['conv_pool_stack', 'deep_16_19', 'many_parameters', 'simple_structure']),
     ('vgg', '畳み込み層とプーリング層を交互に積み重ねたネットワーク。', ['conv_pool_stack']),
     ('vgg', 'VGG16 has 16 layers.', ['deep_16_19']),
-    ('vgg', 'スキップ接続を使って残差を学習することで、100層以上の深いネットワークでも学習できる。', ['deep_16_19']),
+    # ResNet's idea under VGG: a known wrong claim, nothing is credited
+    ('vgg', 'スキップ接続を使って残差を学習することで、100層以上の深いネットワークでも学習できる。', []),
     ('vgg', 'ｼﾝﾌﾟﾙな構造で、3x3のｺﾝﾎﾞﾘｭｰｼｮﾝを重ねる。ﾊﾟﾗﾒｰﾀが多い', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
     ('vgg', 'しんぷるなこうぞう。3×3のたたみこみを積み重ねる。ぱらめーたすうが多い。', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
     ('vgg', 'Simple archtecture, stacking conv layers with maxpooling; huge number of params', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
@@ -468,7 +469,8 @@ ANSWERS = [
     ('resnet', 'ResNetは残差接続を使わない。', []),
     ('resnet', 'ResNet does not use skip connections; it is just deeper.', []),
     ('resnet', 'すきっぷこねくしょんで勾配消失を防ぎ、深い層でも学習できる', ['deep_trainable', 'skip_residual', 'vanishing_gradient']),
-    ('resnet', 'ｼｮｰﾄｶｯﾄｺﾈｸｼｮﾝ、ﾎﾞﾄﾙﾈｯｸ構造、恒等写像', ['bottleneck', 'identity_mapping', 'skip_residual']),
+    # a bare list of terms: sent to a person, nothing credited by the scorer
+    ('resnet', 'ｼｮｰﾄｶｯﾄｺﾈｸｼｮﾝ、ﾎﾞﾄﾙﾈｯｸ構造、恒等写像', []),
     ('resnet', 'uses residul learning and skip conections to avoid vanishing gradients', ['skip_residual', 'vanishing_gradient']),
     ('resnet', 'identity mappingのshortcutを足すことで、gradientが直接伝わる→deep なnetworkでもtraining可能', ['deep_trainable', 'identity_mapping', 'skip_residual', 'vanishing_gradient']),
     ('rl_explore_exploit', '過去のデータでベストとされる行動のみを取り続けると、他のより良い行動を見つけられない(探索不足)。逆に未知の行動ばかり取ると過去の経験が活かせない(利用不足)。', ['exploitation', 'exploration', 'tradeoff']),

@@ -39,6 +39,22 @@ XOR_RUBRIC = Rubric(
         "en": "Why can a one-layer perceptron not learn the XOR gate?",
     },
     min_chars=40,
+    review_band=(0.0, 1.0),  # a prose answer that misses an idea may say it in other words
+    # Known wrong claims: XOR called separable, a hidden layer called unneeded, more epochs.
+    wrong_claims=[
+        {"id": "separable", "concept": "linear_separability",
+         "subject": ["linearly separable", "線形分離可能", "re:線形分離(が|は)?(でき|可能)", "re:(?<!不)可分"],
+         "label": {"en": "XOR is not linearly separable", "ja": "XOR は線形分離不可能"}},
+        {"id": "no_hidden_layer_needed", "concept": "needs_hidden_layer",
+         "subject": ["中間層", "隠れ層", "hidden layer", "multilayer", "多層"],
+         "relation": ["必要", "need", "needed", "required"], "within": 40, "negated": True,
+         "label": {"en": "a hidden layer is needed", "ja": "中間層が必要"}},
+        {"id": "more_epochs", "subject": ["エポック", "epoch", "学習回数", "iterations", "training longer"],
+         "relation": ["足りない", "増やせ", "more", "enough", "longer"], "within": 40,
+         "label": {"en": "no number of epochs makes one layer learn XOR", "ja": "学習回数を増やしても1層では学習できない"}},
+        {"id": "resnet_idea", "subject": ["skip connection", "スキップコネクション", "勾配消失", "vanishing gradient"],
+         "label": {"en": "that is about very deep networks, not XOR", "ja": "それは深いネットワークの話で XOR とは関係がない"}},
+    ],
     concepts=[
         Concept(
             id="linear_separability",
