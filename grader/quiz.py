@@ -194,8 +194,10 @@ class _Text:
     """One answer, read once: normalised with and without kana folding (same indices), its
     Japanese lemma readings, and where its sentences end."""
 
-    def __init__(self, plain: str, folded: str):
+    def __init__(self, plain: str, folded: str, raw: str = ""):
         self.plain, self.folded = plain, folded
+        # lines as written: a bulleted list is a list even though normalising joins its lines
+        self.lines = [normalize(line) for line in raw.splitlines()] if "\n" in raw else [folded]
         self.reading = japanese.reading(plain) if re.search("[\u3040-\u30ff\u4e00-\u9fff]", plain) else japanese.reading("")
         self.ends = [m.start() for m in _SENTENCE_END.finditer(plain)]
 
@@ -500,7 +502,7 @@ def _truncated_note(question_id: str, length: int, lang: str) -> CheckResult:
 
 
 def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang: str) -> list[CheckResult]:
-    text = _Text(plain, folded)
+    text = _Text(plain, folded, _strip_stub(answer))
     doubt = _doubt(rubric, text)
     if doubt:  # no points, and a person reads it
         return [
@@ -550,7 +552,7 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
     if language == "other":
         unsure_key = "quiz.review_language"
     elif (not wrong and display_width(folded) >= rubric.min_chars
-          and rubric.review_band[0] <= share <= rubric.review_band[1]):
+          and rubric.review_band[0] <= share <= rubric.review_band[1] and share < 1):
         unsure_key = "quiz.review_coverage"
     else:
         unsure_key = ""
@@ -591,26 +593,34 @@ _EN_VERBS = set(
 
 
 def _doubt(rubric: Rubric, text: _Text) -> str:
-    """Why the answer cannot be scored on its claims: it repeats the question, or it is a bare
-    list of terms (two or more items, none of them a sentence). '' when it can be."""
+    """Why the answer cannot be scored on its claims: it is a bare list of terms (two or more
+    items, none of them a sentence), or it repeats the question. '' when it can be."""
+    if _is_term_list(text):
+        return "quiz.keywords_only"
     if _copies_prompt(rubric, text.folded):
         return "quiz.copied_question"
+    return ""
+
+
+def _is_term_list(text: _Text) -> bool:
     if guess_language(text.plain) == "other":
-        return ""  # sent to a person by the language check
-    unbracketed = re.sub(r"\([^()]{0,40}\)", " ", text.folded)  # "Q(s,a)" is one term
-    items = [i.strip() for i in _LIST_ITEM.split(unbracketed) if re.search(r"\w", i)]
+        return False  # sent to a person by the language check
+    items = [
+        i.strip() for line in text.lines  # "Q(s,a)" is one term
+        for i in _LIST_ITEM.split(re.sub(r"\([^()]{0,40}\)", " ", line)) if re.search(r"\w", i)
+    ]
     if len(items) < 2:
-        return ""
+        return False
     if text.reading.pos and _says_something(text.reading):
-        return ""
+        return False
     words = [re.findall(r"[a-z']+", i) for i in items]
     if any(len(ws) > 1 and any(w in _EN_VERBS for w in ws) for ws in words):  # "update" alone is a term
-        return ""
+        return False
     if any(len(ws) > 4 for ws in words):  # a sentence whose verb the list above does not know
-        return ""
+        return False
     if any(re.search("[\u3040-\u30ff\u4e00-\u9fff]", i) for i in items) and not japanese.available():
-        return ""  # no morphology to tell a Japanese list from a sentence
-    return "quiz.keywords_only"
+        return False  # no morphology to tell a Japanese list from a sentence
+    return True
 
 
 def _says_something(r: japanese.Reading) -> bool:

@@ -600,3 +600,136 @@ def test_rubrics_agree_with_a_human_grader_on_student_answers():
     # Known disagreements: keyword rubrics credit a named concept even when the student's
     # definition of it is wrong ("Exploration is the state of the agent ...").
     assert agree / n >= 0.98, misses
+
+
+# --------------------------------------------------------------------------- claims (schema /2)
+
+CLAIM_RUBRIC = Rubric(
+    "g",
+    [
+        Concept("reduce", 1, ["1x1"], claims=[{"subject": ["1x1", "pointwise"], "relation": ["減らす", "削減", "reduce"], "within": 40}]),
+        Concept("parallel", 1, ["並列", "parallel"]),
+    ],
+    min_chars=10,
+    review_band=(0.0, 1.0),
+    prompt={"ja": "GoogLeNetの特徴を述べよ", "en": "Describe GoogLeNet."},
+    wrong_claims=[
+        {"id": "halves", "concept": "reduce", "subject": ["1x1"], "relation": ["半分", "halve"], "within": 40,
+         "label": {"en": "1x1 keeps the size", "ja": "1x1 は縦横を変えない"}},
+        {"id": "resnet_idea", "subject": ["残差", "residual"], "unless": ["resnet"]},
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "1x1の畳み込みでチャンネル数を減らし、複数のフィルタを並列に使う。",
+        "1x1のたたみこみでちゃんねる数をへらして、フィルタを並列につかう。",  # kana spelling, inflected
+        "Pointwise convolutions reduce the channels, and filters run in parallel.",
+    ],
+)
+def test_a_claim_needs_its_subject_and_relation(answer):
+    results = score_free_text(answer, CLAIM_RUBRIC)
+    assert found(results) == {"reduce", "parallel"}, [r.message for r in results]
+
+
+def test_a_named_concept_without_its_claim_goes_to_review():
+    results = score_free_text("It uses 1x1 convolutions, and its filters run in parallel.", CLAIM_RUBRIC)
+    by_key = {r.message_args["concept"]: r.message_key for r in results}
+    assert by_key == {"reduce": "quiz.no_claim", "parallel": "quiz.found"}
+    assert statuses(results)["reduce"] is Status.NEEDS_REVIEW and total(results) == (1.0, 2.0)
+
+
+def test_subject_and_relation_in_different_sentences_make_no_claim():
+    results = score_free_text("It uses 1x1 convolutions in parallel. Pooling layers reduce the size.", CLAIM_RUBRIC)
+    assert "reduce" not in found(results)
+
+
+def test_a_negated_claim_is_not_credited():
+    results = score_free_text("1x1の畳み込みでチャンネル数は減らさない。フィルタは並列に使う。", CLAIM_RUBRIC)
+    assert statuses(results)["reduce"] is Status.NEEDS_REVIEW and "reduce" not in found(results)
+
+
+def test_a_known_wrong_claim_costs_its_concept_and_names_it():
+    results = score_free_text("1x1 convolutions halve the height and width; filters run in parallel.", CLAIM_RUBRIC)
+    reduce = next(r for r in results if r.message_args["concept"] == "reduce")
+    assert reduce.status is Status.FAIL and reduce.message_key == "quiz.wrong_claim"
+    assert reduce.message_args["wrong"] == "halves" and "1x1 keeps the size" in reduce.message
+    assert "1x1 は縦横を変えない" in t(reduce.message_key, "ja", **reduce.message_args)
+
+
+def test_a_swapped_attribution_costs_every_concept_unless_it_is_a_comparison():
+    swapped = score_free_text("1x1の畳み込みで次元を削減し、並列に計算する。残差を足して勾配消失を防ぐ。", CLAIM_RUBRIC)
+    assert total(swapped) == (0.0, 2.0)
+    assert {r.message_key for r in swapped} == {"quiz.wrong_claim"}
+    compared = score_free_text("1x1の畳み込みで次元を削減し、並列に計算する。ResNetの残差接続とは違う。", CLAIM_RUBRIC)
+    assert total(compared) == (2.0, 2.0)
+
+
+def test_a_wrong_claim_of_negated_polarity():
+    rubric = Rubric(
+        "t", [Concept("tradeoff", 1, ["trade-off", "トレードオフ"], negations=[])], min_chars=10, review_band=(0.0, 1.0),
+        wrong_claims=[{"id": "none", "subject": ["trade-off", "トレードオフ"], "negated": True}],
+    )
+    assert total(score_free_text("So there is a trade-off between the two.", rubric)) == (1.0, 1.0)
+    assert total(score_free_text("So there is no trade-off between the two.", rubric)) == (0.0, 1.0)
+    assert total(score_free_text("両者にトレードオフは存在しない。", rubric)) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["1x1, reduce, parallel", "1x1、次元削減、並列", "- pointwise conv\n- channel reduction\n- parallel filters", "Q(s,a), reduce, parallel"],
+)
+def test_a_bare_list_of_terms_goes_to_review_with_no_points(answer):
+    results = score_free_text(answer, CLAIM_RUBRIC)
+    assert total(results) == (0.0, 2.0)
+    assert {(r.status, r.message_key) for r in results} == {(Status.NEEDS_REVIEW, "quiz.keywords_only")}
+
+
+@pytest.mark.parametrize("answer", ["GoogLeNetの特徴を述べよ", "Describe GoogLeNet.", "GoogLeNet の特徴を述べよ。"])
+def test_the_copied_question_goes_to_review(answer):
+    results = score_free_text(answer, CLAIM_RUBRIC)
+    assert {(r.status, r.message_key) for r in results} == {(Status.NEEDS_REVIEW, "quiz.copied_question")}
+
+
+def test_a_prose_answer_the_scorer_cannot_place_goes_to_review():
+    results = score_free_text("It mixes several receptive fields cheaply inside every block of the network.", CLAIM_RUBRIC)
+    assert {r.status for r in results} == {Status.NEEDS_REVIEW}
+
+
+def test_schema_2_claims_and_wrong_claims_load(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"schema": "dlgrade.rubrics/2", "questions": [{
+        "id": "g", "type": "free_text",
+        "concepts": [{"id": "reduce", "points": 1, "claims": [{"subject": ["1x1"], "relation": ["reduce"]}]}],
+        "wrong_claims": [{"id": "halves", "subject": ["1x1"], "relation": ["halve"]}],
+    }]}), encoding="utf-8")
+    rubric = load_rubrics(path)["g"]
+    assert found(score_free_text("1x1 convolutions reduce the channels.", rubric)) == {"reduce"}
+    path.write_text(json.dumps({"schema": "dlgrade.rubrics/3", "questions": []}), encoding="utf-8")
+    with pytest.raises(RubricError, match="schema"):
+        load_rubrics(path)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"claims": [{"subject": []}]},
+        {"claims": [{"subject": ["a"], "relations": ["b"]}]},
+    ],
+)
+def test_malformed_claims_are_refused(bad):
+    with pytest.raises(RubricError):
+        Concept("x", 1, ["a"], **bad)
+    with pytest.raises(RubricError):
+        Rubric("q", [Concept("x", 1, ["a"])], wrong_claims=[{"subject": ["a"]}])  # no id
+
+
+def test_claims_and_morphology_stay_fast_on_a_long_answer():
+    import time
+
+    answer = ("1x1の畳み込みでチャンネル数を減らさない。residual " * 400)[:10_000]
+    start = time.perf_counter()
+    score_free_text(answer * 5, CLAIM_RUBRIC)
+    assert time.perf_counter() - start < 2.0
