@@ -208,6 +208,8 @@ class Close(Check):
         expected = np.asarray(self.expected, dtype=float)
         try:
             got = _numbers(ctx.values[self.needs[0]], self.needs[0], max_size=expected.size)
+            if _non_finite(got):
+                return self._result(ctx, False, "diverged", expected, _non_finite(got), self.hint)
             ok = bool(np.allclose(got.reshape(expected.shape), expected, rtol=self.rtol, atol=self.atol))
         except NotNumbers:
             got, ok = ctx.values[self.needs[0]], False
@@ -239,6 +241,8 @@ class Calibrated(Check):
     def __call__(self, ctx):
         try:
             value = float(self.compute(ctx.values, ctx))
+        except Diverged as exc:
+            return self._result(ctx, False, "diverged", None, exc.got, self.hint)
         except PredictionError as exc:
             return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
         except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
@@ -249,7 +253,7 @@ class Calibrated(Check):
             reason = f"{odd} is not an array of numbers ({type(exc).__name__})"
             return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=reason)
         if not math.isfinite(value):
-            return self._result(ctx, False, "loss.not_finite", None, value, self.hint)
+            return self._result(ctx, False, "diverged", None, str(value), self.hint)
         ctx.measured[self.metric] = value
         entry = ctx.thresholds.get(self.metric)
         if ctx.calibrating:
@@ -275,6 +279,22 @@ class Calibrated(Check):
 
 class PredictionError(ValueError):
     """The grader cannot compute predictions from the student's exported model."""
+
+
+class Diverged(PredictionError):
+    """A model's outputs (or a loss) hold NaN or inf: training diverged. Said as such, not as a
+    low score."""
+
+    def __init__(self, got: str = "nan"):
+        super().__init__(f"the values hold {got}: training diverged")
+        self.got = got
+
+
+def _non_finite(values: np.ndarray) -> str | None:
+    """'nan' or 'inf' when a float array holds one (checked before it is read as a score)."""
+    if values.dtype.kind != "f" or np.all(np.isfinite(values)):
+        return None
+    return "nan" if np.any(np.isnan(values)) else "inf"
 
 
 def _plain_numbers(value: Any) -> bool:
@@ -309,7 +329,8 @@ class Decreasing(Check):
         if curve.size < 2:
             return self._result(ctx, False, "loss.not_decreasing", None, _fmt(curve), self.hint, first="-", last="-")
         if not np.all(np.isfinite(curve)):
-            return self._result(ctx, False, "loss.not_finite", None, None, self.hint)
+            step = int(np.argmin(np.isfinite(curve)))
+            return self._result(ctx, False, "loss.diverged", None, _non_finite(curve), self.hint, step=step + 1)
         first, last = float(curve[0]), float(curve[-1])
         ok = last < first
         return self._result(
@@ -317,10 +338,15 @@ class Decreasing(Check):
         )
 
 
+MAX_LAYERS = 10_000  # layer specs folded before they are compared (a course model has < 20)
+
+
 @dataclass
 class LayerSpecs(Check):
     """A Keras model's layers against a spec: the number of layers first, then per layer the
-    keys given in `expected` (class, output_shape, params, activation, units)."""
+    keys given in `expected` (class, output_shape, params, activation, units). Activations are
+    compared as the model computes them (`fold_keras_layers`), so every way of writing one
+    (a name, a function, an `Activation` or `ReLU()` layer after a linear layer) is the same."""
 
     expected: list = field(default_factory=list)
     export: str = ""
@@ -332,6 +358,8 @@ class LayerSpecs(Check):
 
     def __call__(self, ctx):
         got = ctx.values[self.needs[0]]
+        if isinstance(got, list) and len(got) <= MAX_LAYERS:
+            got = fold_keras_layers(got)  # Dense(12) + Activation('relu') is Dense(12, 'relu')
         if not isinstance(got, list) or len(got) != len(self.expected):
             n = len(got) if isinstance(got, list) else None
             return self._result(
@@ -417,6 +445,8 @@ def prediction_accuracy(evaluation: str, dataset: str):
         p = np.asarray(predictions)
         if p.dtype.kind not in "biuf":
             raise PredictionError(f"predictions of dtype {p.dtype} are not numbers")
+        if _non_finite(p):
+            raise Diverged(_non_finite(p))
         if p.ndim == 0 or p.shape[0] != labels.shape[0]:
             raise PredictionError(f"{p.shape[0]} predictions for {labels.shape[0]} examples")
         if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:
@@ -613,7 +643,7 @@ class ForwardMatches(Check):
         if got.shape != expected.shape:
             return self._result(ctx, False, "shape.wrong", list(expected.shape), list(got.shape), self.hint)
         if not np.all(np.isfinite(got)):
-            return self._result(ctx, False, "loss.not_finite", None, None, self.hint)
+            return self._result(ctx, False, "diverged", None, _non_finite(got), self.hint)
         diff = float(np.max(np.abs(got - expected))) if got.size else 0.0
         ok = diff <= self.atol
         return self._result(
@@ -655,11 +685,19 @@ class Differs(Check):
 # --- Keras models: layer specs however activations are written, truth tables ---------------------
 
 
+# Layers that only apply an activation (the kernel names it: ReLU() is 'relu'), and the layers
+# whose output they may follow as if given as `activation=` (not recurrent ones: their activation
+# acts inside the recurrence).
+_ACTIVATION_LAYERS = ("Activation", "ReLU", "Softmax")
+_FOLDS_ONTO = ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose")
+
+
 def fold_keras_layers(specs: list) -> list:
-    """Layer specs (from `_dlgrade_kernel.layer_specs`) as the model computes: an `Activation`
-    layer right after a Dense layer without activation is folded into it, so `Dense(12)` +
-    `Activation('relu')` (the course's style) and `Dense(12, activation='relu')` give the same
-    spec; `InputLayer` (listed by functional models) is dropped."""
+    """Layer specs (from `_dlgrade_kernel.layer_specs`) as the model computes: an activation
+    layer (`Activation`, `ReLU()`, `Softmax()`) right after a Dense or convolution layer without
+    activation is folded into it, so `Dense(12)` + `Activation('relu')` (the course's style),
+    `Dense(12)` + `ReLU()` and `Dense(12, activation=tf.nn.relu)` give the same spec;
+    `InputLayer` (listed by functional models) is dropped."""
     out: list = []
     for spec in specs:
         if not isinstance(spec, dict):
@@ -668,9 +706,10 @@ def fold_keras_layers(specs: list) -> list:
             continue
         previous = out[-1] if out else None
         if (
-            spec.get("class") == "Activation"
+            spec.get("class") in _ACTIVATION_LAYERS
+            and isinstance(spec.get("activation"), str)
             and previous is not None
-            and previous.get("class") == "Dense"
+            and previous.get("class") in _FOLDS_ONTO
             and previous.get("activation") in (None, "linear")
         ):
             out[-1] = {**previous, "activation": spec.get("activation"), "output_shape": spec.get("output_shape")}
@@ -681,16 +720,8 @@ def fold_keras_layers(specs: list) -> list:
 
 @dataclass
 class KerasLayers(LayerSpecs):
-    """LayerSpecs over `fold_keras_layers(...)`: an activation written as its own layer or as
-    Dense's argument passes alike."""
-
-    def __call__(self, ctx):
-        got = ctx.values[self.needs[0]]
-        if isinstance(got, list):
-            from dataclasses import replace
-
-            ctx = replace(ctx, values={**ctx.values, self.needs[0]: fold_keras_layers(got)})
-        return super().__call__(ctx)
+    """LayerSpecs (kept as a name for checks files): an activation written as its own layer or
+    as Dense's argument passes alike."""
 
 
 def _register_truth_table_messages() -> None:
@@ -717,6 +748,8 @@ def _predicted_labels(predictions: Any, labels: np.ndarray) -> np.ndarray:
     p = np.asarray(predictions)
     if p.dtype.kind not in "biuf":
         raise PredictionError(f"predictions of dtype {p.dtype} are not numbers")
+    if _non_finite(p):
+        raise Diverged(_non_finite(p))
     if p.ndim == 0 or p.shape[0] != labels.shape[0]:
         raise PredictionError(f"predictions of shape {list(p.shape)} for {labels.shape[0]} examples")
     if p.ndim == labels.ndim + 1 and p.shape[-1] > 1:
@@ -753,6 +786,8 @@ class TruthTable(Check):
         labels = np.asarray(labels)
         try:
             guess = _predicted_labels(predictions, labels)
+        except Diverged as exc:
+            return self._result(ctx, False, "diverged", None, exc.got, self.hint)
         except PredictionError as exc:
             return self._result(ctx, False, "predict.failed", None, None, self.hint, reason=str(exc))
         wrong = [i for i in range(len(labels)) if guess[i] != labels[i]]

@@ -92,3 +92,14 @@ def test_a_bilingual_hint_follows_the_report_language():
         ctx = CheckContext(part_id="p", values={"loss": "mae"}, thresholds={}, lang=lang)
         assert check(ctx).hint == text
         assert check(ctx).hints == {"en": "use mean squared error", "ja": "二乗誤差を使おう"}  # to re-render later
+
+
+def test_diverged_training_is_said_so():
+    from grader.checks import Decreasing
+
+    nan_rows = np.array([[np.nan], [np.nan], [np.nan], [np.nan]])
+    result = _xor(_ctx({"xor": nan_rows}))
+    assert result.message_key == "diverged" and "diverged" in result.message and "nan" in result.message
+    curve = {"loss": [0.7, 0.5, float("nan"), float("nan")]}
+    result = Decreasing("loss", 1)(_ctx(values=curve))
+    assert result.message_key == "loss.diverged" and "step 3" in result.message and "nan" in result.message
