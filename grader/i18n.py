@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import locale
 import os
+import re
 
 LANGS = ("en", "ja")
 
@@ -54,6 +55,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "誤差が減っていません: 最初 {first}、最後 {last}",
     },
     "loss.not_finite": {"en": "the loss is not a finite number (NaN or inf)", "ja": "誤差が有限の数ではありません (NaN または inf)"},
+    "loss.diverged": {
+        "en": "the loss diverged ({got} from step {step} on): usually a learning rate too large, or log(0) in the loss",
+        "ja": "誤差が発散しました (ステップ {step} 以降 {got})。多くの場合、学習率が大きすぎるか、誤差関数で log(0) になっています",
+    },
+    "diverged": {
+        "en": "{name}: training diverged (the model gives {got}): usually a learning rate too large, or log(0) in the loss",
+        "ja": "{name}: 学習が発散しました (モデルの出力が {got})。多くの場合、学習率が大きすぎるか、誤差関数で log(0) になっています",
+    },
     "calibrating": {"en": "measured {got} (calibration run)", "ja": "{got} を測定しました (キャリブレーション)"},
     "not_calibrated": {
         "en": "this check has no calibrated threshold; the instructor must run `dlgrade calibrate`",
@@ -73,6 +82,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "cell_raised": {
         "en": "your code in cell {cell} raised {ename}: {evalue}",
         "ja": "セル {cell} のコードでエラーが発生しました: {ename}: {evalue}",
+    },
+    "cell_raised.locked": {
+        "en": "the provided cell {cell} raised {ename}: {evalue}. It runs what your cell {answer} defines: look there",
+        "ja": "配布されたセル {cell} でエラーが発生しました: {ename}: {evalue}。このセルはあなたのセル {answer} で定義したものを使います。そちらを確認してください",
+    },
+    "cell_raised.old_api": {
+        "en": "your code in cell {cell} raised {ename}: {evalue}. This is an old API: write {new} instead of {old}",
+        "ja": "セル {cell} のコードでエラーが発生しました: {ename}: {evalue}。古い API です: {old} ではなく {new} と書いてください",
     },
     "export_failed": {
         "en": "could not read {name} after your code ran: {ename}: {evalue}",
@@ -241,7 +258,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.expected": {"en": "expected", "ja": "期待値"},
     "report.got": {"en": "got", "ja": "実際"},
     "report.hint": {"en": "Hint", "ja": "ヒント"},
-    "report.legacy": {"en": "Old API (no points lost)", "ja": "古い API (減点なし)"},
+    "report.legacy": {"en": "Old API", "ja": "古い API"},
     "report.hidden": {"en": "hidden check", "ja": "非公開の確認項目"},
     "report.plots": {"en": "Your plots", "ja": "あなたのグラフ"},
     "report.curves": {"en": "Training curves", "ja": "学習曲線"},
@@ -269,8 +286,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "サンドボックスがここでノートブックを停止しました: {reason}。それまでに実行された部分の点数は有効ですが、残りは採点できませんでした。",
     },
     "report.legacy_intro": {
-        "en": "Your code uses calls from older TensorFlow / Keras versions. They are not counted as mistakes; the modern call is shown for each.",
-        "ja": "古い TensorFlow / Keras の書き方が使われています。誤りとしては数えません。それぞれ現在の書き方を示します。",
+        "en": "Your code uses calls from older TensorFlow / Keras versions; the modern call is shown for each. "
+        "An old call costs no points by itself; where it made your code fail, the checks of that part say so and lose theirs.",
+        "ja": "古い TensorFlow / Keras の書き方が使われています。それぞれ現在の書き方を示します。"
+        "古い書き方そのものは減点しませんが、それでコードが失敗した部分では、その部分の確認項目がそのことを示し、点数を失います。",
     },
     "report.modern": {"en": "modern call", "ja": "現在の書き方"},
     "report.part_time": {"en": "time {seconds} s", "ja": "実行時間 {seconds} 秒"},
@@ -351,11 +370,22 @@ CATALOG: dict[str, dict[str, str]] = {
 }
 
 
+# Terminal escapes (colour codes of IPython tracebacks, cursor moves) and other control
+# characters: a student's error text must read as plain text in every report.
+_TERMINAL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain_text(text: str) -> str:
+    """`text` without terminal escapes and control characters (newlines and tabs are kept)."""
+    return _TERMINAL.sub("", text)
+
+
 def t(key: str, lang: str = "en", **args) -> str:
     entry = CATALOG.get(key)
     if entry is None:
         return key
     template = entry.get(lang) or entry["en"]
+    args = {k: plain_text(v) if isinstance(v, str) else v for k, v in args.items()}
     try:
         return template.format(**args)
     except (KeyError, IndexError, ValueError):

@@ -3,7 +3,11 @@
 Before a check runs, every value it needs must have been exported; when one is missing the
 scorer says why, in this order: the part's cell still raises NotImplementedError (fail: "not
 implemented"), a cell raised (error, with the student's exception), the sandbox stopped the run
-before the part (error, with what stopped it), or the value could not be read.
+before the part (error, with what stopped it), or the value could not be read. The real reason
+comes first when values are there too: when a cell of the part raised, a check that fails on
+what the cell half built says the exception (with the modern call when an old API caused it),
+not its judgment of that half-built value. A provided (locked) cell that raised is named with the
+student's answer cell whose definitions it ran. Messages carry no terminal escape codes.
 
 Scoring runs in the trusted process on data a student sized, so it has a budget per notebook
 (`ScoringBudget`): the bytes its exports may load (each file is charged before it is read) and
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -23,7 +27,7 @@ import numpy as np
 from . import artifacts as art
 from .checks import CheckContext
 from .execution import ExecutionOutcome
-from .i18n import t
+from .i18n import plain_text, t
 from .results import CheckResult, PartResult, Status
 from .sandbox import single_thread_blas
 from .spec import NotebookSpec, Part
@@ -76,13 +80,63 @@ def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
     if process.stopped_detail:
         return process.stopped_detail
     if outcome.record.get("status") not in ("finished",):
-        tail = (process.stderr_tail or "").strip().splitlines()[-1:] or [""]
+        tail = plain_text(process.stderr_tail or "").strip().splitlines()[-1:] or [""]
         return f"{t('stopped.earlier', lang)} {tail[0][:300]}".strip()
     return ""
 
 
+def _raised(outcome: ExecutionOutcome, entry: dict, answer_cells: frozenset[str], part: Part):
+    """(message key, args, modern call) for a cell that raised: the student's exception (with
+    the modern call when an old API caused it), or, for a provided cell, the answer cell whose
+    definitions it ran."""
+    from .legacy import diagnose_error
+
+    err = entry["error"]
+    ename, evalue = plain_text(str(err.get("ename", ""))), plain_text(str(err.get("evalue", "")))[:300]
+    args = {"cell": _position(outcome, entry), "ename": ename, "evalue": evalue}
+    gid = entry.get("grade_id")
+    if gid and gid not in answer_cells:  # a provided cell: it fails on what an answer cell made
+        ran = [c for c in part.cells if (outcome.cell(c) or {}).get("index", 1 << 30) < entry["index"]]
+        earlier = [c.get("grade_id") for c in outcome.record.get("cells", [])
+                   if c.get("grade_id") in answer_cells and c["index"] < entry["index"]]
+        answer = ran or earlier[-1:]
+        if answer:
+            return "cell_raised.locked", {**args, "answer": ", ".join(answer)}, ""
+    traceback = err.get("traceback") or []
+    try:
+        found = diagnose_error(ename, evalue, traceback if isinstance(traceback, (list, str)) else [])
+    except Exception:  # a hint only: never the grade
+        found = []
+    if found:
+        return "cell_raised.old_api", {**args, "old": found[0].old, "new": found[0].new}, found[0].new
+    return "cell_raised", args, ""
+
+
+def part_error(part: Part, outcome: ExecutionOutcome, answer_cells: frozenset[str],
+               stub_left: frozenset[str] = frozenset()):
+    """(status, key, args, modern call) for the first cell of the part that raised: one of its
+    answer cells, else a cell between its first answer cell and its export (the locked training
+    cell); None when the part's cells ran."""
+    own = [e for e in (outcome.cell(gid) for gid in part.cells) if e]
+    for entry in own:
+        if entry.get("error") and entry["error"].get("ename") == "NotImplementedError":
+            key = "not_implemented_stub_left" if entry["grade_id"] in stub_left else "not_implemented"
+            return Status.FAIL, key, {"cell": entry["grade_id"]}, ""
+    for entry in own:
+        if entry.get("error"):
+            return (Status.ERROR, *_raised(outcome, entry, answer_cells, part))
+    export = outcome.export_cell(part.id)
+    if not own or export is None:
+        return None
+    start = min(e["index"] for e in own)
+    for entry in outcome.record.get("cells", []):
+        if not entry.get("injected") and start < entry["index"] < export["index"] and entry.get("error"):
+            return (Status.ERROR, *_raised(outcome, entry, answer_cells, part))
+    return None
+
+
 def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartData, lang: str,
-             stub_left: frozenset[str] = frozenset()):
+             stub_left: frozenset[str] = frozenset(), answer_cells: frozenset[str] = frozenset()):
     """(status, message key, args) explaining why `name` was not exported."""
     if name in data.too_large:  # the value exists; reading it would cost more than grading may
         return Status.ERROR, "too_large", {"reason": data.unreadable.get(name, "")}
@@ -96,8 +150,8 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
                 return Status.FAIL, key, {"cell": entry["grade_id"]}
     for entry in own:
         if entry and entry.get("error"):
-            err = entry["error"]
-            return Status.ERROR, "cell_raised", {"cell": entry["grade_id"], "ename": err["ename"], "evalue": err["evalue"][:300]}
+            key, args, _ = _raised(outcome, entry, answer_cells, part)
+            return Status.ERROR, key, args
     export = outcome.export_cell(part.id)
     if export is None or export.get("status") != "ok" or not data.ran:
         reason = stop_reason(outcome, lang) or t("stopped.earlier", lang)
@@ -106,18 +160,15 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
     if name in data.errors:
         err = data.errors[name]
         if before:
-            first = before[0]
-            return Status.ERROR, "cell_raised", {
-                "cell": _position(outcome, first),
-                "ename": first["error"]["ename"],
-                "evalue": first["error"]["evalue"][:300],
-            }
-        return Status.ERROR, "export_failed", {"name": name, "ename": err["ename"], "evalue": err["evalue"]}
+            key, args, _ = _raised(outcome, before[0], answer_cells, part)
+            return Status.ERROR, key, args
+        return Status.ERROR, "export_failed", {"name": name, "ename": plain_text(str(err["ename"])),
+                                               "evalue": plain_text(str(err["evalue"]))[:300]}
     return Status.ERROR, "unreadable", {"name": name, "reason": data.unreadable.get(name, "missing")}
 
 
-def _missing_result(check, part, name, outcome, data, lang, stub_left) -> CheckResult:
-    status, key, args = _missing(part, name, outcome, data, lang, stub_left)
+def _missing_result(check, part, name, outcome, data, lang, stub_left, answer_cells) -> CheckResult:
+    status, key, args = _missing(part, name, outcome, data, lang, stub_left, answer_cells)
     return CheckResult(
         name=check.name,
         status=status,
@@ -128,6 +179,24 @@ def _missing_result(check, part, name, outcome, data, lang, stub_left) -> CheckR
         message_key=key,
         message_args=args,
     )
+
+
+def _real_reason(res: CheckResult, raised: tuple, lang: str) -> CheckResult:
+    """A failed check of a part whose cell raised: the exception is the verdict, not what the
+    check made of the half-built value. Passes and answers for review stand."""
+    if res.status not in (Status.FAIL, Status.ERROR) or res.kind != "check" or res.message_key == "grader_error":
+        return res
+    status, key, args, modern = raised
+    return replace(res, status=status, score=0.0, message=t(key, lang, **args), expected=None, got=None,
+                   hint=modern or res.hint, hints={} if modern else res.hints, message_key=key, message_args=args)
+
+
+def _plain_result(res: CheckResult) -> CheckResult:
+    """A result without terminal escapes in what a reader sees (a student's error text can hold
+    IPython's colour codes)."""
+    clean = {k: plain_text(v) if isinstance(v, str) else v for k, v in res.message_args.items()}
+    return replace(res, message=plain_text(res.message), hint=plain_text(res.hint) if isinstance(res.hint, str) else res.hint,
+                   message_args=clean)
 
 
 def _out_of_time(check, lang: str, seconds: float) -> CheckResult:
@@ -176,6 +245,7 @@ def score_notebook(
     `stub_left`: answer cells where the student wrote code but kept the template's
     `raise NotImplementedError()` (said so when that line stopped the cell)."""
     single_thread_blas()
+    answer_cells = frozenset(gid for p in spec.parts for gid in p.cells)
     budget = budget or ScoringBudget()
     thresholds = spec.thresholds()
     result = NotebookScore(parts=[])
@@ -201,13 +271,14 @@ def score_notebook(
             calibrating=calibrating,
         )
         checks: list[CheckResult] = []
+        raised = part_error(part, outcome, answer_cells, stub_left)
         for check in part.checks:
             if budget.clock() > deadline:
                 checks.append(_out_of_time(check, lang, budget.seconds))
                 continue
             missing = [n for n in check.needs if n not in data.values and n not in data.models]
             if missing:
-                checks.append(_missing_result(check, part, missing[0], outcome, data, lang, stub_left))
+                checks.append(_missing_result(check, part, missing[0], outcome, data, lang, stub_left, answer_cells))
                 continue
             try:
                 produced = check(ctx)
@@ -222,7 +293,11 @@ def score_notebook(
                     hidden=check.hidden,
                     message_key="grader_error",
                 )
-            checks.extend(produced if isinstance(produced, list) else [produced])
+            produced = produced if isinstance(produced, list) else [produced]
+            if raised is not None:
+                produced = [_real_reason(r, raised, lang) for r in produced]
+            checks.extend(produced)
+        checks = [_plain_result(c) for c in checks]
         seconds = sum((outcome.cell(gid) or {}).get("seconds", 0.0) for gid in part.cells)
         curves = {}
         for label, export_name in part.curves.items():

@@ -285,3 +285,68 @@ def test_a_notebook_that_lost_its_metadata_is_graded_and_told_so_without_a_failu
     in_japanese = next(p for p in student_view(result, "ja").parts if p.id == "toy-notebook")
     assert in_japanese.title == "toy.ipynb: ノートブック自体について"
     assert "内容から特定しました" in in_japanese.checks[0].message
+
+
+# --- the real reason first ---------------------------------------------------------------------
+
+OLD_ADAM = ("ValueError", "Argument(s) not recognized: {'lr': 0.01}")
+
+
+def test_a_cell_that_raised_is_the_verdict_not_its_half_built_value(toy):
+    # the model cell raised at Adam(lr=...) after defining W wrong-ish: the exception comes first
+    exports = {**GOOD, "toy_shapes": {"W_shape": [2, 3], "steps": [1, 10, 100]}}
+    result, _ = run(toy, submit(toy[1]), Scenario(errors={"toy_vars": OLD_ADAM}, exports=exports))
+    check = checks(result)[("toy_shapes", "W")]
+    assert check.score == 0 and check.message_key == "cell_raised.old_api"
+    assert check.message.startswith("your code in cell toy_vars raised ValueError")
+    assert "learning_rate=0.01" in check.message and "learning_rate=0.01" in check.hint
+    assert check.got is None and "shape" not in check.message  # no judgment of the half-built value
+    assert checks(result)[("toy_shapes", "steps")].status.value == "pass"  # what is right stays right
+    from grader.reporters.view import localized
+    ja = localized(result, "ja")
+    shown = next(c for p in ja.parts for c in p.checks if c.name == "W" and p.id == "toy_shapes")
+    assert "古い API" in shown.message and "learning_rate=0.01" in shown.message
+
+
+def test_a_locked_cell_that_raised_names_the_answer_cell_to_look_at(toy):
+    result, _ = run(toy, submit(toy[1]), Scenario(
+        errors={"toy_train": ("NameError", "name 'acc' is not defined")},
+        exports={"toy_shapes": GOOD["toy_shapes"]},
+        export_errors={"toy_score": {"acc": ("NameError", "name 'acc' is not defined")}}))
+    check = checks(result)[("toy_score", "accuracy")]
+    assert check.message_key == "cell_raised.locked"
+    assert "toy_train" in check.message and "your cell toy_vars" in check.message
+    # and when the value is there but the locked cell failed, the same reason comes first
+    result, _ = run(toy, submit(toy[1]), Scenario(
+        errors={"toy_train": ("ValueError", "shapes (3, 2) and (3, 2) not aligned")},
+        exports={**GOOD, "toy_score": {"acc": 0.1}}))
+    check = checks(result)[("toy_score", "accuracy")]
+    assert check.message_key == "cell_raised.locked" and "toy_vars" in check.message
+
+
+def test_nan_is_called_divergence(toy):
+    result, _ = run(toy, submit(toy[1]), Scenario(exports={**GOOD, "toy_score": {"acc": np.array(np.nan)}}))
+    check = checks(result)[("toy_score", "accuracy")]
+    assert check.status.value == "fail" and check.message_key == "diverged"
+    assert "diverged" in check.message and "nan" in check.message
+
+
+def test_terminal_colour_codes_never_reach_a_message(toy):
+    red = ("\x1b[0;31mAttributeError\x1b[0m", "module \x1b[1m'numpy'\x1b[0m has no attribute 'zeroes'\x07")
+    result, _ = run(toy, submit(toy[1]), Scenario(errors={"toy_vars": red},
+                                                   export_errors={"toy_shapes": {"W_shape": ("NameError", "\x1b[31mW\x1b[0m")}}))
+    from grader.reporters.view import localized
+    for shown in (result, localized(result, "ja")):
+        for part in shown.parts:
+            for c in part.checks:
+                text = c.message + str(c.message_args) + str(c.hint)
+                assert "\x1b" not in text and "\x07" not in text, text
+    assert "AttributeError" in checks(result)[("toy_shapes", "W")].message
+
+
+def test_the_old_api_section_does_not_promise_no_points_lost():
+    from grader.i18n import CATALOG, t
+
+    assert "no points lost" not in t("report.legacy", "en") and "減点なし" not in t("report.legacy", "ja")
+    for key in ("diverged", "loss.diverged", "cell_raised.locked", "cell_raised.old_api", "report.legacy_intro"):
+        assert set(CATALOG[key]) >= {"en", "ja"}, key
