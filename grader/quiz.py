@@ -1,20 +1,28 @@
 """Quiz scoring: free-text answers by concept rubrics, and multiple-choice answers.
 
-A free-text question has a `Rubric`: a list of `Concept`s, each worth points. A concept is
-present when one of its synonyms occurs in the normalised answer (`grader.textnorm`), or when
-every group of an `all_of` list does (optionally within a few characters of each other).
-Synonyms are plain phrases, or regular expressions written `re:...` over normalised text.
+A free-text question has a `Rubric`: a list of `Concept`s, each worth points. Answers are judged
+on what they say about a concept, not on whether a keyword occurs:
+- a concept's `claims` (`Claim`: a subject term and a relation term in one sentence, "1x1
+  convolutions reduce the channels") earn its points; naming the concept without a claim is sent
+  to a person. A concept without claims counts its synonyms, or every group of an `all_of` list.
+- terms are plain phrases or `re:...` regular expressions over normalised text
+  (`grader.textnorm`); Japanese phrases also match on lemma readings (`grader.japanese`), so
+  kanji, kana and inflected spellings meet.
+- a rubric's `wrong_claims` (`WrongClaim`: another model's idea, a known misconception) cost
+  the concept they name, or every concept.
 
 `score_free_text` returns one CheckResult per concept. It says NEEDS_REVIEW instead of
 guessing when:
-- a synonym is found only under a negation ("not residual", 「残差を使わない」);
-- the answer is long but earns only a small share of the points (it may say the right thing
-  in words the rubric does not know), see `Rubric.min_chars` and `Rubric.review_band`;
+- a claim or synonym is found only under a negation ("not residual", 「残差を使わない」);
+- the answer is a bare list of terms, or repeats the question;
+- the answer is long but earns only part of the points (it may say the right thing in words
+  the rubric does not know), see `Rubric.min_chars` and `Rubric.review_band`;
 - the answer is in neither Japanese nor English.
 Bonus concepts can make up for missed ones, never beyond the question's points.
 
 Multiple choice: `Choice` and `score_choice`, which reads "b", "(B)", "ｂ", "b) text", the
-option's text, or several options ("a, c"). `load_rubrics` reads both kinds from JSON.
+option's text, or several options ("a, c"). `load_rubrics` reads both kinds from JSON (schema
+`dlgrade.rubrics/2`; `/1`, without claims, is still read).
 
 Messages are in English and Japanese: every CheckResult carries `message_key` and
 `message_args`, and the keys are registered in `grader.i18n.CATALOG`.
@@ -22,7 +30,8 @@ Messages are in English and Japanese: every CheckResult carries `message_key` an
 Scoring runs in the trusted process on text of any length, so only the first
 `MAX_ANSWER_CHARS` characters of an answer are read (a longer one gets a needs-review note that
 says so), and every step is linear in what is read: suffixes are stripped without a
-backtracking regex, and an `all_of` concept combines at most `MAX_GROUP_HITS` places per group.
+backtracking regex, the tagger makes one pass, each term keeps at most a few dozen places, and
+claims and `all_of` concepts combine at most `MAX_GROUP_HITS` places per term list.
 """
 from __future__ import annotations
 
@@ -606,7 +615,7 @@ def _is_term_list(text: _Text) -> bool:
     if guess_language(text.plain) == "other":
         return False  # sent to a person by the language check
     items = [
-        i.strip() for line in text.lines  # "Q(s,a)" is one term
+        i.strip() for line in text.lines  # a bracket is part of its term: "Q(s,a)"
         for i in _LIST_ITEM.split(re.sub(r"\([^()]{0,40}\)", " ", line)) if re.search(r"\w", i)
     ]
     if len(items) < 2:

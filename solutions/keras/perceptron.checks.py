@@ -44,6 +44,8 @@ XOR_RUBRIC = Rubric(
     wrong_claims=[
         {"id": "separable", "concept": "linear_separability",
          "subject": ["linearly separable", "線形分離可能", "re:線形分離(が|は)?(でき|可能)", "re:(?<!不)可分"],
+         # "one layer learns only linearly separable problems", "AND is, but XOR is not"
+         "unless": ["only", "しか", "だけ", "のみ", "but", "however", "しかし", "一方", "不可能"],
          "label": {"en": "XOR is not linearly separable", "ja": "XOR は線形分離不可能"}},
         {"id": "no_hidden_layer_needed", "concept": "needs_hidden_layer",
          "subject": ["中間層", "隠れ層", "hidden layer", "multilayer", "多層"],

@@ -206,4 +206,17 @@ ANSWERS: list[tuple[str, str, str, str, str]] = [
     ('rl_policy_gradient', 'en', "paraphrase", FULL, 'We model the policy as π_θ and do gradient ascent on the expected return. The policy gradient theorem gives ∇J(θ) = E[∇ log π_θ(a|s) Q^π(s,a)], which can be estimated from samples.'),
     ('xor_single_layer', 'ja', "paraphrase", FULL, '単純パーセプトロンは入力空間を直線で2つに分けることしかできず、XORは直線で分けられないから。隠れ層を追加すれば非線形な境界が作れる。'),
     ('xor_single_layer', 'en', "paraphrase", FULL, "A single perceptron draws one linear boundary, and XOR's classes are not linearly separable, so it fails; adding a hidden layer fixes it."),
+    # Comparisons with other models and methods, said the right way round (and one misconception).
+    ('xor_single_layer', 'ja', 'paraphrase', FULL, '単層パーセプトロンは線形分離可能な問題しか解けず、XORは線形分離不可能だから。多層にして非線形性を持たせる必要がある。'),
+    ('xor_single_layer', 'en', 'paraphrase', FULL, 'A one-layer perceptron can only solve linearly separable problems, and XOR is not linearly separable, so we need a hidden layer.'),
+    ('xor_single_layer', 'en', 'paraphrase', FULL, 'AND and OR are linearly separable but XOR is not; a single layer only makes a linear boundary, so add a hidden layer.'),
+    ('xor_single_layer', 'ja', 'wrong', ZERO, 'XORは線形分離可能なので1層でも学習できる。'),
+    ('vgg', 'ja', 'paraphrase', FULL, 'ResNetのようなスキップ接続は持たず、3x3の畳み込みとプーリングを積み重ねただけのシンプルな構造。パラメータ数が多い。'),
+    ('vgg', 'en', 'paraphrase', FULL, 'Unlike ResNet it has no shortcut connections: just stacked 3x3 convolutions and pooling, a simple design with many parameters.'),
+    ('googlenet', 'ja', 'paraphrase', FULL, 'ResNetとは違い残差接続ではなく、Inceptionモジュールで複数サイズのフィルタを並列に使い、1x1畳み込みで次元削減する。'),
+    ('resnet', 'en', 'paraphrase', FULL, "Unlike GoogLeNet's Inception modules, ResNet uses skip connections that add the input to the output, avoiding vanishing gradients so that very deep nets can be trained."),
+    ('rl_explore_exploit', 'ja', 'paraphrase', FULL, 'ε-greedy法では確率εでランダムに行動して探索し、それ以外はQ値が最大の行動を選んで利用する。探索しすぎると報酬が減り、利用しすぎると最適な行動を見逃すトレードオフがある。'),
+    ('rl_q_learning', 'en', 'paraphrase', FULL, 'Q-learning keeps estimates of action values; after each transition it updates Q(s,a) toward r plus γ times the max over next actions. Actions are often chosen ε-greedily to balance exploration and exploitation.'),
+    ('rl_policy_gradient', 'en', 'paraphrase', FULL, 'Unlike Q-learning, which only learns a value function, policy gradient methods parameterize the policy and follow the gradient of the expected return; the theorem writes that gradient as E[∇ log π(a|s) Q(s,a)].'),
+    ('rl_state_vs_action_value', 'ja', 'paraphrase', FULL, 'V(s)は状態sの価値。Q(s,a)は状態sで行動aをとったときの価値で、行動も考慮する。'),
 ]
