@@ -212,17 +212,23 @@ def _builtin_activations(model) -> list:
     the model. Returns what was replaced, to put back once the file is written."""
     import keras
 
-    replaced = []
-    stack = list(getattr(model, "layers", []))
+    replaced: list = []
+    try:
+        stack = list(getattr(model, "layers", []))
+    except Exception:  # not a model we can look into: saved as it is
+        return replaced
     while stack:
         layer = stack.pop()
-        stack.extend(getattr(layer, "layers", []) or [])
+        try:
+            stack.extend(getattr(layer, "layers", []) or [])
+        except Exception:
+            pass
         for owner in (layer, getattr(layer, "cell", None)):
             for attr in ("activation", "recurrent_activation"):
-                fn = getattr(owner, attr, None) if owner is not None else None
-                if fn is None or not callable(fn) or owner is layer and hasattr(layer, "cell"):
-                    continue
                 try:
+                    fn = getattr(owner, attr, None) if owner is not None else None
+                    if fn is None or not callable(fn) or owner is layer and hasattr(layer, "cell"):
+                        continue
                     if isinstance(keras.activations.serialize(fn), str):
                         continue  # Keras names it already
                     builtin = keras.activations.get(activation_name(fn))
