@@ -103,3 +103,17 @@ def test_diverged_training_is_said_so():
     curve = {"loss": [0.7, 0.5, float("nan"), float("nan")]}
     result = Decreasing("loss", 1)(_ctx(values=curve))
     assert result.message_key == "loss.diverged" and "step 3" in result.message and "nan" in result.message
+
+
+def test_dcgan_losses_of_nan_logits_are_divergence():
+    from pathlib import Path
+
+    from grader.checks import Calibrated
+    from grader.spec import load_checks_module
+
+    dcgan = load_checks_module(Path(__file__).resolve().parents[1] / "solutions/dcgan/dcgan.checks.py")
+    logits = {k: np.zeros((64, 1)) for k in ("real_0", "fake_0", "real_1", "fake_1", "fake_2")}
+    logits["fake_1"] = np.full((64, 1), np.nan)
+    check = Calibrated("d drop", 1, metric="m", compute=dcgan.discriminator_loss_drop, uses=tuple(logits))
+    result = check(_ctx(values=logits))
+    assert result.message_key == "diverged" and "nan" in result.message

@@ -10,7 +10,7 @@ its own, by at least the calibrated amount.
 """
 import numpy as np
 
-from grader.checks import Calibrated, LayerSpecs, PredictionError, Shape
+from grader.checks import Calibrated, Diverged, LayerSpecs, PredictionError, Shape
 from grader.spec import Part
 
 # A correct step's drop varies with the seed and with details the instructions leave open
@@ -52,7 +52,7 @@ def _logits(values: dict, name: str) -> np.ndarray:
     if z.shape != (BATCH, 1):
         raise PredictionError(f"{name} has shape {list(z.shape)}; the discriminator must give [{BATCH}, 1]")
     if not np.all(np.isfinite(z)):
-        raise PredictionError(f"{name} holds NaN or inf")
+        raise Diverged("nan" if np.any(np.isnan(z)) else "inf")
     return z
 
 
