@@ -74,7 +74,7 @@ def reading(text: str) -> Reading:
     at = length = 0
     for word in tagger(text):
         surface = word.surface
-        found = text.find(surface, at)
+        found = text.find(surface, at, at + len(surface) + 64)  # only spaces lie between tokens
         if found < 0 or not surface:
             continue
         at = found + len(surface)
