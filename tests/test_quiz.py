@@ -733,3 +733,13 @@ def test_claims_and_morphology_stay_fast_on_a_long_answer():
     start = time.perf_counter()
     score_free_text(answer * 5, CLAIM_RUBRIC)
     assert time.perf_counter() - start < 2.0
+
+
+def test_without_the_tagger_scoring_falls_back_to_the_surface(monkeypatch):
+    from grader import japanese
+
+    monkeypatch.setattr(japanese, "_tagger", lambda: None)
+    rubric = Rubric("g", [Concept("reduce", 1, ["1x1"], claims=[{"subject": ["1x1"], "relation": ["削減"]}])], min_chars=10)
+    assert found(score_free_text("1x1の畳み込みで次元を削減する。", rubric)) == {"reduce"}
+    # no morphology to tell a Japanese list from a sentence: scored, not called a list
+    assert {r.message_key for r in score_free_text("1x1、削減", rubric)} == {"quiz.found"}
