@@ -230,3 +230,18 @@ def test_every_real_result_validates_against_the_schema():
     assert {p.parent.name for p in paths} == {"alice", "bob", "carol", "dave", "eve", "frank"}
     for path in paths:
         json_report.validate(json.loads(path.read_text()))
+
+
+def test_a_cell_that_raised_is_one_failure_however_many_checks_it_fed():
+    from grader.results import CheckResult, PartResult, Result, Status
+
+    def raised(key: str) -> Result:
+        checks = [CheckResult(name=n, status=Status.FAIL, score=0, max_score=1, message="your cell raised",
+                              message_key=key, message_args={"cell": "mlp_model"}) for n in ("layers", "loss", "acc")]
+        result = Result(submission=key, assignment="a")
+        result.parts = [PartResult.from_checks("p", "Part", checks)]
+        return result
+
+    for key in ("cell_raised", "cell_raised.locked", "cell_raised.old_api"):
+        failures = dashboard.frequent_failures([raised(key)])
+        assert len(failures) == 1 and failures[0].checks == ["layers", "loss", "acc"], key
