@@ -682,6 +682,156 @@ class Differs(Check):
         return self._result(ctx, ok, key, f"more than {self.atol} apart", got, self.hint)
 
 
+# --- a function the student wrote, on fixed inputs, against the trusted formula -------------------
+
+
+def probe_export(function: str, probes: list, framework: str = "tf") -> str:
+    """The export expression for `Formula`: calls the student's `function` on each probe (a tuple
+    of arguments, nested lists of numbers, passed as float32 tensors for "tf", arrays for "numpy")
+    and returns each result as plain numbers. The probes are built here from literals, so the
+    export needs no data and no name of the student's but the function's."""
+    make = "__import__('tensorflow').constant(a, 'float32')" if framework == "tf" else "__import__('numpy').asarray(a, 'float32')"
+    return (f"[__import__('numpy').asarray({function}(*[{make} for a in args]), 'float64').tolist() "
+            f"for args in {[tuple(p) for p in probes]!r}]")
+
+
+MAX_PROBES = 100  # fixed inputs per Formula check
+
+
+def _register_formula_messages() -> None:
+    from .i18n import CATALOG
+
+    for key, entry in {
+        "formula.ok": {"en": "{name}: matches the formula on {n} fixed inputs",
+                       "ja": "{name}: 固定した {n} 通りの入力で式と一致しています"},
+        "formula.wrong": {
+            "en": "{name}: differs from the formula on the fixed input {case}: expected {want}, got {value}",
+            "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want}、あなたの関数は {value}",
+        },
+        "formula.wrong_multiple": {
+            "en": "{name}: differs from the formula on the fixed input {case}: expected {want} (or a constant "
+                  "multiple of the formula on every input), got {value}",
+            "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want} (どの入力でも式の同じ定数倍"
+                  "なら正解)、あなたの関数は {value}",
+        },
+        "formula.sign": {"en": "{name}: your function gives the formula with the opposite sign (times {factor})",
+                         "ja": "{name}: あなたの関数は式の符号を反対にした値 ({factor} 倍) です"},
+        "formula.known": {"en": "{name}: on fixed inputs your function computes {what_en}",
+                          "ja": "{name}: 固定した入力で、あなたの関数は{what_ja}を計算しています"},
+        "formula.scale": {
+            "en": "{name}: your function gives the formula times {factor}; a constant factor from {low} to {high} "
+                  "(mean or sum over the batch) is accepted",
+            "ja": "{name}: あなたの関数は式の {factor} 倍です。{low} 倍から {high} 倍までの定数倍 (バッチの平均か和) "
+                  "は正解として扱います",
+        },
+        "formula.non_finite": {"en": "{name}: your function gives {value} on the fixed input {case}",
+                               "ja": "{name}: 固定した入力 {case} で、あなたの関数は {value} になります"},
+        "formula.not_scalar": {
+            "en": "{name}: one call returns {size} numbers; it must return one number (the loss over the batch)",
+            "ja": "{name}: 1 回の呼び出しで {size} 個の数が返ります。1 つの数 (バッチ全体の誤差) を返してください",
+        },
+        "formula.not_numbers": {"en": "{name}: the results are not numbers ({reason})",
+                                "ja": "{name}: 結果が数になっていません ({reason})"},
+    }.items():
+        CATALOG.setdefault(key, entry)
+
+
+_register_formula_messages()
+
+
+def _fit_factor(got: np.ndarray, want: np.ndarray, low: float, high: float) -> float:
+    """The constant c that brings c * want nearest to got (least squares); 1 when no factor is
+    allowed (low == high == 1)."""
+    if low == high:
+        return float(low)
+    norm = float(want @ want)
+    return float(got @ want) / norm if norm > 0 else 0.0
+
+
+def _matches(got: np.ndarray, want: np.ndarray, factor: float, rtol: float, atol: float) -> bool:
+    scaled = factor * want
+    return bool(np.max(np.abs(got - scaled)) <= atol * max(abs(factor), 1.0) + rtol * np.max(np.abs(scaled)))
+
+
+@dataclass
+class Formula(Check):
+    """A function the student wrote (a loss), called in their kernel on fixed inputs by the export
+    `export` (made with `probe_export(function, probes)`), against the trusted `formula` on the
+    same inputs: whatever a training curve did, the code computes what the exercise asks.
+
+    `scale` (low, high) is the positive constant factor a correct answer may differ by (a mean or
+    a sum over the batch, 0.5 * (a + b)); (1, 1) allows none. `wrong` names known wrong formulas,
+    {name: (function, {"en": ..., "ja": ...})}, so that a result which matches one (up to the same
+    factor) is told what it computes (a term left out, swapped labels). `labels` name the
+    function's arguments when a message shows a fixed input."""
+
+    export: str = ""
+    formula: Callable[..., float] | None = None
+    probes: list = field(default_factory=list)
+    labels: tuple[str, ...] = ()
+    scale: tuple[float, float] = (1.0, 1.0)
+    rtol: float = 1e-3
+    atol: float = 1e-5
+    wrong: dict = field(default_factory=dict)
+    hint: str | dict = ""
+
+    @property
+    def needs(self):
+        return (self.export,)
+
+    def _case(self, index: int) -> str:
+        args = self.probes[index]
+        names = list(self.labels) or [f"x{i + 1}" for i in range(len(args))]
+        return ", ".join(f"{n}={np.round(np.asarray(a, dtype=float).ravel(), 3).tolist()}" for n, a in zip(names, args))
+
+    def __call__(self, ctx):
+        n = len(self.probes)
+        want = np.array([float(self.formula(*p)) for p in self.probes], dtype=np.float64)
+        raw = ctx.values[self.export]
+        if isinstance(raw, list) and len(raw) == n:  # one result per call: each must be one number
+            for item in raw:
+                try:
+                    size = _numbers(item, "a result", max_size=MAX_PROBES).size
+                except NotNumbers as exc:
+                    return self._result(ctx, False, "formula.not_numbers", None, None, self.hint, reason=str(exc))
+                if size != 1:
+                    return self._result(ctx, False, "formula.not_scalar", None, None, self.hint, size=size)
+        try:
+            got = _numbers(raw, self.export, max_size=n * MAX_PROBES).ravel()
+        except NotNumbers as exc:
+            return self._result(ctx, False, "formula.not_numbers", None, None, self.hint, reason=str(exc))
+        if got.size != n:
+            if got.size and got.size % n == 0:
+                return self._result(ctx, False, "formula.not_scalar", None, None, self.hint, size=got.size // n)
+            reason = f"{got.size} results for {n} fixed inputs"
+            return self._result(ctx, False, "formula.not_numbers", None, None, self.hint, reason=reason)
+        bad = np.flatnonzero(~np.isfinite(got))
+        if bad.size:
+            i = int(bad[0])
+            return self._result(ctx, False, "formula.non_finite", want, got, self.hint, case=self._case(i),
+                                value=str(got[i]))
+        low, high = self.scale
+        factor = _fit_factor(got, want, low, high)
+        if _matches(got, want, factor, self.rtol, self.atol):
+            if low <= factor * (1 + self.rtol) and factor <= high * (1 + self.rtol):
+                return self._result(ctx, True, "formula.ok", None, None, n=n)
+            key = "formula.sign" if factor < 0 else "formula.scale"
+            return self._result(ctx, False, key, want, got, self.hint, factor=f"{factor:.4g}", low=low, high=high)
+        for what, (function, label) in self.wrong.items():
+            other = np.array([float(function(*p)) for p in self.probes], dtype=np.float64)
+            f = _fit_factor(got, other, low, high)
+            if f > 0 and _matches(got, other, f, self.rtol, self.atol):
+                return self._result(ctx, False, "formula.known", want, got, self.hint, wrong=what,
+                                    what_en=label.get("en", what), what_ja=label.get("ja") or label.get("en", what))
+        # the input where the result is farthest from the formula (times the nearest allowed factor)
+        nearest = min(max(factor, low), high)
+        i = int(np.argmax(np.abs(got - nearest * want)))
+        return self._result(
+            ctx, False, "formula.wrong" if low == high else "formula.wrong_multiple", want, got, self.hint,
+            case=self._case(i), want=round(float(want[i]), 4), value=round(float(got[i]), 4),
+        )
+
+
 # --- Keras models: layer specs however activations are written, truth tables ---------------------
 
 

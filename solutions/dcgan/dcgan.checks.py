@@ -7,10 +7,16 @@ more generator steps. The losses are computed here from those logits with the st
 labels (real 1, fake 0; the generator wants 1), so a student's own loss function cannot hide
 swapped labels: the discriminator's loss must drop after its steps and the generator's after
 its own, by at least the calibrated amount.
+
+The loss functions are also called, in the student's kernel, on fixed logit batches (`PROBES`:
+batches where only the fake half or only the real half changes) and compared with the formula
+here: a loss that leaves out a term, swaps a label or takes logits for probabilities loses those
+points whatever the training steps did. A constant factor (mean or sum over the batch, half the
+sum) is accepted.
 """
 import numpy as np
 
-from grader.checks import Calibrated, Diverged, LayerSpecs, PredictionError, Shape
+from grader.checks import Calibrated, Diverged, Formula, LayerSpecs, PredictionError, Shape, probe_export
 from grader.spec import Part
 
 # A correct step's drop varies with the seed and with details the instructions leave open
@@ -71,6 +77,61 @@ def generator_loss_drop(values: dict, ctx) -> float:
     return _bce(_logits(values, "fake_1"), 1) - _bce(_logits(values, "fake_2"), 1)
 
 
+def _softplus_mean(x) -> float:
+    return float(np.mean(np.logaddexp(0.0, np.asarray(x, dtype=np.float64))))
+
+
+def discriminator_formula(real, fake) -> float:
+    """Binary cross entropy from logits: real labelled 1, fake labelled 0."""
+    return _softplus_mean(-np.asarray(real, dtype=np.float64)) + _softplus_mean(fake)
+
+
+def generator_formula(fake) -> float:
+    """Binary cross entropy from logits of the generated images labelled 1 (real)."""
+    return _softplus_mean(-np.asarray(fake, dtype=np.float64))
+
+
+def _column(*values: float) -> list:
+    return [[float(v)] for v in values]  # a batch of 4 logits, shaped as the discriminator gives them
+
+
+_ZEROS = _column(0, 0, 0, 0)
+# (real_output, fake_output): equal logits, only the fake half changed, only the real half
+# changed, both, and a discriminator that already tells them apart. Left out terms, swapped labels
+# and a sign flip each give values no constant multiple of the formula's.
+D_PROBES = [
+    (_ZEROS, _ZEROS),
+    (_ZEROS, _column(2, -1, 3, 0.5)),
+    (_column(1.5, -2, 0.5, 4), _ZEROS),
+    (_column(-1, 2, 0.3, -0.7), _column(1, -3, -0.2, 2.5)),
+    (_column(3, 1, 2, 0.5), _column(-2, -1, -3, -0.5)),
+]
+G_PROBES = [(_ZEROS,), (_column(2, -1, 3, 0.5),), (_column(-2, -1, -3, -0.5),), (_column(1, -3, -0.2, 2.5),)]
+LOSS_SCALE = (0.01, 100.0)  # mean (the course's) or sum over a batch of 4, 0.5 * (real + fake)
+
+D_WRONG = {
+    "no_fake_term": (lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)),
+                     {"en": "only the real images' term (the fake images' term, label 0, is missing)",
+                      "ja": "本物の画像の項だけ (生成画像の項、正解 0、がありません)"}),
+    "no_real_term": (lambda r, f: _softplus_mean(f),
+                     {"en": "only the generated images' term (the real images' term, label 1, is missing)",
+                      "ja": "生成画像の項だけ (本物の画像の項、正解 1、がありません)"}),
+    "swapped_labels": (lambda r, f: discriminator_formula(f, r),
+                       {"en": "the loss with swapped labels (real 0, generated 1)",
+                        "ja": "ラベルを入れ替えた誤差 (本物 0、生成画像 1)"}),
+    "fake_term_subtracted": (lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)) - _softplus_mean(f),
+                             {"en": "the real term minus the fake term (the two terms must be added)",
+                              "ja": "本物の項から生成画像の項を引いた値 (2 つの項は足します)"}),
+}
+G_WRONG = {
+    "label_0": (lambda f: _softplus_mean(f),
+                {"en": "the cross entropy with label 0 (the generator wants its images labelled 1, real)",
+                 "ja": "正解 0 の交差エントロピー (生成器は生成画像を 1、本物と判定させたい)"}),
+    "saturating": (lambda f: -_softplus_mean(f),
+                   {"en": "log(1 - D(G(z))), the saturating form (the course's loss labels generated images 1)",
+                    "ja": "log(1 - D(G(z))) (飽和する形です。この講座の誤差は生成画像の正解を 1 とします)"}),
+}
+
 PARTS = [
     Part(
         id="dcgan_generator",
@@ -126,6 +187,45 @@ PARTS = [
                 expected=[16, 1],
                 export="disc_out_shape",
                 hint={"en": "one logit per image", "ja": "画像 1 枚につきロジット 1 つです"},
+            ),
+        ],
+    ),
+    Part(
+        id="dcgan_losses",
+        title={"en": "Loss functions", "ja": "誤差関数"},
+        cells=["dcgan_losses"],
+        exports={
+            "d_loss_probe": probe_export("discriminator_loss", D_PROBES),
+            "g_loss_probe": probe_export("generator_loss", G_PROBES),
+        },
+        checks=[
+            Formula(
+                "discriminator_loss on fixed logits",
+                2,
+                export="d_loss_probe",
+                formula=discriminator_formula,
+                probes=D_PROBES,
+                labels=("real_output", "fake_output"),
+                scale=LOSS_SCALE,
+                wrong=D_WRONG,
+                hint={
+                    "en": "add cross_entropy(tf.ones_like(real_output), real_output) and "
+                    "cross_entropy(tf.zeros_like(fake_output), fake_output)",
+                    "ja": "cross_entropy(tf.ones_like(real_output), real_output) と "
+                    "cross_entropy(tf.zeros_like(fake_output), fake_output) を足します",
+                },
+            ),
+            Formula(
+                "generator_loss on fixed logits",
+                1,
+                export="g_loss_probe",
+                formula=generator_formula,
+                probes=G_PROBES,
+                labels=("fake_output",),
+                scale=LOSS_SCALE,
+                wrong=G_WRONG,
+                hint={"en": "cross_entropy(tf.ones_like(fake_output), fake_output)",
+                      "ja": "cross_entropy(tf.ones_like(fake_output), fake_output) です"},
             ),
         ],
     ),
@@ -208,6 +308,16 @@ def generator_loss(fake_output):
     return cross_entropy({gen}(fake_output), fake_output)
 """
 
+# A loss that leaves out the generated images' term still lowers its own value; the fixed-input
+# check is what must catch it.
+_NO_FAKE_TERM = """def discriminator_loss(real_output, fake_output):
+    return cross_entropy(tf.ones_like(real_output), real_output)
+
+
+def generator_loss(fake_output):
+    return cross_entropy(tf.ones_like(fake_output), fake_output)
+"""
+
 _STEPS = """def discriminator_step(images, noise):
     with tf.GradientTape() as tape:
         fake_output = discriminator(generator(noise, training=True), training=True)
@@ -244,5 +354,15 @@ MUTANTS = {
     "swapped_generator_label": {
         "dcgan_losses": _LOSSES.format(real="tf.ones_like", fake="tf.zeros_like", gen="tf.zeros_like")
     },
+    # dcgan_losses: a term left out; the generator's label 0
+    "discriminator_without_fake_term": {"dcgan_losses": _NO_FAKE_TERM},
     "no_update": {"dcgan_steps": _STEPS.format(apply="# forgot: ")},
+}
+
+# Checks that must lose their points in a mutant (tests/test_course.py): the fixed-input loss
+# checks catch what the training curve may not.
+MUTANT_LOSES = {
+    "discriminator_without_fake_term": ["discriminator_loss on fixed logits"],
+    "swapped_discriminator_labels": ["discriminator_loss on fixed logits"],
+    "swapped_generator_label": ["generator_loss on fixed logits"],
 }
