@@ -47,7 +47,7 @@ def one_notebook_assignment(root: Path) -> Path:
 
 def split_of(result) -> dict[str, float]:
     t = result.timings["notebooks"][NOTEBOOK]
-    in_kernel = t["kernel_start_s"] + t["seed_cell_s"] + t["student_cells_s"] + t["export_cells_s"]
+    in_kernel = t["kernel_start_s"] + t["seed_cell_s"] + t["student_cells_s"] + t["export_cells_s"] + t.get("retrain_cells_s", 0.0)
     return {
         **{k: t[k] for k in PHASES if k in t},
         "sandbox_overhead_s": t["sandbox_total_s"] - in_kernel,

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +41,29 @@ class EvaluationFailed(str):
     """A failed prediction, as the message to show (stored where the array would be)."""
 
 
+def _evaluations(part, data):
+    """A part's evaluations, and one more per retraining run whose model was saved (spec.Retrain),
+    named `<evaluation>__seed<seed>`."""
+    from .spec import seeded  # host side only: the sandbox side of this module stays light
+
+    retrain = getattr(part, "retrain", None)
+    for name, ev in getattr(part, "evaluate", {}).items():
+        yield name, ev
+        if retrain and ev.model and data is not None:
+            for seed in retrain.seeds:
+                if seeded(ev.model, seed) in data.models:
+                    yield seeded(name, seed), replace(ev, model=seeded(ev.model, seed))
+
+
 def prepare_tasks(spec, part_data: dict, eval_dir: Path, hidden) -> tuple[list[dict], dict, list[Path]]:
     """Copy what each evaluation needs into eval_dir; return tasks, early failures, read-only paths."""
     inputs = eval_dir / "in"
     inputs.mkdir(parents=True, exist_ok=True)
     tasks, failed, ro = [], {}, []
     for part in spec.parts:
-        for name, ev in getattr(part, "evaluate", {}).items():
+        data = part_data.get(part.id)
+        for name, ev in _evaluations(part, data):
             key = (part.id, name)
-            data = part_data.get(part.id)
             task = {"part": part.id, "name": name, "preprocess": ev.preprocess, "out": f"{part.id}-{name}.npy"}
             try:
                 task["inputs"] = os.fspath(hidden.inputs_path(ev.dataset))

@@ -46,6 +46,29 @@ def export_source(part) -> str:
     return "\n".join(lines)
 
 
+def part_sources(nb: NotebookNode, part) -> list[str]:
+    """The code a part runs: its code cells from its first answer cell to its export cell."""
+    ids = [nbf.grade_id(c) for c in nb.cells]
+    wanted = [gid for gid in part.cells if gid in ids]
+    if not wanted or part.export_after not in ids:
+        return []
+    first, last = min(ids.index(g) for g in wanted), ids.index(part.export_after)
+    return [c.source for c in nb.cells[first:last + 1] if c.cell_type == "code"]
+
+
+def retrain_source(part, sources: list[str], limits) -> str:
+    """The injected cell that trains a part again from other seeds (spec.Retrain)."""
+    plan = part.retrain
+    models = ",\n".join(f"    {name!r}: lambda: ({expr})" for name, expr in part.models.items())
+    until = f"lambda: ({plan.until})" if plan.until else "None"
+    return (
+        "import grader.kernel as _dlgrade_kernel\n"
+        f"_dlgrade_kernel.retrain({part.id!r}, seeds={list(plan.seeds)!r}, cells={sources!r}, models={{\n{models}\n}},\n"
+        f"    until={until}, budget_s={plan.share * limits.cell_timeout_s!r},"
+        f" notebook_budget_s={plan.share * limits.notebook_timeout_s!r})"
+    )
+
+
 def inject(nb: NotebookNode, spec: NotebookSpec, seed: int, artifacts_dir: Path) -> NotebookNode:
     """A copy of `nb` with the seed cell first and an export cell after each part's last cell.
     What was injected is recorded in the notebook's metadata, as papermill does."""
@@ -63,6 +86,9 @@ def inject(nb: NotebookNode, spec: NotebookSpec, seed: int, artifacts_dir: Path)
         cells.append(cell)
         for part in by_after.get(nbf.grade_id(cell) or "", []):
             cells.append(_injected_cell(export_source(part), "export", part.id))
+            sources = part_sources(nb, part) if part.retrain else []
+            if sources:
+                cells.append(_injected_cell(retrain_source(part, sources, spec.limits), "retrain", part.id))
     out.cells = cells
     out.metadata["dlgrade"] = {"seed": seed, "injected": ["seed"] + [p.id for p in spec.parts]}
     return out
@@ -243,7 +269,7 @@ def clean_record(raw) -> dict:
         cell = {
             "index": index,
             "grade_id": text(entry.get("grade_id"), 200) or None,
-            "injected": entry.get("injected") if entry.get("injected") in ("seed", "export") else "",
+            "injected": entry.get("injected") if entry.get("injected") in ("seed", "export", "retrain") else "",
             "part": text(entry.get("part"), 200),
             "status": entry.get("status") if entry.get("status") in CELL_STATUSES else "not-run",
             "seconds": number(entry.get("seconds")),
@@ -278,14 +304,15 @@ def fresh_workdir(path: Path) -> Path:
 
 
 def summarize_record(record: dict) -> dict:
-    """Seconds spent in kernel start-up, the seed cell (TensorFlow's import), student cells and
-    the grader's export cells."""
+    """Seconds spent in kernel start-up, the seed cell (TensorFlow's import), student cells, the
+    grader's export cells and its retraining (spec.Retrain)."""
     cells = record.get("cells", [])
     return {
         "kernel_start_s": record.get("kernel_start_s") or 0.0,
         "seed_cell_s": round(sum(c["seconds"] for c in cells if c.get("injected") == "seed"), 3),
         "student_cells_s": round(sum(c["seconds"] for c in cells if not c.get("injected")), 3),
         "export_cells_s": round(sum(c["seconds"] for c in cells if c.get("injected") == "export"), 3),
+        "retrain_cells_s": round(sum(c["seconds"] for c in cells if c.get("injected") == "retrain"), 3),
     }
 
 

@@ -64,6 +64,29 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{name}: 学習が発散しました (モデルの出力が {got})。多くの場合、学習率が大きすぎるか、誤差関数で log(0) になっています",
     },
     "calibrating": {"en": "measured {got} (calibration run)", "ja": "{got} を測定しました (キャリブレーション)"},
+    "truth_table.ok": {"en": "{name}: all {n} rows right", "ja": "{name}: {n} 行すべて正解です"},
+    "truth_table.wrong": {
+        "en": "{name}: {right} of {n} rows right; wrong: {rows}",
+        "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows}",
+    },
+    "truth_table.ok.retrained": {
+        "en": "{name}: all {n} rows right in the best of {runs} training runs ({passed} of {runs} computed the whole "
+        "table). A correct network can fail from an unlucky start, so yours was trained again from other seeds",
+        "ja": "{name}: {runs} 回の学習のうち最良の回で {n} 行すべて正解です ({runs} 回中 {passed} 回で全行正解)。"
+        "正しいネットワークでも初期値が悪いと失敗することがあるので、別のシードで学習し直しました",
+    },
+    "truth_table.wrong.retrained": {
+        "en": "{name}: even the best of {runs} training runs from different seeds gets {right} of {n} rows right; "
+        "wrong: {rows}. Not bad luck: the network itself cannot learn the table",
+        "ja": "{name}: 別のシードで {runs} 回学習しても、最良の回で {n} 行中 {right} 行しか正解しません。誤り: {rows}。"
+        "運ではなく、ネットワークそのものがこの表を学習できません",
+    },
+    "truth_table.wrong.no_time": {
+        "en": "{name}: {right} of {n} rows right; wrong: {rows}. It was not trained again from other seeds: one "
+        "training run takes longer than the time left for it",
+        "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows}。1 回の学習に残り時間より長くかかるため、"
+        "別のシードでの学習し直しはしていません",
+    },
     "not_calibrated": {
         "en": "this check has no calibrated threshold; the instructor must run `dlgrade calibrate`",
         "ja": "この項目には合格ラインがありません。講師が `dlgrade calibrate` を実行する必要があります",

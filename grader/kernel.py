@@ -7,30 +7,63 @@ unless the notebook uses it).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 _out: Path | None = None
 _seed = 0
+_framework = "numpy"
+_started = 0.0
+_cell_seconds: dict[int, float] = {}  # hash of a cell's source -> how long it last ran
 
 
 def start(seed: int, framework: str, outdir: str) -> None:
     """The seed cell: fix the random state before the student's first line."""
-    global _out, _seed
-    _out, _seed = Path(outdir), seed
+    global _out, _seed, _framework, _started
+    _out, _seed, _framework = Path(outdir), seed, framework
+    _started = time.monotonic()
     _out.mkdir(parents=True, exist_ok=True)
+    _reseed(seed)
+    if framework in ("tf1", "keras"):
+        _seed_tf1_graphs()
+    _time_cells()
+
+
+def _reseed(seed: int) -> None:
     random.seed(seed)
     import numpy as np
 
     np.random.seed(seed)
-    if framework in ("tf1", "keras"):
+    if _framework in ("tf1", "keras"):
         import keras
 
         keras.utils.set_random_seed(seed)
-        _seed_tf1_graphs()
+
+
+def _time_cells() -> None:
+    """Remember how long each cell ran, by its source, so that retraining (`retrain`) knows what
+    a run costs before it starts one."""
+    try:
+        ip = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+    except NameError:
+        return
+    began: dict[str, float] = {}
+
+    def pre(info=None, *_args) -> None:
+        began["t"] = time.monotonic()
+
+    def post(result=None, *_args) -> None:
+        source = getattr(getattr(result, "info", None), "raw_cell", None)
+        if isinstance(source, str) and "t" in began:
+            _cell_seconds[hash(source)] = time.monotonic() - began.pop("t")
+
+    ip.events.register("pre_run_cell", pre)
+    ip.events.register("post_run_cell", post)
 
 
 def _seed_tf1_graphs() -> None:
@@ -243,6 +276,11 @@ def save_models(part: str, models: dict) -> None:
     """Save Keras models in the .keras format (the only one the grader will open), activations
     written as Keras built-ins (`_builtin_activations`)."""
     folder = _part_dir(part)
+    saved, errors = _save_models(folder, models)
+    (folder / "_models.json").write_text(json.dumps({"saved": saved, "errors": errors}))
+
+
+def _save_models(folder: Path, models: dict) -> tuple[dict, dict]:
     errors, saved = {}, {}
     for name, thunk in models.items():
         replaced = []
@@ -256,7 +294,90 @@ def save_models(part: str, models: dict) -> None:
         finally:
             for owner, attr, fn in replaced:  # the student's model as it was
                 setattr(owner, attr, fn)
+    return saved, errors
+
+
+def computes(model, inputs, labels) -> bool:
+    """Whether a Keras model gives `labels` for `inputs` (one sigmoid column read at 0.5, or class
+    scores read by argmax): a `Retrain(until=...)` test, never a verdict."""
+    import numpy as np
+
+    out = np.asarray(model.predict(np.asarray(inputs, dtype=np.float32), verbose=0))
+    labels = np.asarray(labels).reshape(-1)
+    guess = np.argmax(out, axis=-1) if out.ndim > 1 and out.shape[-1] > 1 else (out.reshape(-1) > 0.5).astype(int)
+    return guess.shape == labels.shape and bool(np.all(guess == labels))
+
+
+def _namespace() -> tuple[dict, object]:
+    """The student's namespace, and what turns a cell's source into Python (IPython's magics)."""
+    try:
+        ip = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+        return ip.user_ns, ip.transform_cell
+    except NameError:  # a plain Python process: the script's own namespace
+        return sys.modules["__main__"].__dict__, str
+
+
+def _run_source(source: str) -> None:
+    """Run a cell's source in the student's namespace, as the kernel would, with its printing
+    thrown away."""
+    namespace, transform = _namespace()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        exec(compile(transform(source), "<retrain>", "exec"), namespace)
+
+
+def retrain(part: str, seeds: list, cells: list, models: dict, until=None,
+            budget_s: float = 60.0, notebook_budget_s: float | None = None) -> None:
+    """Run a part's cells again from each seed (spec.Retrain), saving each run's models as
+    `<name>__seed<seed>`, until `until()` is true. A run starts only if the longest run so far
+    (the first: the cells' own time) fits in what is left of `budget_s` and of the notebook's
+    `notebook_budget_s` since the seed cell, so that retraining never costs a time limit."""
+    folder = _part_dir(f"{part}__retrain")
+    runs: list[dict] = []
+    state = {"runs": runs, "stopped": ""}
+    saved: dict = {}
+    errors: dict = {}
+
+    def done() -> bool:
+        try:
+            return until is not None and bool(until())
+        except Exception:  # a model the predicate cannot use is not done
+            return False
+
+    known = [_cell_seconds.get(hash(src)) for src in cells]
+    longest = sum(known) if all(k is not None for k in known) else None
+    spent = 0.0
+    if done():
+        state["stopped"] = "passed"
+    elif longest is None:
+        state["stopped"] = "time"
+    for seed in seeds if not state["stopped"] else []:
+        left = budget_s - spent
+        if notebook_budget_s is not None:
+            left = min(left, notebook_budget_s - (time.monotonic() - _started))
+        if longest > left:
+            state["stopped"] = "time"
+            break
+        _reseed(int(seed))
+        began = time.monotonic()
+        run: dict = {"seed": int(seed), "error": ""}
+        try:
+            for src in cells:
+                _run_source(src)
+        except (Exception, SystemExit) as exc:  # the student's code failing again is this run's result
+            run["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        run["seconds"] = round(time.monotonic() - began, 3)
+        spent += run["seconds"]
+        longest = max(longest, run["seconds"])
+        if not run["error"]:
+            ok, failed = _save_models(folder, {f"{name}__seed{seed}": thunk for name, thunk in models.items()})
+            saved.update(ok)
+            errors.update(failed)
+        runs.append(run)
+        if not run["error"] and done():
+            state["stopped"] = "passed"
+            break
     (folder / "_models.json").write_text(json.dumps({"saved": saved, "errors": errors}))
+    export(f"{part}__retrain", {"runs": lambda: state})
 
 
 def _part_dir(part: str) -> Path:

@@ -30,7 +30,7 @@ from .execution import ExecutionOutcome
 from .i18n import plain_text, t
 from .results import CheckResult, PartResult, Status
 from .sandbox import single_thread_blas
-from .spec import NotebookSpec, Part
+from .spec import NotebookSpec, Part, retrain_id, seeded
 
 MAX_CURVE_POINTS = 2000
 
@@ -229,6 +229,31 @@ def curve_points(value) -> list[float] | None:
     return None
 
 
+def retrained(outcome: ExecutionOutcome, part: Part, data: art.PartData, budget: art.ByteBudget) -> dict:
+    """The runs of a part trained again from other seeds (spec.Retrain): their saved models join
+    the part's own (as `<model>__seed<seed>`), and what the kernel said of the runs comes back
+    checked, for the report only: {"runs": [{seed, seconds, error}], "stopped": "passed" | "time" | ""}."""
+    if part.retrain is None or not data.ran:
+        return {}
+    seeds = list(part.retrain.seeds)
+    names = [seeded(model, seed) for model in part.models for seed in seeds]
+    found = art.read_part(outcome.artifacts_dir, retrain_id(part.id), ["runs"], names, budget=budget)
+    data.models.update(found.models)
+    state = found.values.get("runs")
+    state = state if isinstance(state, dict) else {}
+    runs = []
+    for run in state.get("runs")[:64] if isinstance(state.get("runs"), list) else []:
+        seed = run.get("seed") if isinstance(run, dict) else None
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed not in seeds or seed in [r["seed"] for r in runs]:
+            continue
+        seconds = run.get("seconds")
+        fine = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 1e6
+        runs.append({"seed": seed, "seconds": round(float(seconds), 1) if fine else 0.0,
+                     "error": plain_text(str(run.get("error") or ""))[:300]})
+    stopped = state.get("stopped") if state.get("stopped") in ("passed", "time") else ""
+    return {"runs": runs, "stopped": stopped}
+
+
 def score_notebook(
     spec: NotebookSpec,
     outcome: ExecutionOutcome,
@@ -254,6 +279,7 @@ def score_notebook(
         part.id: art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models), budget=loaded)
         for part in spec.parts
     }
+    runs = {part.id: retrained(outcome, part, part_data[part.id], loaded) for part in spec.parts}
     predictions = evaluate(part_data) if evaluate and any(p.evaluate for p in spec.parts) else {}
     # the checks' time starts now: the evaluate phase runs in a sandbox, on its own limits
     deadline = budget.clock() + budget.seconds
@@ -269,6 +295,7 @@ def score_notebook(
             answers=answers or {},
             predictions=predictions.get(part.id, {}),
             calibrating=calibrating,
+            retrained=runs[part.id],
         )
         checks: list[CheckResult] = []
         raised = part_error(part, outcome, answer_cells, stub_left)

@@ -33,6 +33,37 @@ from .errors import AssignmentError
 from .sandbox import Limits
 
 
+@dataclass(frozen=True)
+class Retrain:
+    """Train a part again from other seeds, for a correct answer that one unlucky seed can fail
+    (XOR with a few hidden units). After the part's export, its code cells (from its first answer
+    cell to its export) run again in the student's kernel, once per seed, until `until` (an
+    expression evaluated there) is true or the time budget is spent: `share` of the cell time
+    limit, and never past `share` of the notebook's. Each run's models are saved beside the first
+    run's; checks that judge the best run (TruthTable) see all of them. `until` only saves time:
+    the verdict is still the grader's own, from the saved models."""
+
+    seeds: tuple[int, ...] = (1, 2, 3, 4)
+    until: str = ""
+    share: float = 0.5
+
+    def __post_init__(self):
+        if not self.seeds or not all(isinstance(s, int) and s >= 0 for s in self.seeds):
+            raise AssignmentError("Retrain(seeds=...) needs non-negative integer seeds")
+        if not 0 < self.share <= 1:
+            raise AssignmentError("Retrain(share=...) is a fraction of the time limit, in (0, 1]")
+
+
+def retrain_id(part_id: str) -> str:
+    """The artifacts folder of a part's retraining runs."""
+    return f"{part_id}__retrain"
+
+
+def seeded(name: str, seed: int) -> str:
+    """A model's or an evaluation's name for the run from `seed`."""
+    return f"{name}__seed{seed}"
+
+
 @dataclass
 class Part:
     id: str
@@ -45,6 +76,7 @@ class Part:
     curves: dict[str, str] = field(default_factory=dict)  # name -> export holding a loss/accuracy curve
     answers: list[str] = field(default_factory=list)  # markdown answer cells read from the notebook itself
     evaluate: dict[str, Any] = field(default_factory=dict)  # name -> grader.evaluate.Evaluate
+    retrain: Retrain | None = None  # train again from other seeds when one run's luck decides
 
     @property
     def titles(self) -> dict[str, str]:

@@ -10,7 +10,7 @@ import numpy as np
 from grader.checks import QuizAnswer, TruthTable
 from grader.evaluate import Evaluate
 from grader.quiz import Concept, Rubric
-from grader.spec import Part
+from grader.spec import Part, Retrain
 
 SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
 
@@ -148,6 +148,12 @@ PARTS = [
         cells=["percep_xor_model"],
         models={"xor_model": "model_xor"},
         evaluate={"xor": Evaluate(dataset="keras_xor_gate", model="xor_model")},
+        # A right network of two sigmoid hidden units fails from about one start in three: a
+        # network that missed the table is trained again from up to 5 other seeds, best run counts.
+        retrain=Retrain(
+            seeds=(1, 2, 3, 4, 5),
+            until="_dlgrade_kernel.computes(model_xor, [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0])",
+        ),
         checks=[
             TruthTable(
                 "XOR truth table", 3, evaluation="xor", dataset="keras_xor_gate", model="xor_model",
