@@ -376,7 +376,8 @@ def grade(
             result.parts += _all_parts_failed(spec, Status.FAIL, "nb.wrong_exercise", lang, name=path.name)
             continue
         cache = options.cache
-        key = cache_key(spec, prepared.notebook, options.seed, lang) if cache and not options.calibrating else None
+        use_cache = cache is not None and not options.calibrating
+        key = cache_key(spec, prepared.notebook, options.seed, lang, options, runner) if use_cache else None
         graded = cache.get(key) if key else None
         if graded is None:
             graded = _run_notebook(spec, prepared, runner, sub_dir, options)

@@ -229,6 +229,37 @@ def test_identical_notebooks_are_graded_once(toy):
     assert len(runner.jobs) == 2
 
 
+def test_a_change_to_any_file_of_the_assignment_or_of_the_grader_grades_again(toy, monkeypatch, tmp_path):
+    import os
+    import shutil
+
+    from grader import cache as cache_module
+    from grader.cache import ResultCache
+
+    assignment, root = toy
+    runner = FakeRunner(Scenario(exports=GOOD))
+    options = GradeOptions(cache=ResultCache(root / "cache"))
+    rubric = root / "solutions" / "toy" / "rubrics.json"  # a file the checks file would read
+    rubric.write_text('{"q": ["one idea"]}')
+    grade(submit(root, name="a.ipynb"), assignment, runner, root / "out", options)
+    grade(submit(root, name="b.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 1
+    rubric.write_text('{"q": ["two ideas"]}')
+    os.utime(rubric, ns=(1, 1))  # even when the clock did not move on
+    grade(submit(root, name="c.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 2
+    package = tmp_path / "grader-copy"  # dlgrade's own code changes: a new version of a check
+    shutil.copytree(cache_module.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache_module, "PACKAGE_DIR", package)
+    grade(submit(root, name="d.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 2  # the same code, wherever it lives
+    (package / "checks.py").write_text((package / "checks.py").read_text() + "\n# changed\n")
+    grade(submit(root, name="e.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 3
+    grade(submit(root, name="f.ipynb"), assignment, runner, root / "out", GradeOptions(cache=options.cache, seed=1))
+    assert len(runner.jobs) == 4  # another seed is other work
+
+
 def test_submissions_sharing_a_file_name_get_distinct_outputs(tmp_path):
     from grader.scheduler import unique_names
 
