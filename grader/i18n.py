@@ -297,6 +297,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "status.fail": {"en": "fail", "ja": "不合格"},
     "status.error": {"en": "error", "ja": "エラー"},
     "status.needs-review": {"en": "needs review", "ja": "要確認"},
+    "status.grader-error": {"en": "grader fault", "ja": "採点側の不具合"},
+    "grader_error": {
+        "en": "our fault, not yours: dlgrade could not check this ({ename}: {evalue}). Your instructor sees it "
+        "and will grade it again once it is fixed",
+        "ja": "あなたの誤りではありません: 採点システムの不具合でこの項目を確認できませんでした ({ename}: {evalue})。"
+        "教員に通知され、修正後に採点し直されます",
+    },
+    "dash.grader_faults": {
+        "en": "{n} submissions have {checks} checks that dlgrade could not check because of a fault in dlgrade, not "
+        "in the students' work: they are not counted among the common failures; fix it and grade again",
+        "ja": "{n} 件の提出物で {checks} 項目が、学生の誤りではなく dlgrade の不具合のため確認できませんでした。"
+        "よくある誤りには数えていません。修正して採点し直してください",
+    },
     # student report
     "report.of": {"en": "{score} of {max} points", "ja": "{max} 点中 {score} 点"},
     "report.parts": {"en": "Parts", "ja": "課題一覧"},

@@ -10,6 +10,9 @@ on what they say about a concept, not on whether a keyword occurs:
   kanji, kana and inflected spellings meet.
 - a rubric's `wrong_claims` (`WrongClaim`: another model's idea, a known misconception) cost
   the concept they name, or every concept.
+- text the answer shares with the question (`Rubric.prompt`, a passage of about five English
+  words or twelve Japanese characters, `_copied_mask`) is no evidence: a term or claim found only
+  there earns nothing, whatever else the answer says.
 
 `score_free_text` returns one CheckResult per concept. It says NEEDS_REVIEW instead of
 guessing when:
@@ -520,9 +523,10 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
             for c in rubric.concepts
         ]
     hits, claim_hits = {}, {}
+    copied = _copied_mask(rubric, folded)  # text the question has too is no evidence of a claim
     for c in rubric.concepts:
-        hits[c.id] = c.find(folded, plain, text)
-        claim_hits[c.id] = c.find_claims(text) if c._claims else []
+        hits[c.id] = _own_words(c.find(folded, plain, text), copied, folded)
+        claim_hits[c.id] = _own_words(c.find_claims(text), copied, folded) if c._claims else []
     found, negated, unclaimed = set(), set(), set()
     for c in rubric.concepts:
         named = hits[c.id] + claim_hits[c.id]
@@ -647,7 +651,8 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _copies_prompt(rubric: Rubric, folded: str) -> bool:
-    """Most of the answer is the question's own text (in either language)."""
+    """Most of the answer is the question's own text (in either language): its character pairs,
+    or its letters and digits, which lie in passages copied from the question (`_copied_mask`)."""
     answer = _bigrams(folded)
     if len(answer) < 3:
         return False
@@ -655,7 +660,61 @@ def _copies_prompt(rubric: Rubric, folded: str) -> bool:
         asked = _bigrams(normalize(prompt))
         if asked and len(answer & asked) >= 0.8 * len(answer):
             return True
-    return False
+    mask = _copied_mask(rubric, folded)
+    if mask is None:
+        return False
+    letters = [i for i, ch in enumerate(folded) if ch.isalnum()]
+    return sum(mask[i] for i in letters) >= 0.8 * len(letters)
+
+
+# A copied passage: letters and digits in a row that the question's text has in the same order,
+# weighing at least COPIED_WEIGHT, a Japanese character counting 2 (about 5 English words or 12
+# Japanese characters): more than naming a term the question names, as an answer may.
+COPIED_WEIGHT = 30
+
+
+def _skeleton(text: str) -> tuple[str, list[int]]:
+    """The letters and digits of `text` (spaces, punctuation and markup dropped, so that small
+    edits do not hide a copy) and where each one stands in `text`."""
+    at = [i for i, ch in enumerate(text) if ch.isalnum()]
+    return "".join(text[i] for i in at), at
+
+
+def _copied_mask(rubric: Rubric, folded: str) -> bytearray | None:
+    """Per character of the answer, 1 inside a passage copied from the question's text
+    (`Rubric.prompt`, either language); None when there is none. From each letter, the longest
+    run that a prompt also has; each start begins from the previous run less one letter, so the
+    look-ups are linear in the answer."""
+    asked = [_skeleton(normalize(p))[0][:2000] for p in rubric.prompt.values()]
+    if not any(asked):
+        return None
+    chars, at = _skeleton(folded)
+    weight = [0]
+    for ch in chars:
+        weight.append(weight[-1] + (2 if ord(ch) >= 0x3000 else 1))
+    mask, found, run = bytearray(len(folded)), False, 0
+    for i in range(len(chars)):
+        run = max(run - 1, 0)
+        while i + run < len(chars) and any(chars[i : i + run + 1] in a for a in asked):
+            run += 1
+        if weight[i + run] - weight[i] >= COPIED_WEIGHT:
+            found = True
+            for k in range(i, i + run):
+                mask[at[k]] = 1
+    return mask if found else None
+
+
+def _own_words(hits: list, mask: bytearray | None, folded: str) -> list:
+    """The hits that are not wholly inside passages copied from the question: naming what the
+    question names, or repeating its words, says nothing the student knows."""
+    if mask is None:
+        return hits
+    own = []
+    for h in hits:
+        letters = [i for i in range(h.start, min(h.end, len(mask))) if folded[i].isalnum()]
+        if not letters or not all(mask[i] for i in letters):
+            own.append(h)
+    return own
 
 
 def _concept_result(

@@ -17,6 +17,7 @@ class Status(str, Enum):
     FAIL = "fail"  # the student's answer is wrong or missing
     ERROR = "error"  # the student's code raised, or the sandbox stopped it
     NEEDS_REVIEW = "needs-review"  # the grader is not sure: a person should look
+    GRADER_ERROR = "grader-error"  # dlgrade itself failed to check this: not the student's fault
 
     def __str__(self) -> str:
         return self.value
@@ -78,7 +79,7 @@ class PartResult:
     @property
     def status(self) -> Status:
         statuses = {c.status for c in self.checks if c.kind == "check"}
-        for s in (Status.ERROR, Status.FAIL, Status.NEEDS_REVIEW):
+        for s in (Status.GRADER_ERROR, Status.ERROR, Status.FAIL, Status.NEEDS_REVIEW):
             if s in statuses:
                 return s
         return Status.PASS

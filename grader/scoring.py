@@ -311,14 +311,16 @@ def score_notebook(
                 produced = check(ctx)
             except Exception as exc:  # a bug in a check must cost the student nothing silently
                 result.grader_errors.append(f"{part.id}/{check.name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                fault = {"ename": type(exc).__name__, "evalue": plain_text(str(exc))[:200]}
                 produced = CheckResult(
                     name=check.name,
-                    status=Status.ERROR,
+                    status=Status.GRADER_ERROR,
                     score=0.0,
                     max_score=check.points,
-                    message=f"the grader could not check this ({type(exc).__name__}: {str(exc)[:200]})",
+                    message=t("grader_error", lang, **fault),
                     hidden=check.hidden,
                     message_key="grader_error",
+                    message_args=fault,
                 )
             produced = produced if isinstance(produced, list) else [produced]
             if raised is not None:

@@ -15,7 +15,7 @@ from grader.execution import SandboxedRunner
 from grader.grading import GradeOptions
 from grader.hidden import HiddenData
 from grader.scheduler import grade_class
-from grader.spec import load_assignment
+from grader.spec import load_assignment, load_checks_module
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -29,8 +29,10 @@ def options():
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_reference_full_template_zero_mutants_lose(name, tmp_path):
     assignment = load_assignment(REPO / "solutions" / name)
-    subs, expect = [], {}
+    subs, expect, must_lose = [], {}, {}
     for spec in assignment.notebooks:
+        module = load_checks_module(spec.solution_path.with_name(spec.stem + ".checks.py"))
+        must_lose[spec.name] = getattr(module, "MUTANT_LOSES", {})  # mutant -> check names
         cases = {"reference": reference_notebook(spec), "template": spec.release()}
         cases.update({f"mutant-{m}": mutant_notebook(spec, r) for m, r in mutants_of(spec).items()})
         for case, nb in cases.items():
@@ -48,6 +50,7 @@ def test_reference_full_template_zero_mutants_lose(name, tmp_path):
         score = sum(p.score for p in parts)
         full = sum(p.max_score for p in parts)
         lost = [f"{p.id}/{c.name}: {c.status.value}: {c.message}" for p in parts for c in p.checks if c.score < c.max_score]
+        print(f"{result.submission}: {score}/{full}; lost: {lost}")  # shown with -s
         if result.problems:
             problems.append(f"{result.submission}: grader problems {result.problems}")
         if case == "reference" and score < full:
@@ -58,6 +61,10 @@ def test_reference_full_template_zero_mutants_lose(name, tmp_path):
                 problems.append(f"{result.submission}: template scored {score} or raised errors: {lost}")
         if case.startswith("mutant") and score >= full:
             problems.append(f"{result.submission}: mutant not caught ({score}/{full})")
+        for check in must_lose[spec.name].get(case.removeprefix("mutant-"), []) if case.startswith("mutant") else []:
+            kept = [c for p in parts for c in p.checks if c.name == check and c.score >= c.max_score]
+            if kept or not any(c.name == check for p in parts for c in p.checks):
+                problems.append(f"{result.submission}: {check} did not lose its points")
     assert not problems, "\n".join(problems)
 
 

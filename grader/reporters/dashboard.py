@@ -129,6 +129,7 @@ def flags(result: Result) -> dict:
     """What makes a row worth a look: answers to review, grader problems, stopped parts."""
     return {
         "review": sum(c.status == Status.NEEDS_REVIEW for p in result.parts for c in p.checks),
+        "grader_faults": sum(c.status == Status.GRADER_ERROR for p in result.parts for c in p.checks),
         "problems": len(result.problems),
         "stopped": any(p.stopped for p in result.parts),
         "isolated": result.sandbox.get("isolated", True) if result.sandbox else True,

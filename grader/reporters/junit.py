@@ -1,7 +1,8 @@
 """JUnit XML for CI: `<outdir>/junit.xml`, one testsuite per submission, one testcase per check.
 
 Mapping: pass -> passed testcase; fail -> <failure>; error -> <error> (the student's code raised
-or the sandbox stopped it); needs-review -> <skipped> (a person decides, not the build).
+or the sandbox stopped it); grader-error -> <error type="grader"> (dlgrade failed, not the student);
+needs-review -> <skipped> (a person decides, not the build).
 Old-API findings are not tests: they go to the suite's <system-out>. A grader or environment
 problem becomes an extra testcase `dlgrade` with an <error>, so that it is never silent.
 
@@ -53,6 +54,9 @@ def _suite(result: Result, lang: str) -> ET.Element:
                 counts["failures"] += 1
             elif c.status == Status.ERROR:
                 ET.SubElement(case, "error", message=first, type="error").text = text
+                counts["errors"] += 1
+            elif c.status == Status.GRADER_ERROR:
+                ET.SubElement(case, "error", message=first, type="grader").text = text
                 counts["errors"] += 1
             elif c.status == Status.NEEDS_REVIEW:
                 ET.SubElement(case, "skipped", message=t("status.needs-review", lang) + ": " + first)

@@ -34,9 +34,12 @@ HIDDEN_SETS = {
 # these concepts look for the idea and not its polarity (negations=[]).
 XOR_RUBRIC = Rubric(
     question_id="xor_single_layer",
-    prompt={
-        "ja": "1層のパーセプトロンがXOR回路を学習できないのはなぜか",
-        "en": "Why can a one-layer perceptron not learn the XOR gate?",
+    prompt={  # the question cell's whole text: an answer that copies any of it earns nothing from it
+        "ja": "1 層の (単純) パーセプトロンが XOR 回路を学習できないのはなぜか、入力平面上の 4 点と出力の境界を使って"
+              "説明し、何を加えれば解けるかも書こう (日本語でも英語でもよい)。",
+        "en": "Why can a one-layer (simple) perceptron not learn the XOR gate? Explain with the four input points in "
+              "the plane and the boundary between the outputs, and say what the network needs to solve it "
+              "(in Japanese or English).",
     },
     min_chars=40,
     review_band=(0.0, 1.0),  # a prose answer that misses an idea may say it in other words
