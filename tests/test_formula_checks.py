@@ -148,3 +148,16 @@ def test_the_dcgan_exports_are_built_from_the_probes_the_checks_use():
     assert PART.exports["d_loss_probe"] == probe_export("discriminator_loss", DCGAN.D_PROBES)
     assert PART.exports["g_loss_probe"] == probe_export("generator_loss", DCGAN.G_PROBES)
     assert D_CHECK.probes is DCGAN.D_PROBES and G_CHECK.probes is DCGAN.G_PROBES
+
+
+def test_tf_regression_loss_probe_of_garbage_is_a_failed_check():
+    """The regression exercise's own fixed-input loss check (mean squared error on probe data)."""
+    module = load_checks_module(Path(__file__).resolve().parents[1] / "solutions/tf_basics/tf_regression.checks.py")
+    check = next(c for p in module.PARTS for c in p.checks if type(c).__name__ == "LossIsMeanSquaredError")
+    y = [[1.0], [2.0], [3.0], [4.0]]
+    mse = float(np.mean((np.ravel(y) - np.ravel(check.targets)) ** 2))
+    assert check(CheckContext("p", {"y_probe": y, "loss_probe": mse}, {})).score == check.points
+    assert check(CheckContext("p", {"y_probe": y, "loss_probe": 2 * mse}, {})).score == 0
+    for garbage in ("abc", [[1.0], [2.0, 3.0]], {"a": 1}, None):
+        res = check(CheckContext("p", {"y_probe": y, "loss_probe": garbage}, {}))
+        assert res.status is Status.FAIL and res.score == 0

@@ -87,8 +87,12 @@ class LossIsMeanSquaredError(Check):
         return ("y_probe", "loss_probe")
 
     def __call__(self, ctx):
-        y = np.asarray(ctx.values["y_probe"], dtype=np.float64)
-        loss = np.asarray(ctx.values["loss_probe"], dtype=np.float64)
+        try:  # what the student's graph gave: a string or ragged list is a failed check, not ours
+            y = np.asarray(ctx.values["y_probe"], dtype=np.float64)
+            loss = np.asarray(ctx.values["loss_probe"], dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            return self._result(ctx, False, "value.wrong", "numbers", "not numbers", self.hint,
+                                name="y and loss on the probe data")
         d = np.asarray(self.targets, dtype=np.float64).ravel()
         if y.size != d.size:
             return self._result(ctx, False, "value.wrong", f"{d.size} predictions", f"{y.size} predictions", self.hint,
