@@ -125,3 +125,16 @@ def test_naming_the_questions_terms_in_an_own_sentence_still_counts():
     rubric = load_rubrics(ROOT / "solutions/concepts/rubrics.json")["rl_state_vs_action_value"]
     answer = "The action-value function depends on the state and the action; the state-value function depends only on the state."
     assert sum(r.score for r in score_free_text(answer, rubric)) == rubric.points
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("rl_explore_exploit", "The exploration-exploitation trade-off in reinforcement learning is a trade-off: exploration "
+     "tries new actions to find better ones, exploitation picks the best known action, and the agent cannot do both at once."),
+    ("rl_explore_exploit", "強化学習における探索と利用のトレードオフとは、未知の行動を試す探索と、既知の最善の行動を選ぶ利用は両立しないということ。"),
+    ("rl_state_vs_action_value", "The difference between the state-value function and the action-value function: V(s) depends "
+     "only on the state, while Q(s,a) depends on the state and the action."),
+    ("rl_state_vs_action_value", "状態価値関数と行動価値関数の違いは、状態価値関数は状態のみで決まるのに対し、行動価値関数は状態と行動の組み合わせで決まる点である。"),
+], ids=["en explore", "ja explore", "en values", "ja values"])
+def test_an_answer_that_restates_the_question_and_then_explains_keeps_full_marks(qid, answer):
+    rubric = load_rubrics(ROOT / "solutions/concepts/rubrics.json")[qid]
+    assert sum(r.score for r in score_free_text(answer, rubric)) == rubric.points
