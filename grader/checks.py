@@ -783,7 +783,12 @@ class Formula(Check):
     def _case(self, index: int) -> str:
         args = self.probes[index]
         names = list(self.labels) or [f"x{i + 1}" for i in range(len(args))]
-        return ", ".join(f"{n}={np.round(np.asarray(a, dtype=float).ravel(), 3).tolist()}" for n, a in zip(names, args))
+        shown = []
+        for n, a in zip(names, args):
+            flat = np.round(np.asarray(a, dtype=float).ravel(), 3).tolist()
+            more = f", ... ({len(flat)} values)" if len(flat) > 8 else ""
+            shown.append(f"{n}=[{', '.join(map(str, flat[:8]))}{more}]")
+        return ", ".join(shown)
 
     def __call__(self, ctx):
         n = len(self.probes)

@@ -92,7 +92,9 @@ def generator_formula(fake) -> float:
 
 
 def _column(*values: float) -> list:
-    return [[float(v)] for v in values]  # a batch of 4 logits, shaped as the discriminator gives them
+    """A batch of BATCH logits shaped as the discriminator gives them, the values repeated: a loss
+    that makes its labels with the notebook's batch_size still fits."""
+    return [[float(v)] for v in values] * (BATCH // len(values))
 
 
 _ZEROS = _column(0, 0, 0, 0)
@@ -107,7 +109,7 @@ D_PROBES = [
     (_column(3, 1, 2, 0.5), _column(-2, -1, -3, -0.5)),
 ]
 G_PROBES = [(_ZEROS,), (_column(2, -1, 3, 0.5),), (_column(-2, -1, -3, -0.5),), (_column(1, -3, -0.2, 2.5),)]
-LOSS_SCALE = (0.01, 100.0)  # mean (the course's) or sum over a batch of 4, 0.5 * (real + fake)
+LOSS_SCALE = (0.01, 100.0)  # mean (the course's) or sum over a batch of 64, 0.5 * (real + fake)
 
 D_WRONG = {
     "no_fake_term": (lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)),
