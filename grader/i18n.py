@@ -127,6 +127,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "timed out after {seconds} s in cell {cell}",
         "ja": "セル {cell} で {seconds} 秒の制限時間を超えました",
     },
+    "stopped.too_slow": {
+        "en": "your network trains too slowly for the time limit (or the cell never ends): {reason}. "
+              "Make the network smaller, or train fewer steps/epochs: the limit is at least twice what the exercise's suggested settings take",
+        "ja": "ネットワークの学習が制限時間に対して遅すぎます (またはセルが終わりません): {reason}。"
+              "ネットワークを小さくするか、学習のステップ数・エポック数を減らしてください。制限時間は課題の推奨設定にかかる時間の 2 倍以上あります",
+    },
+    "stopped.before": {
+        "en": "the notebook stopped before this part: {reason}",
+        "ja": "この部分より前でノートブックが停止しました: {reason}",
+    },
     "stopped.dead": {
         "en": "the kernel died in cell {cell} (for example os._exit, a crash or the memory limit)",
         "ja": "セル {cell} でカーネルが終了しました (os._exit、クラッシュ、メモリ上限など)",

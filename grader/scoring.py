@@ -61,8 +61,24 @@ def _position(outcome: ExecutionOutcome, entry: dict) -> str:
     return f"#{entry['index'] - injected_before + 1}"
 
 
-def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
-    """Plain words for why the run ended early ('' when it did not)."""
+def _trains(outcome: ExecutionOutcome, entry: dict, part: Part) -> bool:
+    """Whether a stopped cell is the part's own work: one of its answer cells, or a provided
+    (named) cell between its first answer cell and its export, i.e. its training cell. A cell
+    the student added, or one the grader injected, is not."""
+    gid = entry.get("grade_id")
+    if not gid or entry.get("injected"):
+        return False
+    if gid in part.cells:
+        return True
+    own = [e["index"] for e in (outcome.cell(c) for c in part.cells) if e]
+    export = outcome.export_cell(part.id)
+    return bool(own) and export is not None and min(own) < entry["index"] < export["index"]
+
+
+def stop_cause(outcome: ExecutionOutcome, lang: str, part: Part | None = None) -> tuple[str, str]:
+    """(kind, plain words) for why the run ended early (('', '') when it did not). With `part`,
+    kind says how the stop relates to it: "too_slow" when its own answer or training cell ran out
+    of time (a cell or the notebook limit), "before" when the run stopped in a cell before it."""
     process = outcome.process
     for entry in outcome.record.get("cells", []):
         if entry.get("status") not in ("timeout", "dead", "running"):
@@ -72,17 +88,35 @@ def stop_reason(outcome: ExecutionOutcome, lang: str) -> str:
             # the limit in force (trusted), not the measured time, which a busy machine stretches
             limit = process.sandbox.get("limits", {}).get("cell_timeout_s") if not entry.get("injected") else None
             seconds = round(limit or entry.get("seconds", 0))
-            return t("stopped.timeout_cell", lang, seconds=seconds, cell=where)
-        if entry.get("status") in ("dead", "running"):
-            if process.stopped and process.stopped_detail:
-                return f"{process.stopped_detail} (cell {where})"
-            return t("stopped.dead", lang, cell=where)
+            reason = t("stopped.timeout_cell", lang, seconds=seconds, cell=where)
+        elif process.stopped and process.stopped_detail:
+            reason = f"{process.stopped_detail} (cell {where})"
+        else:
+            reason = t("stopped.dead", lang, cell=where)
+        if part is None:
+            return "", reason
+        out_of_time = entry.get("status") == "timeout" or process.stopped == "wall-timeout"
+        if out_of_time and _trains(outcome, entry, part):
+            return "too_slow", reason
+        own = [e["index"] for e in (outcome.cell(c) for c in part.cells) if e]
+        return ("before" if own and entry["index"] < min(own) else ""), reason
     if process.stopped_detail:
-        return process.stopped_detail
+        return "", process.stopped_detail
     if outcome.record.get("status") not in ("finished",):
         tail = plain_text(process.stderr_tail or "").strip().splitlines()[-1:] or [""]
-        return f"{t('stopped.earlier', lang)} {tail[0][:300]}".strip()
-    return ""
+        return "", f"{t('stopped.earlier', lang)} {tail[0][:300]}".strip()
+    return "", ""
+
+
+def stop_reason(outcome: ExecutionOutcome, lang: str, part: Part | None = None) -> str:
+    """Plain words for why the run ended early ('' when it did not); with `part`, said for that
+    part: its network trains too slowly, or the notebook stopped before it (and where)."""
+    kind, reason = stop_cause(outcome, lang, part)
+    if kind == "too_slow":
+        return t("stopped.too_slow", lang, reason=reason)
+    if kind == "before":
+        return t("stopped.before", lang, reason=reason)
+    return reason
 
 
 def _raised(outcome: ExecutionOutcome, entry: dict, answer_cells: frozenset[str], part: Part):
@@ -154,7 +188,7 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
             return Status.ERROR, key, args
     export = outcome.export_cell(part.id)
     if export is None or export.get("status") != "ok" or not data.ran:
-        reason = stop_reason(outcome, lang) or t("stopped.earlier", lang)
+        reason = stop_reason(outcome, lang, part) or t("stopped.earlier", lang)
         return Status.ERROR, "not_run", {"reason": reason}
     before = [c for c in cells if not c.get("injected") and c["index"] < export["index"] and c.get("error")]
     if name in data.errors:
@@ -344,6 +378,6 @@ def score_notebook(
         )
         export = outcome.export_cell(part.id)
         if export is None or export.get("status") != "ok":
-            part_result.stopped = stop_reason(outcome, lang)
+            part_result.stopped = stop_reason(outcome, lang, part)
         result.parts.append(part_result)
     return result

@@ -12,7 +12,7 @@ from grader.evaluate import Evaluate
 from grader.quiz import Concept, Rubric
 from grader.spec import Part, Retrain
 
-SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
+SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 420}}
 
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 

@@ -11,7 +11,7 @@ from grader.checks import Calibrated, Custom, LayerSpecs, PredictionError, predi
 from grader.evaluate import Evaluate
 from grader.spec import Part
 
-SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
+SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 240, "notebook_timeout_s": 480}}
 
 HIDDEN_PAIRS = 5000
 _HIDDEN_SEED = 860_207  # the grader's own draw, unrelated to any seed a notebook runs with
