@@ -188,8 +188,10 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
             return Status.ERROR, key, args
     export = outcome.export_cell(part.id)
     if export is None or export.get("status") != "ok" or not data.ran:
-        reason = stop_reason(outcome, lang, part) or t("stopped.earlier", lang)
-        return Status.ERROR, "not_run", {"reason": reason}
+        kind, reason = stop_cause(outcome, lang, part)
+        if kind == "too_slow":  # the part ran, and its own cell ran out of time
+            return Status.ERROR, "stopped.too_slow", {"reason": reason}
+        return Status.ERROR, "not_run", {"reason": stop_reason(outcome, lang, part) or t("stopped.earlier", lang)}
     before = [c for c in cells if not c.get("injected") and c["index"] < export["index"] and c.get("error")]
     if name in data.errors:
         err = data.errors[name]

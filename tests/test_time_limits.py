@@ -88,7 +88,22 @@ def test_a_graded_part_whose_training_cell_timed_out_says_so_in_its_checks(toy):
     by_part = {p.id: p for p in result.parts}
     assert by_part["toy_shapes"].score == 3 and not by_part["toy_shapes"].stopped
     assert "trains too slowly" in by_part["toy_score"].stopped and "toy_train" in by_part["toy_score"].stopped
-    assert "trains too slowly" in checks(result)[("toy_score", "accuracy")].message
+    check = checks(result)[("toy_score", "accuracy")]
+    assert check.message.startswith("your network trains too slowly") and "toy_train" in check.message
+    assert check.message_key == "stopped.too_slow" and check.status.value == "error"
+
+
+def test_a_slow_part_is_one_failure_on_the_dashboard_however_many_checks_it_has():
+    from grader.reporters import dashboard
+    from grader.results import CheckResult, PartResult, Result, Status
+
+    reason = stop_reason(outcome(3), "en")
+    checks_ = [CheckResult(name=n, status=Status.ERROR, score=0, max_score=1, message=reason,
+                           message_key="stopped.too_slow", message_args={"reason": reason}) for n in ("layers", "acc")]
+    result = Result(submission="s", assignment="a")
+    result.parts = [PartResult.from_checks("simple", "SimpleRNN", checks_, notebook="rnn.ipynb")]
+    failures = dashboard.frequent_failures([result])
+    assert len(failures) == 1 and failures[0].checks == ["layers", "acc"]
 
 
 def test_a_setup_cell_out_of_time_is_before_every_part(toy):  # noqa: F811

@@ -60,7 +60,7 @@ def pass_rates(results: list[Result]) -> list[CheckRate]:
 # Messages about a cell rather than a check: every check fed by that cell repeats them, so they
 # are grouped by cell, not by check.
 CELL_LEVEL = {"not_implemented", "cell_raised", "cell_raised.locked", "cell_raised.old_api", "export_failed", "not_run",
-              "nb.not_submitted", "nb.invalid", "nb.wrong_exercise"}
+              "stopped.too_slow", "nb.not_submitted", "nb.invalid", "nb.wrong_exercise"}
 
 
 @dataclass
