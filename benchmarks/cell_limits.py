@@ -19,12 +19,12 @@ from pathlib import Path
 
 import nbformat
 
-from grader.bwrap import make_sandbox
-from grader.calibrate import mutant_notebook
-from grader.cli import make_options
-from grader.execution import SandboxedRunner
-from grader.grading import grade
-from grader.spec import Assignment, load_assignment
+from grader.sandbox.bwrap import make_sandbox
+from grader.pipeline.calibrate import mutant_notebook
+from grader.pipeline.grading import make_options
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import grade
+from grader.assignment.spec import Assignment, load_assignment
 
 REPO = Path(__file__).resolve().parent.parent
 RECORD = REPO / "benchmarks" / "cell_times.json"

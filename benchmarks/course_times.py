@@ -12,12 +12,12 @@ from pathlib import Path
 
 import nbformat
 
-from grader.bwrap import make_sandbox
-from grader.calibrate import reference_notebook
-from grader.cli import make_options
-from grader.execution import SandboxedRunner
-from grader.grading import grade
-from grader.spec import load_assignment
+from grader.sandbox.bwrap import make_sandbox
+from grader.pipeline.calibrate import reference_notebook
+from grader.pipeline.grading import make_options
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import grade
+from grader.assignment.spec import load_assignment
 
 REPO = Path(__file__).resolve().parent.parent
 

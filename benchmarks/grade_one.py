@@ -20,14 +20,14 @@ from pathlib import Path
 
 import nbformat
 
-from grader.bwrap import BubblewrapSandbox
-from grader.calibrate import reference_notebook
+from grader.sandbox.bwrap import BubblewrapSandbox
+from grader.pipeline.calibrate import reference_notebook
 from grader.datasets import public_dir, verify_mnist
-from grader.execution import SandboxedRunner
-from grader.grading import GradeOptions, grade
-from grader.hidden import HiddenData
-from grader.sandbox import Unsandboxed
-from grader.spec import load_assignment
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import GradeOptions, grade
+from grader.pipeline.hidden import HiddenData
+from grader.sandbox.base import Unsandboxed
+from grader.assignment.spec import load_assignment
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = "mnist_1layer.ipynb"

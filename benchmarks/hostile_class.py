@@ -28,15 +28,15 @@ import numpy as np  # noqa: E402
 
 import test_hostile as th  # noqa: E402
 from grader import reporters  # noqa: E402
-from grader.bwrap import make_sandbox  # noqa: E402
-from grader.calibrate import reference_notebook  # noqa: E402
+from grader.sandbox.bwrap import make_sandbox  # noqa: E402
+from grader.pipeline.calibrate import reference_notebook  # noqa: E402
 from grader.datasets import public_dir  # noqa: E402
 from grader.datasets.cache import cache_root  # noqa: E402
-from grader.execution import SandboxedRunner  # noqa: E402
-from grader.grading import GradeOptions, grade  # noqa: E402
-from grader.hidden import HiddenData  # noqa: E402
-from grader.scheduler import unique_names  # noqa: E402
-from grader.spec import load_assignment  # noqa: E402
+from grader.pipeline.execution import SandboxedRunner  # noqa: E402
+from grader.pipeline.grading import GradeOptions, grade  # noqa: E402
+from grader.pipeline.hidden import HiddenData  # noqa: E402
+from grader.pipeline.scheduler import unique_names  # noqa: E402
+from grader.assignment.spec import load_assignment  # noqa: E402
 from hostile import cases as hc  # noqa: E402
 
 MiB = 2**20

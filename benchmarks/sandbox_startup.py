@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.bwrap import BubblewrapSandbox
-from grader.sandbox import Limits
+from grader.sandbox.bwrap import BubblewrapSandbox
+from grader.sandbox.base import Limits
 
 
 def median_ms(fn, runs: int) -> float:

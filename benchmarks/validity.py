@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from grader.quiz import Rubric, load_rubrics  # noqa: E402
+from grader.checks.quiz import Rubric, load_rubrics  # noqa: E402
 from grader.results import Status  # noqa: E402
 from validity.answers import ANSWERS  # noqa: E402
 
@@ -45,7 +45,7 @@ def verdict(results) -> str:
 
 
 def grade_all(rubrics=None):
-    from grader.quiz import score_free_text
+    from grader.checks.quiz import score_free_text
 
     rubrics = rubrics or course_rubrics()
     rows = []

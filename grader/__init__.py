@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     """`from grader import check` loads the self-check only when asked for (PEP 562)."""
     if name == "check":
-        from .selfcheck import check
+        from grader.cli.selfcheck import check
 
         return check
     raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -154,7 +154,7 @@ def one_layer_assignment(root: Path) -> Path:
 def graded_class() -> GradedClass:
     """The demo class plus eve (not a notebook) and frank (another exercise), graded by the CLI
     with every format, in CI mode with a pass mark of 50 %."""
-    from grader.demo import build_sample_class
+    from grader.cli.demo import build_sample_class
 
     root = Path(tempfile.mkdtemp(prefix="dlgrade-class-"))
     assignment = one_layer_assignment(root)
@@ -164,7 +164,7 @@ def graded_class() -> GradedClass:
     summary = root / "step-summary.md"
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "DLGRADE_LANG": "en", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "grade", *sorted(str(p) for p in class_dir.iterdir()),
+        [sys.executable, "-m", "grader.cli.main", "grade", *sorted(str(p) for p in class_dir.iterdir()),
          "--assignment", str(assignment), "--out", str(outdir),
          "--format", "all", "--ci", "--pass-mark", "0.5", "--lang", "en"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900,

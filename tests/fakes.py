@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.execution import ExecutionJob, ExecutionOutcome
-from grader.sandbox import ProcessOutcome
+from grader.pipeline.execution import ExecutionJob, ExecutionOutcome
+from grader.sandbox.base import ProcessOutcome
 
 
 @dataclass

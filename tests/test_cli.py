@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 
 from classroom import REPO, SECRET, graded_class, one_layer_assignment, sample_results
-from grader import cli
+from grader.cli import main as cli
 from grader.checks import Shape
 from grader.reporters import json_report
-from grader.selfcheck import find_assignment, public_only
-from grader.spec import load_assignment
+from grader.cli.selfcheck import find_assignment, public_only
+from grader.assignment.spec import load_assignment
 
 EXERCISE = REPO / "exercises" / "mnist_tf" / "mnist_1layer.ipynb"
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "grader.cli.main", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "DLGRADE_LANG": "en", "PYTHONPATH": str(REPO), **(env or {})}, timeout=900)
 
 
@@ -53,7 +53,7 @@ def test_report_needs_a_graded_class(tmp_path):
 
 
 def test_grader_package_import_stays_cheap_and_check_is_lazy():
-    code = ("import sys, grader; assert 'grader.selfcheck' not in sys.modules and 'jinja2' not in sys.modules;"
+    code = ("import sys, grader; assert 'grader.cli.selfcheck' not in sys.modules and 'jinja2' not in sys.modules;"
             "from grader import check; assert callable(check); print('ok')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.stdout.strip() == "ok", proc.stderr
@@ -85,7 +85,7 @@ def test_public_only_removes_hidden_checks_and_other_parts():
 
 
 def test_check_in_a_notebook_finds_its_file(tmp_path, monkeypatch):
-    from grader.selfcheck import _notebook_in_kernel
+    from grader.cli.selfcheck import _notebook_in_kernel
 
     for var in ("DLGRADE_NOTEBOOK", "JPY_SESSION_NAME"):
         monkeypatch.delenv(var, raising=False)
@@ -100,7 +100,7 @@ def test_check_in_a_notebook_finds_its_file(tmp_path, monkeypatch):
 
 def test_check_does_nothing_while_the_grader_runs_the_notebook(tmp_path, monkeypatch, capsys):
     from grader import check
-    from grader.execution import base_env
+    from grader.pipeline.execution import base_env
 
     assert base_env(tmp_path, None)["DLGRADE_GRADING"] == "1"  # what every graded kernel gets
     monkeypatch.setenv("DLGRADE_GRADING", "1")

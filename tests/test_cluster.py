@@ -2,8 +2,8 @@
 import nbformat
 import pytest
 
-from grader import notebook as nbf
-from grader.scheduler import grade_on_cluster
+from grader.notebook import format as nbf
+from grader.pipeline.scheduler import grade_on_cluster
 
 from toy import make_toy
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.quiz import Claim, Concept, Rubric, load_rubrics, score_answer, score_free_text
+from grader.checks.quiz import Claim, Concept, Rubric, load_rubrics, score_answer, score_free_text
 from grader.results import Status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +81,8 @@ def test_a_copied_question_earns_no_points(qid, item, cell):
                          ids=[q for q, i, _ in QUESTIONS if isinstance(i, Rubric)])
 def test_a_rubric_prompt_holds_its_question_cell(qid, item, cell):
     """What a copy is checked against is the question as students see it, in both languages."""
-    from grader.quiz import _skeleton
-    from grader.textnorm import normalize
+    from grader.checks.quiz import _skeleton
+    from grader.checks.textnorm import normalize
 
     prompts = [_skeleton(normalize(p))[0] for p in item.prompt.values()]
     for paragraph in [p for p in cell.split("\n\n") if p.strip()]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.copyback import CopyLimits, clear_folder, copy_back, keep_only, remove_tree
+from grader.intake.copyback import CopyLimits, clear_folder, copy_back, keep_only, remove_tree
 
 MiB = 2**20
 KEEP = ("record.json", "artifacts", "executed.ipynb")
@@ -151,7 +151,7 @@ def test_the_time_limit_stops_a_long_copy(work, tmp_path):
 
 def test_a_fifo_swapped_in_does_not_block(work, tmp_path, monkeypatch):
     """A name that was a file when looked at and is a FIFO when opened is refused at once."""
-    import grader.copyback as cb
+    import grader.intake.copyback as cb
 
     real_stat = os.stat
     target = work / "artifacts" / "swap"
@@ -216,8 +216,8 @@ def test_copy_is_fast_on_an_honest_tree(work, tmp_path):
 def _toy_grade(tmp_path: Path, runner, **options):
     import nbformat
 
-    from grader.grading import GradeOptions, grade
-    from grader.spec import load_assignment
+    from grader.pipeline.grading import GradeOptions, grade
+    from grader.assignment.spec import load_assignment
     from toy import make_toy
 
     assignment = load_assignment(make_toy(tmp_path))
@@ -281,7 +281,7 @@ def test_figures_share_the_output_budget(tmp_path):
 
     import nbformat
 
-    from grader.grading import extract_plots
+    from grader.pipeline.grading import extract_plots
 
     png = b"\x89PNG\r\n\x1a\n" + b"p" * 100_000
     nb = nbformat.v4.new_notebook()
@@ -297,7 +297,7 @@ def test_figures_share_the_output_budget(tmp_path):
 
 
 def test_keep_work_is_an_option_of_grade_and_check():
-    from grader.cli import build_parser
+    from grader.cli.main import build_parser
 
     parser = build_parser()
     assert parser.parse_args(["grade", "s", "--assignment", "a", "--out", "o", "--keep-work"]).keep_work

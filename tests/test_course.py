@@ -8,14 +8,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.bwrap import make_sandbox
-from grader.calibrate import calibrate, mutant_notebook, mutants_of, reference_notebook
+from grader.sandbox.bwrap import make_sandbox
+from grader.pipeline.calibrate import calibrate, mutant_notebook, mutants_of, reference_notebook
 from grader.datasets import public_dir
-from grader.execution import SandboxedRunner
-from grader.grading import GradeOptions
-from grader.hidden import HiddenData
-from grader.scheduler import grade_class
-from grader.spec import load_assignment, load_checks_module
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import GradeOptions
+from grader.pipeline.hidden import HiddenData
+from grader.pipeline.scheduler import grade_class
+from grader.assignment.spec import load_assignment, load_checks_module
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from grader.checks import CheckContext, fold_keras_layers
-from grader.kernel import activation_name, layer_specs, loss_name
+from grader.inside.kernel import activation_name, layer_specs, loss_name
 from grader.results import Status
-from grader.spec import load_checks_module
+from grader.assignment.spec import load_checks_module
 
 pytestmark = pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`")
 tf = pytest.importorskip("tensorflow")
@@ -193,8 +193,8 @@ def test_saved_models_load_however_activations_are_written(tmp_path):
     left as it was."""
     import numpy as np
 
-    from grader import kernel
-    from grader.keras_files import inspect_keras_file
+    from grader.inside import kernel
+    from grader.intake.keras_files import inspect_keras_file
 
     kernel.start(0, "numpy", str(tmp_path))
     hidden = lambda x: tf.nn.relu(x)  # noqa: E731
@@ -217,15 +217,15 @@ def test_a_course_notebook_in_other_spellings_gets_full_marks(tmp_path):
     holding tf.nn.softmax, and a loss object: graded in the sandbox, full marks."""
     import nbformat
 
-    from grader import notebook as nbf
-    from grader.bwrap import make_sandbox
-    from grader.calibrate import reference_notebook
+    from grader.notebook import format as nbf
+    from grader.sandbox.bwrap import make_sandbox
+    from grader.pipeline.calibrate import reference_notebook
     from grader.datasets import public_dir
-    from grader.execution import SandboxedRunner
-    from grader.grading import GradeOptions
-    from grader.hidden import HiddenData
-    from grader.scheduler import grade_class
-    from grader.spec import load_assignment
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.pipeline.grading import GradeOptions
+    from grader.pipeline.hidden import HiddenData
+    from grader.pipeline.scheduler import grade_class
+    from grader.assignment.spec import load_assignment
 
     assignment = load_assignment(SOLUTIONS / "keras")
     spec = next(s for s in assignment.notebooks if s.name == "iris.ipynb")

@@ -8,7 +8,7 @@ import pytest
 
 from grader.checks import CheckContext, Formula, probe_export
 from grader.results import Status
-from grader.spec import load_checks_module
+from grader.assignment.spec import load_checks_module
 
 DCGAN = load_checks_module(Path(__file__).resolve().parents[1] / "solutions/dcgan/dcgan.checks.py")
 PART = next(p for p in DCGAN.PARTS if p.id == "dcgan_losses")

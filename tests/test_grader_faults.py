@@ -3,10 +3,10 @@ the report says so in both languages, and the dashboard and JUnit count it apart
 students' failures."""
 import xml.etree.ElementTree as ET
 
-from grader.grading import GradeOptions, grade
+from grader.pipeline.grading import GradeOptions, grade
 from grader.reporters import dashboard, html, junit
 from grader.results import Status
-from grader.spec import load_assignment
+from grader.assignment.spec import load_assignment
 
 from fakes import FakeRunner, Scenario
 from test_grading_unit import GOOD, submit

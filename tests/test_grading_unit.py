@@ -5,9 +5,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import notebook as nbf
-from grader.grading import GradeOptions, grade
-from grader.spec import load_assignment
+from grader.notebook import format as nbf
+from grader.pipeline.grading import GradeOptions, grade
+from grader.assignment.spec import load_assignment
 
 from fakes import FakeRunner, Scenario
 from toy import make_toy
@@ -215,7 +215,7 @@ def test_pickled_array_is_refused(toy):
 
 
 def test_identical_notebooks_are_graded_once(toy):
-    from grader.cache import ResultCache
+    from grader.pipeline.cache import ResultCache
 
     assignment, root = toy
     runner = FakeRunner(Scenario(exports=GOOD))
@@ -233,8 +233,8 @@ def test_a_change_to_any_file_of_the_assignment_or_of_the_grader_grades_again(to
     import os
     import shutil
 
-    from grader import cache as cache_module
-    from grader.cache import ResultCache
+    from grader.pipeline import cache as cache_module
+    from grader.pipeline.cache import ResultCache
 
     assignment, root = toy
     runner = FakeRunner(Scenario(exports=GOOD))
@@ -253,7 +253,7 @@ def test_a_change_to_any_file_of_the_assignment_or_of_the_grader_grades_again(to
     monkeypatch.setattr(cache_module, "PACKAGE_DIR", package)
     grade(submit(root, name="d.ipynb"), assignment, runner, root / "out", options)
     assert len(runner.jobs) == 2  # the same code, wherever it lives
-    (package / "checks.py").write_text((package / "checks.py").read_text() + "\n# changed\n")
+    (package / "checks" / "core.py").write_text((package / "checks" / "core.py").read_text() + "\n# changed\n")
     grade(submit(root, name="e.ipynb"), assignment, runner, root / "out", options)
     assert len(runner.jobs) == 3
     grade(submit(root, name="f.ipynb"), assignment, runner, root / "out", GradeOptions(cache=options.cache, seed=1))
@@ -261,7 +261,7 @@ def test_a_change_to_any_file_of_the_assignment_or_of_the_grader_grades_again(to
 
 
 def test_submissions_sharing_a_file_name_get_distinct_outputs(tmp_path):
-    from grader.scheduler import unique_names
+    from grader.pipeline.scheduler import unique_names
 
     a, b, c = tmp_path / "a" / "hw.ipynb", tmp_path / "b" / "hw.ipynb", tmp_path / "c" / "other.ipynb"
     names = unique_names([a, b, c])
@@ -290,7 +290,7 @@ def test_a_notebook_with_too_much_text_is_refused(toy):
 
 
 def test_a_notebook_of_too_many_cells_is_refused_before_it_is_validated(toy):
-    from grader.notebook import MAX_CELLS
+    from grader.notebook.format import MAX_CELLS
 
     def many(nb):
         nb.cells += [nbformat.v4.new_code_cell("") for _ in range(MAX_CELLS)]

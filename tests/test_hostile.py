@@ -22,18 +22,20 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import artifacts as art
-from grader import cgroups, cli, reporters
-from grader.bwrap import NOBODY, make_sandbox
-from grader.calibrate import reference_notebook
+from grader.intake import artifacts as art
+from grader.sandbox import cgroups
+from grader.cli import main as cli
+from grader import reporters
+from grader.sandbox.bwrap import NOBODY, make_sandbox
+from grader.pipeline.calibrate import reference_notebook
 from grader.datasets import public_dir
 from grader.datasets.cache import cache_root
-from grader.execution import SandboxedRunner, clean_record
-from grader.grading import GradeOptions
-from grader.hidden import HiddenData
+from grader.pipeline.execution import SandboxedRunner, clean_record
+from grader.pipeline.grading import GradeOptions
+from grader.pipeline.hidden import HiddenData
 from grader.results import Result
-from grader.scheduler import grade_class
-from grader.spec import load_assignment
+from grader.pipeline.scheduler import grade_class
+from grader.assignment.spec import load_assignment
 from hostile import cases as hc
 
 MiB = 2**20
@@ -50,7 +52,7 @@ MODEL_PART = '''
 
 # --- added for the hostile-submission tests -------------------------------------------------------
 from grader.checks import prediction_accuracy
-from grader.evaluate import Evaluate
+from grader.assignment import Evaluate
 
 SETUP = {"framework": "tf1", "limits": %r}
 PARTS = PARTS + [
@@ -109,7 +111,7 @@ def test_run_cgroup_reads_cpu_time_from_v1_and_v2(tmp_path):
 
 
 def test_copy_out_drops_symlinks_and_fifos(tmp_path):
-    from grader.copyback import CopyLimits, copy_back
+    from grader.intake.copyback import CopyLimits, copy_back
 
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
@@ -123,7 +125,7 @@ def test_copy_out_drops_symlinks_and_fifos(tmp_path):
 
 
 def test_worker_cuts_a_single_huge_stream_message_to_the_cap():
-    from grader.worker import TRUNCATED, CappedClient
+    from grader.inside.worker import TRUNCATED, CappedClient
 
     client = CappedClient(nbformat.v4.new_notebook())
     client.max_output_bytes = 64 * 1024

@@ -13,11 +13,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import cli, intake
-from grader import notebook as nbf
-from grader.grading import GradeOptions, grade, match_notebooks
-from grader.intake import Refused, list_submission, read_regular
-from grader.spec import load_assignment
+from grader.cli import main as cli
+
+from grader.intake import submission as intake
+from grader.notebook import format as nbf
+from grader.pipeline.grading import GradeOptions, grade, match_notebooks
+from grader.intake.submission import Refused, list_submission, read_regular
+from grader.assignment.spec import load_assignment
 
 from fakes import FakeRunner, Scenario
 from toy import make_toy
@@ -238,7 +240,7 @@ def test_a_folder_swapped_for_a_link_after_the_listing_is_refused(tmp_path):
 
 
 def test_a_hard_link_is_read_as_the_regular_file_it_is(tmp_path):
-    """Kept on purpose (see grader.intake): a hard link cannot be told from a regular file, and
+    """Kept on purpose (see grader.intake.submission): a hard link cannot be told from a regular file, and
     making one needs the right to read and write the target already."""
     (tmp_path / "alice").mkdir()
     (tmp_path / "outside.ipynb").write_text("{}")

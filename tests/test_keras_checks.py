@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grader.checks import CheckContext, KerasLayers, TruthTable, fold_keras_layers
-from grader.hidden import HiddenData
+from grader.pipeline.hidden import HiddenData
 from grader.results import Status
 
 XOR = (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32), np.array([0, 1, 1, 0]))
@@ -73,7 +73,7 @@ def test_keras_layers_accepts_either_way_of_writing_an_activation(specs, ok):
 def test_loss_name_reads_every_way_of_giving_the_loss():
     import keras
 
-    from grader.kernel import loss_name
+    from grader.inside.kernel import loss_name
 
     model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
     for loss in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
@@ -109,7 +109,7 @@ def test_dcgan_losses_of_nan_logits_are_divergence():
     from pathlib import Path
 
     from grader.checks import Calibrated
-    from grader.spec import load_checks_module
+    from grader.assignment.spec import load_checks_module
 
     dcgan = load_checks_module(Path(__file__).resolve().parents[1] / "solutions/dcgan/dcgan.checks.py")
     logits = {k: np.zeros((64, 1)) for k in ("real_0", "fake_0", "real_1", "fake_1", "fake_2")}

@@ -1,4 +1,4 @@
-"""Tests for grader.legacy: old TF1 / Keras 2 API found by scanning code and by reading errors."""
+"""Tests for grader.checks.legacy: old TF1 / Keras 2 API found by scanning code and by reading errors."""
 from __future__ import annotations
 
 import re
@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from grader import legacy
-from grader.legacy import CODES, Finding, diagnose_error, findings_to_checks, scan_notebook, scan_source
+from grader.checks import legacy
+from grader.checks.legacy import CODES, Finding, diagnose_error, findings_to_checks, scan_notebook, scan_source
 from grader.results import CheckResult, PartResult, Status
 
 TF1_FIX = "import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()"

@@ -4,15 +4,15 @@ import copy
 import nbformat
 import pytest
 
-from grader import notebook as nbf
-from grader.bwrap import make_sandbox
-from grader.calibrate import reference_notebook
+from grader.notebook import format as nbf
+from grader.sandbox.bwrap import make_sandbox
+from grader.pipeline.calibrate import reference_notebook
 from grader.datasets import public_dir
-from grader.execution import SandboxedRunner
-from grader.grading import GradeOptions
-from grader.hidden import HiddenData
-from grader.scheduler import grade_class
-from grader.spec import load_assignment
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import GradeOptions
+from grader.pipeline.hidden import HiddenData
+from grader.pipeline.scheduler import grade_class
+from grader.assignment.spec import load_assignment
 
 pytestmark = pytest.mark.slow
 

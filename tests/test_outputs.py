@@ -18,14 +18,15 @@ import pytest
 from markdown_it import MarkdownIt
 
 from fakes import FakeRunner, Scenario
-from grader import cli, reporters
-from grader.grading import GradeOptions
+from grader.cli import main as cli
+from grader import reporters
+from grader.pipeline.grading import GradeOptions
 from grader.reporters import csv_report, gradescope, junit, markdown
 from grader.reporters.progress import Progress
 from grader.reporters.text import visible
 from grader.results import CheckResult, PartResult, Result, Status
-from grader.scheduler import NAME_BYTES, grade_class, unique_names
-from grader.spec import load_assignment
+from grader.pipeline.scheduler import NAME_BYTES, grade_class, unique_names
+from grader.assignment.spec import load_assignment
 from toy import make_toy
 
 GOOD = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
@@ -399,9 +400,9 @@ def test_console_lines_carry_no_terminal_escape(tmp_path):
 def test_grade_prints_no_terminal_escape(toy_class, monkeypatch, capsys):
     assignment, subs, outdir = toy_class
     monkeypatch.setattr(cli, "_sandbox", lambda *a: type("S", (), {"name": "fake"})())
-    monkeypatch.setattr(cli, "require_data", lambda: None)
-    monkeypatch.setattr("grader.spec.load_assignment", lambda path: assignment)
-    monkeypatch.setattr("grader.execution.SandboxedRunner", lambda sandbox: FakeRunner(Scenario(exports=GOOD)))
+    monkeypatch.setattr("grader.pipeline.grading.require_data", lambda: None)
+    monkeypatch.setattr("grader.assignment.spec.load_assignment", lambda path: assignment)
+    monkeypatch.setattr("grader.pipeline.execution.SandboxedRunner", lambda sandbox: FakeRunner(Scenario(exports=GOOD)))
     status = cli.main(["grade", *map(str, subs), "--assignment", "a", "--out", str(outdir), "--ci", "--format", "all"])
     captured = capsys.readouterr()
     assert status == 0, captured.err
@@ -416,7 +417,7 @@ def test_hostile_notebook_cell_text_cannot_reach_a_terminal_through_check(tmp_pa
         def summary(self):
             return "alice: 1/2\n  - W: got \x1b[2Jcleared\u202e"
 
-    monkeypatch.setattr("grader.selfcheck.run_check", lambda *a, **k: Outcome())
+    monkeypatch.setattr("grader.cli.selfcheck.run_check", lambda *a, **k: Outcome())
     assert cli.main(["check", "x.ipynb"]) == 0
     out = capsys.readouterr().out
     assert ESC not in out and "\u202e" not in out and "alice: 1/2\n" in out
@@ -438,7 +439,7 @@ def test_a_cluster_grades_into_the_same_names(tmp_path, monkeypatch):
     import sys
     import types
 
-    from grader import scheduler
+    from grader.pipeline import scheduler
 
     class Future:
         def __init__(self, value):

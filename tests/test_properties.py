@@ -12,10 +12,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader import artifacts as art
-from grader import legacy, quiz
+from grader.intake import artifacts as art
+from grader.checks import legacy
+from grader.checks import quiz
 from grader.checks import CheckContext, Close, Decreasing, DenseChainShapes, Equals, HiddenSizes, Shape
-from grader.execution import CELL_STATUSES, MAX_RECORD_CELLS, clean_record
+from grader.pipeline.execution import CELL_STATUSES, MAX_RECORD_CELLS, clean_record
 from grader.results import CheckResult
 
 FAST = settings(max_examples=60, deadline=1000, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,4 @@
-"""Tests of grader.textnorm and grader.quiz, and of the course rubrics in solutions/concepts."""
+"""Tests of grader.checks.textnorm and grader.checks.quiz, and of the course rubrics in solutions/concepts."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.i18n import t
-from grader.quiz import (
+from grader.checks.quiz import (
     Choice,
     Concept,
     Rubric,
@@ -18,7 +18,7 @@ from grader.quiz import (
     score_free_text,
 )
 from grader.results import Status
-from grader.textnorm import display_width, guess_language, normalize
+from grader.checks.textnorm import display_width, guess_language, normalize
 
 RUBRICS_PATH = Path(__file__).resolve().parent.parent / "solutions" / "concepts" / "rubrics.json"
 RUBRICS = load_rubrics(RUBRICS_PATH)
@@ -736,7 +736,7 @@ def test_claims_and_morphology_stay_fast_on_a_long_answer():
 
 
 def test_without_the_tagger_scoring_falls_back_to_the_surface(monkeypatch):
-    from grader import japanese
+    from grader.checks import japanese
 
     monkeypatch.setattr(japanese, "_tagger", lambda: None)
     rubric = Rubric("g", [Concept("reduce", 1, ["1x1"], claims=[{"subject": ["1x1"], "relation": ["削減"]}])], min_chars=10)

@@ -5,11 +5,11 @@ import copy
 import nbformat
 import pytest
 
-from grader import notebook as nbf
-from grader.grading import match_notebooks
-from grader.recover import recover_ids, similarity
-from grader.spec import load_assignment
-from grader.validate import WrongExercise, prepare
+from grader.notebook import format as nbf
+from grader.pipeline.grading import match_notebooks
+from grader.notebook.recover import recover_ids, similarity
+from grader.assignment.spec import load_assignment
+from grader.notebook.validate import WrongExercise, prepare
 
 from classroom import REPO
 
@@ -114,7 +114,7 @@ def test_similarity_ignores_whitespace_and_blank_lines():
 
 
 def test_self_check_finds_the_assignment_of_a_notebook_without_metadata(tmp_path):
-    from grader.selfcheck import find_assignment
+    from grader.cli.selfcheck import find_assignment
 
     path = tmp_path / "copy.ipynb"
     nbformat.write(stripped(solved("keras/iris.ipynb")), path)
@@ -123,7 +123,7 @@ def test_self_check_finds_the_assignment_of_a_notebook_without_metadata(tmp_path
 
 
 def test_a_notebook_of_too_many_cells_is_not_matched_cell_by_cell():
-    from grader.recover import MAX_CELLS
+    from grader.notebook.recover import MAX_CELLS
 
     nb = stripped(solved("mnist_tf/mnist_1layer.ipynb"))
     nb.cells += [nbformat.v4.new_code_cell("pass") for _ in range(MAX_CELLS)]

@@ -3,9 +3,9 @@ import copy
 import nbformat
 import pytest
 
-from grader import notebook as nbf
+from grader.notebook import format as nbf
 from grader.errors import AssignmentError
-from grader.release import release_notebook
+from grader.notebook.release import release_notebook
 
 from toy import make_toy
 

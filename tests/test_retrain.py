@@ -8,17 +8,19 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import kernel
-from grader.artifacts import ByteBudget, PartData
+from grader.inside import kernel
+from grader.intake.artifacts import ByteBudget, PartData
 from grader.checks import CheckContext, TruthTable
 from grader.errors import AssignmentError
-from grader.evaluate import Evaluate, _evaluations
-from grader.execution import ExecutionOutcome, inject, part_sources
-from grader.hidden import HiddenData
+from grader.assignment import Evaluate
+from grader.pipeline.evaluate import _evaluations
+from grader.pipeline.execution import ExecutionOutcome, inject, part_sources
+from grader.pipeline.hidden import HiddenData
 from grader.results import Status
-from grader.sandbox import Limits, ProcessOutcome
-from grader.scoring import retrained
-from grader.spec import NotebookSpec, Part, Retrain, retrain_id, seeded
+from grader.sandbox.base import Limits, ProcessOutcome
+from grader.pipeline.scoring import retrained
+from grader.assignment.spec import NotebookSpec, Part, Retrain
+from grader.intake.artifacts import retrain_id, seeded
 
 XOR = (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32), np.array([0, 1, 1, 0]))
 RIGHT = np.array([[0.1], [0.9], [0.8], [0.2]])

@@ -8,21 +8,20 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.bwrap import make_sandbox
-from grader.execution import SandboxedRunner
-from grader.grading import GradeOptions
-from grader.hidden import HiddenData
-from grader.release import release_assignment
-from grader.scheduler import grade_class
-from grader.spec import load_assignment
+from grader.sandbox.bwrap import make_sandbox
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import GradeOptions
+from grader.pipeline.hidden import HiddenData
+from grader.notebook.release import release_assignment
+from grader.pipeline.scheduler import grade_class
+from grader.assignment.spec import load_assignment
 
 pytestmark = pytest.mark.slow
 
 CHECKS = '''
 import numpy as np
 from grader.checks import TruthTable
-from grader.evaluate import Evaluate
-from grader.spec import Part, Retrain
+from grader.assignment import Evaluate, Part, Retrain
 
 SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
 HIDDEN_SETS = {"xor_gate": lambda: (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32), np.array([0, 1, 1, 0]))}

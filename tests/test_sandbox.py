@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader import cgroups
-from grader.bwrap import NOBODY, BubblewrapSandbox, SandboxUnavailable, make_sandbox, seccomp_program
-from grader.sandbox import Limits, MiB, ProcessOutcome, Unsandboxed
+from grader.sandbox import cgroups
+from grader.sandbox.bwrap import NOBODY, BubblewrapSandbox, SandboxUnavailable, make_sandbox, seccomp_program
+from grader.sandbox.base import Limits, MiB, ProcessOutcome, Unsandboxed
 
 REPO = Path(grader.__path__[0]).resolve().parent
 
@@ -228,7 +228,7 @@ def test_host_files_are_invisible(sandbox, workdir, tmp_path):
             "canary": exists({str(canary)!r}),
             "solutions": exists({str(REPO / "solutions")!r}),
             "tests": exists({str(REPO / "tests")!r}),
-            "grader": exists({str(REPO / "grader" / "sandbox.py")!r}),
+            "grader": exists({str(REPO / "grader" / "sandbox" / "base.py")!r}),
             "repo": sorted(os.listdir({str(REPO)!r})),
             "root": sorted(os.listdir("/")),
             "etc": sorted(os.listdir("/etc")),
@@ -405,8 +405,8 @@ def test_userns_mode_for_ordinary_users():
         script = textwrap.dedent(f"""
             import json
             from pathlib import Path
-            from grader.bwrap import BubblewrapSandbox
-            from grader.sandbox import Limits
+            from grader.sandbox.bwrap import BubblewrapSandbox
+            from grader.sandbox.base import Limits
             code = "import os, socket; print(os.getuid()); socket.create_connection(('192.0.2.1', 80), timeout=2)"
             o = BubblewrapSandbox().run(["/usr/bin/python3", "-c", code], workdir=Path({str(work)!r}),
                                         ro_paths=[], env={{}}, limits=Limits(max_tasks=256), timeout_s=20)

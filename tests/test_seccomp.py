@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import seccomp as sc
-from grader.bwrap import BubblewrapSandbox
-from grader.sandbox import Limits
+from grader.sandbox import seccomp as sc
+from grader.sandbox.bwrap import BubblewrapSandbox
+from grader.sandbox.base import Limits
 
 MACHINES = ["x86_64", "aarch64"]
 EPERM, ENOSYS, EAFNOSUPPORT = 1, 38, 97
@@ -202,9 +202,9 @@ def test_without_the_filter_the_same_calls_get_through(probed):
 KEYRING_SCRIPT = '''
 import ctypes, json, os, platform, sys, uuid
 from pathlib import Path
-from grader import seccomp
-from grader.bwrap import BubblewrapSandbox
-from grader.sandbox import Limits
+from grader.sandbox import seccomp
+from grader.sandbox.bwrap import BubblewrapSandbox
+from grader.sandbox.base import Limits
 
 nr = seccomp.syscall_numbers(platform.machine())
 libc = ctypes.CDLL(None, use_errno=True)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.execution import ExecutionOutcome
-from grader.sandbox import ProcessOutcome
-from grader.scoring import stop_reason
-from grader.spec import Part, load_assignment
+from grader.pipeline.execution import ExecutionOutcome
+from grader.sandbox.base import ProcessOutcome
+from grader.pipeline.scoring import stop_reason
+from grader.assignment.spec import Part, load_assignment
 
 from fakes import Scenario
 from test_grading_unit import GOOD, checks, run, submit, toy  # noqa: F401 (toy is a fixture)
@@ -142,12 +142,12 @@ def test_a_real_notebook_that_trains_past_its_cell_limit_is_told_why(tmp_path):
 
     import nbformat
 
-    from grader.bwrap import make_sandbox
-    from grader.calibrate import mutant_notebook
-    from grader.cli import make_options
-    from grader.execution import SandboxedRunner
-    from grader.grading import grade
-    from grader.spec import Assignment
+    from grader.sandbox.bwrap import make_sandbox
+    from grader.pipeline.calibrate import mutant_notebook
+    from grader.pipeline.grading import make_options
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.pipeline.grading import grade
+    from grader.assignment.spec import Assignment
 
     folder = REPO / "solutions" / "keras"
     spec = next(s for s in load_assignment(folder).notebooks if s.stem == "linear_regression")

@@ -16,8 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import artifacts as art
-from grader import evaluators, legacy, quiz, scoring
+from grader.intake import artifacts as art
+from grader.inside import evaluators
+from grader.checks import legacy
+from grader.checks import quiz
+from grader.pipeline import scoring
 from grader.checks import (
     CheckContext,
     Custom,
@@ -30,12 +33,12 @@ from grader.checks import (
     dense_chain_accuracy,
     softmax_accuracy,
 )
-from grader.evaluators import tf1_cnn
-from grader.execution import MAX_RECORD_CELLS, ExecutionOutcome, clean_record
+from grader.inside.evaluators import tf1_cnn
+from grader.pipeline.execution import MAX_RECORD_CELLS, ExecutionOutcome, clean_record
 from grader.i18n import t
 from grader.results import CheckResult, Status
-from grader.sandbox import ProcessOutcome, run_process, Limits
-from grader.spec import NotebookSpec, Part
+from grader.sandbox.base import ProcessOutcome, run_process, Limits
+from grader.assignment.spec import NotebookSpec, Part
 
 from fakes import FakeRunner, Scenario
 from test_grading_unit import run, submit, toy  # noqa: F401  (fixture)
@@ -142,7 +145,7 @@ def test_a_cell_of_thousands_of_old_calls_is_scanned_in_bounded_time():
 def test_legacy_hints_read_a_bounded_number_of_error_cells(monkeypatch):
     import nbformat
 
-    from grader.grading import MAX_DIAGNOSED_ERRORS, attach_legacy_hints
+    from grader.pipeline.grading import MAX_DIAGNOSED_ERRORS, attach_legacy_hints
     from grader.results import PartResult
 
     calls = []
@@ -163,7 +166,7 @@ def test_figures_are_read_without_validating_a_million_outputs(tmp_path):
 
     import nbformat
 
-    from grader.grading import extract_plots
+    from grader.pipeline.grading import extract_plots
 
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"p" * 100).decode()
     nb = nbformat.v4.new_notebook()

@@ -7,11 +7,11 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.release import release_assignment
+from grader.notebook.release import release_assignment
 
 CHECKS = '''
 from grader.checks import Calibrated, Shape, Equals
-from grader.spec import Part
+from grader.assignment import Part
 
 PARTS = [
     Part(id="toy_shapes", title={"en": "Shapes", "ja": "形状"}, cells=["toy_vars"],

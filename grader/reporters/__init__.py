@@ -20,9 +20,9 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from ..results import Result
-from ..errors import DlgradeError
-from . import csv_report, gradescope, html, json_report, junit, markdown
+from grader.results import Result
+from grader.errors import DlgradeError
+from grader.reporters import csv_report, gradescope, html, json_report, junit, markdown
 
 REPORTERS: dict[str, ModuleType] = {
     "html": html,

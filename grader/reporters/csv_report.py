@@ -13,9 +13,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ..results import Result, Status
-from .text import csv_cell
-from .view import grade_letter
+from grader.results import Result, Status
+from grader.reporters.text import csv_cell
+from grader.reporters.view import grade_letter
 
 
 def columns(results: list[Result]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from ..results import Result, Status
+from grader.results import Result, Status
 
 
 def histogram(fractions: list[float], bins: int = 10) -> tuple[list[int], list[str]]:

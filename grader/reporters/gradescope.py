@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..i18n import t
-from ..results import Result, Status
-from .text import visible
-from .view import student_view
+from grader.i18n import t
+from grader.results import Result, Status
+from grader.reporters.text import visible
+from grader.reporters.view import student_view
 
 PLAIN = "text"  # Gradescope's output formats: text, html, simple_format, md, ansi
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from .. import __version__
-from ..i18n import t
-from ..results import SCHEMA, Result, Status
-from . import dashboard, svg
-from .text import visible
-from .view import grade_letter, localized, student_view
+from grader import __version__
+from grader.i18n import t
+from grader.results import SCHEMA, Result, Status
+from grader.reporters import dashboard, svg
+from grader.reporters.text import visible
+from grader.reporters.view import grade_letter, localized, student_view
 
 TEMPLATES = Path(os.environ.get("DLGRADE_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
 

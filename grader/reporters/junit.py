@@ -14,10 +14,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..i18n import t
-from ..results import Result, Status
-from .text import xml
-from .view import student_view
+from grader.i18n import t
+from grader.results import Result, Status
+from grader.reporters.text import xml
+from grader.reporters.view import student_view
 
 
 def _detail(c, lang: str) -> str:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import jinja2
 
-from ..i18n import t
-from ..results import Result
-from . import text
-from .html import TEMPLATES
-from .view import grade_letter, student_view
+from grader.i18n import t
+from grader.results import Result
+from grader.reporters import text
+from grader.reporters.html import TEMPLATES
+from grader.reporters.view import grade_letter, student_view
 
 cell = text.markdown  # one line, shown as written, safe in a table cell
 

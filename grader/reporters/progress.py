@@ -14,7 +14,7 @@ import threading
 import time
 from typing import TextIO
 
-from .text import console
+from grader.reporters.text import console
 
 
 class Progress:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..i18n import CATALOG
-from ..results import CheckResult, PartResult, Result
+from grader.i18n import CATALOG
+from grader.results import CheckResult, PartResult, Result
 
 
 def _register_catalogues() -> None:
     """Modules that add their own keys to CATALOG do so on import; load them so that their
     messages can be re-rendered too (cheap: no TensorFlow)."""
-    from .. import quiz  # noqa: F401
+    from grader.checks import quiz  # noqa: F401
 
 
 def message(check: CheckResult, lang: str) -> str:

@@ -5,8 +5,8 @@ answer keys live in `rubrics.json` beside this file, which students never get.""
 from pathlib import Path
 
 from grader.checks import QuizAnswer
-from grader.spec import Part
-from grader.quiz import load_rubrics
+from grader.assignment import Part
+from grader.checks.quiz import load_rubrics
 
 SETUP = {"framework": "numpy", "limits": {"cell_timeout_s": 30, "notebook_timeout_s": 60}}
 

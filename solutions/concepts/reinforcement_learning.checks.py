@@ -11,8 +11,8 @@ import nbformat
 import numpy as np
 
 from grader.checks import Calibrated, CheckContext, Close, Equals, PredictionError, QuizAnswer, Shape
-from grader.quiz import load_rubrics
-from grader.spec import Part
+from grader.checks.quiz import load_rubrics
+from grader.assignment import Part
 
 SETUP = {"framework": "numpy", "limits": {"cell_timeout_s": 60, "notebook_timeout_s": 120}}
 

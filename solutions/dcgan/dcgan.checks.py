@@ -17,7 +17,7 @@ sum) is accepted.
 import numpy as np
 
 from grader.checks import Calibrated, Diverged, Formula, LayerSpecs, PredictionError, Shape, probe_export
-from grader.spec import Part
+from grader.assignment import Part
 
 # A correct step's drop varies with the seed and with details the instructions leave open
 # (e.g. the generator in inference mode inside the discriminator's step drops the losses by

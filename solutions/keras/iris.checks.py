@@ -10,8 +10,7 @@ accuracy (standard error about 0.04), so the pass line comes from calibration ov
 import numpy as np
 
 from grader.checks import Calibrated, Decreasing, KerasLayers, prediction_accuracy
-from grader.evaluate import Evaluate
-from grader.spec import Part
+from grader.assignment import Evaluate, Part
 
 SETUP = {
     "framework": "keras",

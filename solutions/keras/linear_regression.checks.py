@@ -6,7 +6,7 @@ calibrated (the noise moves the least-squares line by about 0.006 in W and 0.004
 import numpy as np
 
 from grader.checks import Calibrated, Decreasing, PredictionError
-from grader.spec import Part
+from grader.assignment import Part
 
 SETUP = {
     "framework": "keras",

@@ -8,9 +8,8 @@ on: what is graded is that the saved model computes the gate, not a printed resu
 import numpy as np
 
 from grader.checks import QuizAnswer, TruthTable
-from grader.evaluate import Evaluate
-from grader.quiz import Concept, Rubric
-from grader.spec import Part, Retrain
+from grader.assignment import Evaluate, Part, Retrain
+from grader.checks.quiz import Concept, Rubric
 
 SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 420}}
 

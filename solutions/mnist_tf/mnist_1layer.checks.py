@@ -1,7 +1,7 @@
 """Checks of "classification, 1 layer (MNIST)": the shapes of x, d, W, b and the trained model's
 accuracy on 5,000 MNIST images that students never see, computed here from the exported weights."""
 from grader.checks import Calibrated, Shape, softmax_accuracy
-from grader.spec import Part
+from grader.assignment import Part
 
 SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
 

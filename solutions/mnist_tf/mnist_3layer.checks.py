@@ -3,7 +3,7 @@ with the student's own hidden sizes (16..2000 each), and the trained network's a
 MNIST images that students never see, computed here from the exported weights with the course's
 sigmoid hidden layers and dropout off."""
 from grader.checks import Calibrated, DenseChainShapes, HiddenSizes, Shape, dense_chain_accuracy
-from grader.spec import Part
+from grader.assignment import Part
 
 HIDDEN = (16, 2000)  # the limits stated in the notebook; they also bound the grader's forward pass
 LAYER_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")

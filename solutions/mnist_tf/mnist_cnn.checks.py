@@ -4,9 +4,8 @@ max pool, twice; fc 1024 ReLU; fc 10 softmax) computed by the grader from the ex
 and changes with keep_prob 0.5 (dropout acts); and the trained network's accuracy on 5,000 MNIST
 images that students never see, computed by the same trusted forward pass in the evaluate sandbox."""
 from grader.checks import Calibrated, Differs, ForwardMatches, Shape, mnist_test_inputs, prediction_accuracy
-from grader.evaluate import Evaluate
-from grader.evaluators import CNN_ARRAYS, tf1_cnn
-from grader.spec import Part
+from grader.assignment import Evaluate, Part
+from grader.inside.evaluators import CNN_ARRAYS, tf1_cnn
 
 SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 360}}
 
@@ -85,7 +84,7 @@ PARTS = [
         curves={"mini-batch accuracy": "batch_accuracy"},
         evaluate={
             "holdout": Evaluate(
-                dataset="mnist", function="grader.evaluators:tf1_cnn", arrays=CNN_ARRAYS, preprocess="flat"
+                dataset="mnist", function="grader.inside.evaluators:tf1_cnn", arrays=CNN_ARRAYS, preprocess="flat"
             )
         },
         checks=[

@@ -8,8 +8,7 @@ sits near 0.5, a trained one at 1.0.
 import numpy as np
 
 from grader.checks import Calibrated, Custom, LayerSpecs, PredictionError, prediction_accuracy
-from grader.evaluate import Evaluate
-from grader.spec import Part
+from grader.assignment import Evaluate, Part
 
 SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 240, "notebook_timeout_s": 480}}
 

@@ -2,7 +2,7 @@
 constants, a placeholder that gives back what the grader feeds it, and a variable that an assign op
 multiplies by 10. Values are read in fresh Sessions the grader opens, not from printed output."""
 from grader.checks import Equals, Shape
-from grader.spec import Part
+from grader.assignment import Part
 
 SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 60, "notebook_timeout_s": 180}}
 

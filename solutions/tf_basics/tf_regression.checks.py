@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.checks import Calibrated, Check, Decreasing, PredictionError
-from grader.spec import Part
+from grader.assignment import Part
 
 # Absolute slack per metric: five calibration seeds cannot show the tail of the data noise. A
 # simulation of 20,000 draws of the same data with the reference's fit (300 gradient-descent steps

@@ -20,7 +20,7 @@ from typing import Callable
 
 import nbformat
 
-from grader import notebook as nbf
+from grader.notebook import format as nbf
 
 NOTEBOOK = "mnist_1layer.ipynb"
 SHAPES, ACCURACY, MODEL = "mnist1_shapes", "mnist1_accuracy", "mnist1_model"
@@ -306,7 +306,7 @@ raise NotImplementedError()
 # --- monkeypatching the kernel ---------------------------------------------------------------------
 FAKE_EXPORT = '''
 import numpy as np
-import grader.kernel as _real_kernel
+import grader.inside.kernel as _real_kernel
 _out = _real_kernel.outdir()
 PERFECT = {"x_shape": [None, 784], "d_shape": [None, 10], "W_shape": [784, 10], "b_shape": [10],
            "test_accuracy": [0.99] * 100}
@@ -339,13 +339,13 @@ def fake_export(h: Host) -> Case:
 def fake_kernel_module(h: Host) -> Case:
     patch = FAKE_EXPORT + '''
 import types, grader
-fake = types.ModuleType("grader.kernel")
+fake = types.ModuleType("grader.inside.kernel")
 fake.export = _fake_export
 fake.save_models = lambda part, models: None
 fake.shape = _real_kernel.shape
 fake.outdir = lambda: _out
-sys.modules["grader.kernel"] = fake
-grader.kernel = fake
+sys.modules["grader.inside.kernel"] = fake
+grader.inside.kernel = fake
 '''
     return Case(
         "fake_kernel_module", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"}
@@ -518,7 +518,7 @@ for _ in range(96):
 @case
 def symlink_export(h: Host) -> Case:
     plant = f'''
-import os, grader.kernel as _k
+import os, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), "mnist1_accuracy")
 for name, target in (("W.npy", "/etc/shadow"), ("b.npy", {str(h.labels_dir / "mnist/y_holdout.npy")!r})):
     os.remove(os.path.join(folder, name))
@@ -534,7 +534,7 @@ os.symlink({str(h.other_artifacts.parent.parent / "executed.ipynb")!r}, "execute
 @case
 def symlink_dir_steal(h: Host) -> Case:
     plant = f'''
-import os, shutil, grader.kernel as _k
+import os, shutil, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), "mnist1_accuracy")
 shutil.rmtree(folder)
 os.symlink({str(h.steal_dir)!r}, folder)  # a folder of perfect-looking exports on the host
@@ -548,7 +548,7 @@ os.symlink({str(h.steal_dir)!r}, folder)  # a folder of perfect-looking exports 
 @case
 def pickle_export(h: Host) -> Case:
     plant = f'''
-import os, numpy as np, grader.kernel as _k
+import os, numpy as np, grader.inside.kernel as _k
 
 class Payload:
     def __reduce__(self):
@@ -562,7 +562,7 @@ np.save(os.path.join(folder, "W.npy"), np.array([Payload()], dtype=object), allo
 
 def _plant_model(data: bytes) -> str:
     return f'''
-import os, json, base64, grader.kernel as _k
+import os, json, base64, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), "mnist1_model")
 os.makedirs(folder, exist_ok=True)
 with open(os.path.join(folder, "model.keras"), "wb") as fh:

@@ -13,7 +13,7 @@ OUTPUT = "mnist_1layer-output"  # the part that names what of a run was not kept
 
 SYSCALLS = PRELUDE + '''
 import ctypes, platform
-from grader.seccomp import syscall_numbers  # the kernel's numbers for this machine
+from grader.sandbox.seccomp import syscall_numbers  # the kernel's numbers for this machine
 
 _nr = syscall_numbers(platform.machine())
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -142,7 +142,7 @@ def copyback_junk(h: Host) -> Case:
     # What the grader copies back: a sparse file that reads as hundreds of MiB, hundreds of hard
     # links to it, links to host files (in the export folder too), a FIFO, a socket.
     junk = f'''
-import os, socket, grader.kernel as _k
+import os, socket, grader.inside.kernel as _k
 out = _k.outdir()
 def sparse(path):
     with open(path, "wb") as fh:

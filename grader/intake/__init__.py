@@ -1,0 +1,4 @@
+"""The trust boundary's inbound side: everything untrusted the trusted process reads (a
+submission's files, what a run left: record, artifacts, Keras files, outputs), read as
+data, bounded and without following links.
+"""
