@@ -413,6 +413,213 @@ CATALOG: dict[str, dict[str, str]] = {
               "ファイル名では設定できない環境変数 {var}=1 で確認してください: "
               "{var}=1 dlgrade grade --no-sandbox ... (自分のノートブックを確認する学生は dlgrade check --no-sandbox)",
     },
+    # free-text and multiple-choice answers (grader/checks/quiz.py)
+    "quiz.not_answered": {"en": "not answered", "ja": "未回答です"},
+    "quiz.found": {"en": "{concept_en}: mentioned", "ja": "{concept_ja}: 記述があります"},
+    "quiz.missed": {"en": "{concept_en}: not found in your answer", "ja": "{concept_ja}: 記述が見つかりません"},
+    "quiz.hint": {"en": "Explain {concept_en}.", "ja": "「{concept_ja}」について説明しましょう。"},
+    "quiz.negated": {
+        "en": "{concept_en}: mentioned with a negation (\"{got}\"); a person will check",
+        "ja": "{concept_ja}: 否定とともに書かれています (「{got}」)。採点者が確認します",
+    },
+    "quiz.review_coverage": {
+        "en": "{concept_en}: not found, but your answer may say it in other words; a person will check",
+        "ja": "{concept_ja}: 見つかりませんが、別の言葉で書かれている可能性があります。採点者が確認します",
+    },
+    "quiz.review_language": {
+        "en": "{concept_en}: not found; the answer seems to be neither Japanese nor English, a person will check",
+        "ja": "{concept_ja}: 見つかりません。日本語でも英語でもない回答のようなので、採点者が確認します",
+    },
+    "quiz.bonus_found": {
+        "en": "{concept_en}: mentioned (extra point, up to the question's total)",
+        "ja": "{concept_ja}: 記述があります (加点、設問の配点まで)",
+    },
+    "quiz.bonus_missed": {
+        "en": "{concept_en}: not mentioned (optional, no points lost)",
+        "ja": "{concept_ja}: 記述なし (任意項目のため減点なし)",
+    },
+    "quiz.no_claim": {
+        "en": "{concept_en}: named (\"{got}\") but your answer does not say what it does; a person will check",
+        "ja": "{concept_ja}: 言葉 (「{got}」) はありますが、それが何をするかの説明が見つかりません。採点者が確認します",
+    },
+    "quiz.keywords_only": {
+        "en": "{concept_en}: your answer is a list of terms, not an explanation; a person will check",
+        "ja": "{concept_ja}: 回答が用語の列挙だけで、説明になっていません。採点者が確認します",
+    },
+    "quiz.copied_question": {
+        "en": "{concept_en}: your answer repeats the question; a person will check",
+        "ja": "{concept_ja}: 回答が設問の繰り返しになっています。採点者が確認します",
+    },
+    "quiz.wrong_claim": {
+        "en": "{concept_en}: your answer says something that is not right here (\"{got}\": {wrong_en})",
+        "ja": "{concept_ja}: この設問には当てはまらない記述があります (「{got}」: {wrong_ja})",
+    },
+    "quiz.choice_correct": {"en": "correct", "ja": "正解"},
+    "quiz.choice_wrong": {"en": "incorrect", "ja": "不正解"},
+    "quiz.choice_wrong_reveal": {
+        "en": "incorrect: the answer is {expected}",
+        "ja": "不正解: 正解は {expected} です",
+    },
+    "quiz.choice_unreadable": {
+        "en": "could not read \"{got}\" as one of the options {options}; a person will check",
+        "ja": "「{got}」を選択肢 {options} のどれとも読み取れませんでした。採点者が確認します",
+    },
+    "quiz.choice_hint_multi": {
+        "en": "Several options can be correct: choose all that apply.",
+        "ja": "正しい選択肢は複数あります。すべて選んでください。",
+    },
+    # a function checked against a formula on fixed inputs (Formula in grader/checks/core.py)
+    "formula.ok": {"en": "{name}: matches the formula on {n} fixed inputs",
+                   "ja": "{name}: 固定した {n} 通りの入力で式と一致しています"},
+    "formula.wrong": {
+        "en": "{name}: differs from the formula on the fixed input {case}: expected {want}, got {value}",
+        "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want}、あなたの関数は {value}",
+    },
+    "formula.wrong_multiple": {
+        "en": "{name}: differs from the formula on the fixed input {case}: expected {want} (or a constant "
+              "multiple of the formula on every input), got {value}",
+        "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want} (どの入力でも式の同じ定数倍"
+              "なら正解)、あなたの関数は {value}",
+    },
+    "formula.sign": {"en": "{name}: your function gives the formula with the opposite sign (times {factor})",
+                     "ja": "{name}: あなたの関数は式の符号を反対にした値 ({factor} 倍) です"},
+    "formula.known": {"en": "{name}: on fixed inputs your function computes {what_en}",
+                      "ja": "{name}: 固定した入力で、あなたの関数は{what_ja}を計算しています"},
+    "formula.scale": {
+        "en": "{name}: your function gives the formula times {factor}; a constant factor from {low} to {high} "
+              "(mean or sum over the batch) is accepted",
+        "ja": "{name}: あなたの関数は式の {factor} 倍です。{low} 倍から {high} 倍までの定数倍 (バッチの平均か和) "
+              "は正解として扱います",
+    },
+    "formula.non_finite": {"en": "{name}: your function gives {value} on the fixed input {case}",
+                           "ja": "{name}: 固定した入力 {case} で、あなたの関数は {value} になります"},
+    "formula.not_scalar": {
+        "en": "{name}: one call returns {size} numbers; it must return one number (the loss over the batch)",
+        "ja": "{name}: 1 回の呼び出しで {size} 個の数が返ります。1 つの数 (バッチ全体の誤差) を返してください",
+    },
+    "formula.not_numbers": {"en": "{name}: the results are not numbers ({reason})",
+                            "ja": "{name}: 結果が数になっていません ({reason})"},
+    # old TensorFlow / Keras calls, one key per finding code (grader/checks/legacy.py); fields: {old}, {new}
+    # and the per-code ones in braces
+    "legacy.tf1-api": {
+        "en": "{names} is TensorFlow 1 API, which `import tensorflow as tf` no longer provides in "
+        "TensorFlow 2. In this course, start with `{new}` instead.",
+        "ja": "{names} は TensorFlow 1 の API で、TensorFlow 2 の `import tensorflow as tf` では"
+        "使えません。この講座では代わりに `{new}` と書いてください。",
+    },
+    "legacy.tf-eager-placeholder": {
+        "en": "`{old}` needs graph mode, but TensorFlow 2 runs eagerly. Call `{new}` once, right "
+        "after `import tensorflow.compat.v1 as tf`.",
+        "ja": "`{old}` はグラフモード専用ですが、TensorFlow 2 は Eager モードで動きます。"
+        "`import tensorflow.compat.v1 as tf` の直後に一度だけ `{new}` を呼んでください。",
+    },
+    "legacy.tf-layers-keras3": {
+        "en": "`{old}` is not available with Keras 3 (TensorFlow 2.16 and later). Use the Keras "
+        "layer instead: `{new}`.",
+        "ja": "`{old}` は Keras 3（TensorFlow 2.16 以降）では使えません。代わりに Keras のレイヤーを"
+        "使ってください: `{new}`",
+    },
+    "legacy.tf-reduction-indices": {
+        "en": "TensorFlow 2 renamed `reduction_indices=` to `axis=`: `{new}`.",
+        "ja": "TensorFlow 2 では `reduction_indices=` は `axis=` に名前が変わりました: `{new}`",
+    },
+    "legacy.tf-examples-mnist": {
+        "en": "`tensorflow.examples.tutorials.mnist` was removed from TensorFlow 2 (and it downloaded "
+        "from the internet). Use the course's offline copy: `{new}`; "
+        "`input_data.read_data_sets(...)` works as before.",
+        "ja": "`tensorflow.examples.tutorials.mnist` は TensorFlow 2 で削除されました（しかも"
+        "インターネットからダウンロードしていました）。講座のオフライン版 `{new}` を使ってください。"
+        "`input_data.read_data_sets(...)` はそのまま使えます。",
+    },
+    "legacy.course-load-mnist": {
+        "en": "`{old}` imports a file from the course's own folder, which is not here. Use `{new}`; "
+        "`load_mnist(...)` takes the same arguments.",
+        "ja": "`{old}` は講座のフォルダにあるファイルを読み込みますが、ここにはありません。"
+        "`{new}` を使ってください。`load_mnist(...)` の引数は同じです。",
+    },
+    "legacy.keras-optimizer-lr": {
+        "en": "Keras 3 does not accept `{arg}=`: use `learning_rate=` instead, e.g. `{new}`.",
+        "ja": "Keras 3 では `{arg}=` は使えません。`learning_rate=` を使ってください（例: `{new}`）。",
+    },
+    "legacy.keras-optimizer-decay": {
+        "en": "Keras 3 ignores `decay=` with only a warning, so the learning rate never decays. "
+        "Remove it, or pass a schedule as `learning_rate=`: `{new}`.",
+        "ja": "Keras 3 は `decay=` を警告だけ出して無視するので、学習率は減衰しません。削除するか、"
+        "`learning_rate=` にスケジュールを渡してください: `{new}`",
+    },
+    "legacy.keras-adam-epsilon-none": {
+        "en": "Keras 3 needs a number for `epsilon`: `epsilon=None` stops training with \"None values "
+        "not supported\". Use the old default 1e-07 or leave it out: `{new}`.",
+        "ja": "Keras 3 では `epsilon` に数値が必要です。`epsilon=None` だと学習の開始時に "
+        "\"None values not supported\" で止まります。以前の既定値 1e-07 にするか、省略してください: "
+        "`{new}`",
+    },
+    "legacy.keras-dense-output-dim": {
+        "en": "`output_dim=` is Keras 1: Keras 3 calls it `units` and requires it: `{new}`.",
+        "ja": "`output_dim=` は Keras 1 の書き方です。Keras 3 では `units` という名前で、省略できません: "
+        "`{new}`",
+    },
+    "legacy.keras-layer-init": {
+        "en": "`{arg}=` is Keras 1: Keras 3 calls it `{renamed}=`: `{new}`.",
+        "ja": "`{arg}=` は Keras 1 の書き方です。Keras 3 では `{renamed}=` です: `{new}`",
+    },
+    "legacy.keras-input-arg": {
+        "en": "`{arg}=` on a layer still works, but Keras 3 warns about it: give the input shape once "
+        "with `keras.Input(shape=...)` as the first layer: `{new}`.",
+        "ja": "レイヤーの `{arg}=` はまだ動きますが、Keras 3 では警告が出ます。最初のレイヤーとして "
+        "`keras.Input(shape=...)` で入力の形を一度だけ指定してください: `{new}`",
+    },
+    "legacy.keras-predict-classes": {
+        "en": "Keras 3 models have no `predict_classes()`. Use `np.argmax(model.predict(x), axis=-1)` "
+        "for a softmax output, or `(model.predict(x) > 0.5).astype('int32')` for one sigmoid unit: "
+        "`{new}`.",
+        "ja": "Keras 3 のモデルには `predict_classes()` がありません。softmax の出力なら "
+        "`np.argmax(model.predict(x), axis=-1)`、sigmoid 1 ユニットなら "
+        "`(model.predict(x) > 0.5).astype('int32')` を使ってください: `{new}`",
+    },
+    "legacy.keras-generator-methods": {
+        "en": "`{arg}()` was removed in Keras 3; `{renamed}()` takes generators and datasets "
+        "directly: `{new}`.",
+        "ja": "`{arg}()` は Keras 3 で削除されました。`{renamed}()` にジェネレーターやデータセットを"
+        "そのまま渡せます: `{new}`",
+    },
+    "legacy.keras-fit-nb-epoch": {
+        "en": "`nb_epoch=` is Keras 1: use `epochs=`: `{new}`.",
+        "ja": "`nb_epoch=` は Keras 1 の書き方です。`epochs=` を使ってください: `{new}`",
+    },
+    "legacy.keras-history-acc": {
+        "en": "With `metrics=['accuracy']`, Keras 3 records the history under 'accuracy' and "
+        "'val_accuracy', not 'acc' and 'val_acc': `{new}`.",
+        "ja": "`metrics=['accuracy']` のとき、Keras 3 の履歴のキーは 'acc'・'val_acc' ではなく "
+        "'accuracy'・'val_accuracy' です: `{new}`",
+    },
+    "legacy.keras-layers-submodule": {
+        "en": "Keras 3 has no `{arg}` module: import layers from `keras.layers` directly: `{new}`.",
+        "ja": "Keras 3 には `{arg}` モジュールがありません。レイヤーは `keras.layers` から直接 "
+        "import してください: `{new}`",
+    },
+    "legacy.keras-np-utils": {
+        "en": "`np_utils` was removed from Keras; `to_categorical` is in `keras.utils`: `{new}`, "
+        "then `to_categorical(y, num_classes)`.",
+        "ja": "`np_utils` は Keras から削除されました。`to_categorical` は `keras.utils` にあります: "
+        "`{new}` としてから `to_categorical(y, num_classes)` を使ってください。",
+    },
+    "legacy.keras-loss-space": {
+        "en": "Loss names are written with underscores: `{new}`, not `{old}`.",
+        "ja": "損失関数の名前は単語をアンダースコアでつなぎます。`{old}` ではなく `{new}` と書いて"
+        "ください。",
+    },
+    "legacy.sklearn-cross-validation": {
+        "en": "`{arg}` was removed from scikit-learn; `train_test_split` and its relatives are in "
+        "`sklearn.model_selection`: `{new}`.",
+        "ja": "`{arg}` は scikit-learn から削除されました。`train_test_split` などは "
+        "`sklearn.model_selection` にあります: `{new}`",
+    },
+    "legacy.keras-output-shape": {
+        "en": "Keras 3 layers have no `output_shape`: read `{new}`, or look at `model.summary()`.",
+        "ja": "Keras 3 のレイヤーには `output_shape` がありません。`{new}` を使うか、"
+        "`model.summary()` で確認してください。",
+    },
 }
 
 
