@@ -699,47 +699,6 @@ def probe_export(function: str, probes: list, framework: str = "tf") -> str:
 MAX_PROBES = 100  # fixed inputs per Formula check
 
 
-def _register_formula_messages() -> None:
-    from grader.i18n import CATALOG
-
-    for key, entry in {
-        "formula.ok": {"en": "{name}: matches the formula on {n} fixed inputs",
-                       "ja": "{name}: 固定した {n} 通りの入力で式と一致しています"},
-        "formula.wrong": {
-            "en": "{name}: differs from the formula on the fixed input {case}: expected {want}, got {value}",
-            "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want}、あなたの関数は {value}",
-        },
-        "formula.wrong_multiple": {
-            "en": "{name}: differs from the formula on the fixed input {case}: expected {want} (or a constant "
-                  "multiple of the formula on every input), got {value}",
-            "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want} (どの入力でも式の同じ定数倍"
-                  "なら正解)、あなたの関数は {value}",
-        },
-        "formula.sign": {"en": "{name}: your function gives the formula with the opposite sign (times {factor})",
-                         "ja": "{name}: あなたの関数は式の符号を反対にした値 ({factor} 倍) です"},
-        "formula.known": {"en": "{name}: on fixed inputs your function computes {what_en}",
-                          "ja": "{name}: 固定した入力で、あなたの関数は{what_ja}を計算しています"},
-        "formula.scale": {
-            "en": "{name}: your function gives the formula times {factor}; a constant factor from {low} to {high} "
-                  "(mean or sum over the batch) is accepted",
-            "ja": "{name}: あなたの関数は式の {factor} 倍です。{low} 倍から {high} 倍までの定数倍 (バッチの平均か和) "
-                  "は正解として扱います",
-        },
-        "formula.non_finite": {"en": "{name}: your function gives {value} on the fixed input {case}",
-                               "ja": "{name}: 固定した入力 {case} で、あなたの関数は {value} になります"},
-        "formula.not_scalar": {
-            "en": "{name}: one call returns {size} numbers; it must return one number (the loss over the batch)",
-            "ja": "{name}: 1 回の呼び出しで {size} 個の数が返ります。1 つの数 (バッチ全体の誤差) を返してください",
-        },
-        "formula.not_numbers": {"en": "{name}: the results are not numbers ({reason})",
-                                "ja": "{name}: 結果が数になっていません ({reason})"},
-    }.items():
-        CATALOG.setdefault(key, entry)
-
-
-_register_formula_messages()
-
-
 def _fit_factor(got: np.ndarray, want: np.ndarray, low: float, high: float) -> float:
     """The constant c that brings c * want nearest to got (least squares); 1 when no factor is
     allowed (low == high == 1)."""

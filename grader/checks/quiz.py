@@ -28,7 +28,7 @@ option's text, or several options ("a, c"). `load_rubrics` reads both kinds from
 `dlgrade.rubrics/2`; `/1`, without claims, is still read).
 
 Messages are in English and Japanese: every CheckResult carries `message_key` and
-`message_args`, and the keys are registered in `grader.i18n.CATALOG`.
+`message_args`; the texts are in the catalogue, `grader.i18n`.
 
 Scoring runs in the trusted process on text of any length, so only the first
 `MAX_ANSWER_CHARS` characters of an answer are read (a longer one gets a needs-review note that
@@ -47,7 +47,7 @@ from itertools import islice, product
 from pathlib import Path
 
 from grader.checks import japanese
-from grader.i18n import CATALOG, t
+from grader.i18n import t
 from grader.results import CheckResult, Status
 from grader.checks.textnorm import display_width, fold_kana, guess_language, normalize
 
@@ -69,65 +69,6 @@ __all__ = [
 NOT_ANSWERED_STUBS = ("YOUR ANSWER HERE",)  # what nbgrader leaves in a released markdown cell
 MAX_ANSWER_CHARS = 10_000  # read of one answer; a thorough answer is under 2,000
 MAX_GROUP_HITS = 20  # places per all_of group that are combined with the other groups'
-
-_MESSAGES: dict[str, dict[str, str]] = {
-    "quiz.not_answered": {"en": "not answered", "ja": "未回答です"},
-    "quiz.found": {"en": "{concept_en}: mentioned", "ja": "{concept_ja}: 記述があります"},
-    "quiz.missed": {"en": "{concept_en}: not found in your answer", "ja": "{concept_ja}: 記述が見つかりません"},
-    "quiz.hint": {"en": "Explain {concept_en}.", "ja": "「{concept_ja}」について説明しましょう。"},
-    "quiz.negated": {
-        "en": "{concept_en}: mentioned with a negation (\"{got}\"); a person will check",
-        "ja": "{concept_ja}: 否定とともに書かれています (「{got}」)。採点者が確認します",
-    },
-    "quiz.review_coverage": {
-        "en": "{concept_en}: not found, but your answer may say it in other words; a person will check",
-        "ja": "{concept_ja}: 見つかりませんが、別の言葉で書かれている可能性があります。採点者が確認します",
-    },
-    "quiz.review_language": {
-        "en": "{concept_en}: not found; the answer seems to be neither Japanese nor English, a person will check",
-        "ja": "{concept_ja}: 見つかりません。日本語でも英語でもない回答のようなので、採点者が確認します",
-    },
-    "quiz.bonus_found": {
-        "en": "{concept_en}: mentioned (extra point, up to the question's total)",
-        "ja": "{concept_ja}: 記述があります (加点、設問の配点まで)",
-    },
-    "quiz.bonus_missed": {
-        "en": "{concept_en}: not mentioned (optional, no points lost)",
-        "ja": "{concept_ja}: 記述なし (任意項目のため減点なし)",
-    },
-    "quiz.no_claim": {
-        "en": "{concept_en}: named (\"{got}\") but your answer does not say what it does; a person will check",
-        "ja": "{concept_ja}: 言葉 (「{got}」) はありますが、それが何をするかの説明が見つかりません。採点者が確認します",
-    },
-    "quiz.keywords_only": {
-        "en": "{concept_en}: your answer is a list of terms, not an explanation; a person will check",
-        "ja": "{concept_ja}: 回答が用語の列挙だけで、説明になっていません。採点者が確認します",
-    },
-    "quiz.copied_question": {
-        "en": "{concept_en}: your answer repeats the question; a person will check",
-        "ja": "{concept_ja}: 回答が設問の繰り返しになっています。採点者が確認します",
-    },
-    "quiz.wrong_claim": {
-        "en": "{concept_en}: your answer says something that is not right here (\"{got}\": {wrong_en})",
-        "ja": "{concept_ja}: この設問には当てはまらない記述があります (「{got}」: {wrong_ja})",
-    },
-    "quiz.choice_correct": {"en": "correct", "ja": "正解"},
-    "quiz.choice_wrong": {"en": "incorrect", "ja": "不正解"},
-    "quiz.choice_wrong_reveal": {
-        "en": "incorrect: the answer is {expected}",
-        "ja": "不正解: 正解は {expected} です",
-    },
-    "quiz.choice_unreadable": {
-        "en": "could not read \"{got}\" as one of the options {options}; a person will check",
-        "ja": "「{got}」を選択肢 {options} のどれとも読み取れませんでした。採点者が確認します",
-    },
-    "quiz.choice_hint_multi": {
-        "en": "Several options can be correct: choose all that apply.",
-        "ja": "正しい選択肢は複数あります。すべて選んでください。",
-    },
-}
-for _key, _entry in _MESSAGES.items():  # one catalogue for every reporter
-    CATALOG.setdefault(_key, _entry)
 
 
 class RubricError(ValueError):
