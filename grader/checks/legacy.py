@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from grader.i18n import CATALOG, LANGS, t
 from grader.results import CheckResult, Status
 
 MAX_REPAIRS = 20  # re-parses of one cell, blanking a bad line each time; then line by line
@@ -55,131 +56,11 @@ class Finding:
     line: int | None = None  # 1-based line in the cell source, when known
     cell: str | None = None  # grade_id or cell index
     source: str = "scan"  # "scan" or "error"
+    args: dict[str, str] = field(default_factory=dict, compare=False)  # the message's per-code fields
 
 
-# Messages per code, in both languages. Fields: {old}, {new}, and the per-code ones named below.
-_MESSAGES: dict[str, dict[str, str]] = {
-    "tf1-api": {
-        "en": "{names} is TensorFlow 1 API, which `import tensorflow as tf` no longer provides in "
-        "TensorFlow 2. In this course, start with `{new}` instead.",
-        "ja": "{names} は TensorFlow 1 の API で、TensorFlow 2 の `import tensorflow as tf` では"
-        "使えません。この講座では代わりに `{new}` と書いてください。",
-    },
-    "tf-eager-placeholder": {
-        "en": "`{old}` needs graph mode, but TensorFlow 2 runs eagerly. Call `{new}` once, right "
-        "after `import tensorflow.compat.v1 as tf`.",
-        "ja": "`{old}` はグラフモード専用ですが、TensorFlow 2 は Eager モードで動きます。"
-        "`import tensorflow.compat.v1 as tf` の直後に一度だけ `{new}` を呼んでください。",
-    },
-    "tf-layers-keras3": {
-        "en": "`{old}` is not available with Keras 3 (TensorFlow 2.16 and later). Use the Keras "
-        "layer instead: `{new}`.",
-        "ja": "`{old}` は Keras 3（TensorFlow 2.16 以降）では使えません。代わりに Keras のレイヤーを"
-        "使ってください: `{new}`",
-    },
-    "tf-reduction-indices": {
-        "en": "TensorFlow 2 renamed `reduction_indices=` to `axis=`: `{new}`.",
-        "ja": "TensorFlow 2 では `reduction_indices=` は `axis=` に名前が変わりました: `{new}`",
-    },
-    "tf-examples-mnist": {
-        "en": "`tensorflow.examples.tutorials.mnist` was removed from TensorFlow 2 (and it downloaded "
-        "from the internet). Use the course's offline copy: `{new}`; "
-        "`input_data.read_data_sets(...)` works as before.",
-        "ja": "`tensorflow.examples.tutorials.mnist` は TensorFlow 2 で削除されました（しかも"
-        "インターネットからダウンロードしていました）。講座のオフライン版 `{new}` を使ってください。"
-        "`input_data.read_data_sets(...)` はそのまま使えます。",
-    },
-    "course-load-mnist": {
-        "en": "`{old}` imports a file from the course's own folder, which is not here. Use `{new}`; "
-        "`load_mnist(...)` takes the same arguments.",
-        "ja": "`{old}` は講座のフォルダにあるファイルを読み込みますが、ここにはありません。"
-        "`{new}` を使ってください。`load_mnist(...)` の引数は同じです。",
-    },
-    "keras-optimizer-lr": {
-        "en": "Keras 3 does not accept `{arg}=`: use `learning_rate=` instead, e.g. `{new}`.",
-        "ja": "Keras 3 では `{arg}=` は使えません。`learning_rate=` を使ってください（例: `{new}`）。",
-    },
-    "keras-optimizer-decay": {
-        "en": "Keras 3 ignores `decay=` with only a warning, so the learning rate never decays. "
-        "Remove it, or pass a schedule as `learning_rate=`: `{new}`.",
-        "ja": "Keras 3 は `decay=` を警告だけ出して無視するので、学習率は減衰しません。削除するか、"
-        "`learning_rate=` にスケジュールを渡してください: `{new}`",
-    },
-    "keras-adam-epsilon-none": {
-        "en": "Keras 3 needs a number for `epsilon`: `epsilon=None` stops training with \"None values "
-        "not supported\". Use the old default 1e-07 or leave it out: `{new}`.",
-        "ja": "Keras 3 では `epsilon` に数値が必要です。`epsilon=None` だと学習の開始時に "
-        "\"None values not supported\" で止まります。以前の既定値 1e-07 にするか、省略してください: "
-        "`{new}`",
-    },
-    "keras-dense-output-dim": {
-        "en": "`output_dim=` is Keras 1: Keras 3 calls it `units` and requires it: `{new}`.",
-        "ja": "`output_dim=` は Keras 1 の書き方です。Keras 3 では `units` という名前で、省略できません: "
-        "`{new}`",
-    },
-    "keras-layer-init": {
-        "en": "`{arg}=` is Keras 1: Keras 3 calls it `{renamed}=`: `{new}`.",
-        "ja": "`{arg}=` は Keras 1 の書き方です。Keras 3 では `{renamed}=` です: `{new}`",
-    },
-    "keras-input-arg": {
-        "en": "`{arg}=` on a layer still works, but Keras 3 warns about it: give the input shape once "
-        "with `keras.Input(shape=...)` as the first layer: `{new}`.",
-        "ja": "レイヤーの `{arg}=` はまだ動きますが、Keras 3 では警告が出ます。最初のレイヤーとして "
-        "`keras.Input(shape=...)` で入力の形を一度だけ指定してください: `{new}`",
-    },
-    "keras-predict-classes": {
-        "en": "Keras 3 models have no `predict_classes()`. Use `np.argmax(model.predict(x), axis=-1)` "
-        "for a softmax output, or `(model.predict(x) > 0.5).astype('int32')` for one sigmoid unit: "
-        "`{new}`.",
-        "ja": "Keras 3 のモデルには `predict_classes()` がありません。softmax の出力なら "
-        "`np.argmax(model.predict(x), axis=-1)`、sigmoid 1 ユニットなら "
-        "`(model.predict(x) > 0.5).astype('int32')` を使ってください: `{new}`",
-    },
-    "keras-generator-methods": {
-        "en": "`{arg}()` was removed in Keras 3; `{renamed}()` takes generators and datasets "
-        "directly: `{new}`.",
-        "ja": "`{arg}()` は Keras 3 で削除されました。`{renamed}()` にジェネレーターやデータセットを"
-        "そのまま渡せます: `{new}`",
-    },
-    "keras-fit-nb-epoch": {
-        "en": "`nb_epoch=` is Keras 1: use `epochs=`: `{new}`.",
-        "ja": "`nb_epoch=` は Keras 1 の書き方です。`epochs=` を使ってください: `{new}`",
-    },
-    "keras-history-acc": {
-        "en": "With `metrics=['accuracy']`, Keras 3 records the history under 'accuracy' and "
-        "'val_accuracy', not 'acc' and 'val_acc': `{new}`.",
-        "ja": "`metrics=['accuracy']` のとき、Keras 3 の履歴のキーは 'acc'・'val_acc' ではなく "
-        "'accuracy'・'val_accuracy' です: `{new}`",
-    },
-    "keras-layers-submodule": {
-        "en": "Keras 3 has no `{arg}` module: import layers from `keras.layers` directly: `{new}`.",
-        "ja": "Keras 3 には `{arg}` モジュールがありません。レイヤーは `keras.layers` から直接 "
-        "import してください: `{new}`",
-    },
-    "keras-np-utils": {
-        "en": "`np_utils` was removed from Keras; `to_categorical` is in `keras.utils`: `{new}`, "
-        "then `to_categorical(y, num_classes)`.",
-        "ja": "`np_utils` は Keras から削除されました。`to_categorical` は `keras.utils` にあります: "
-        "`{new}` としてから `to_categorical(y, num_classes)` を使ってください。",
-    },
-    "keras-loss-space": {
-        "en": "Loss names are written with underscores: `{new}`, not `{old}`.",
-        "ja": "損失関数の名前は単語をアンダースコアでつなぎます。`{old}` ではなく `{new}` と書いて"
-        "ください。",
-    },
-    "sklearn-cross-validation": {
-        "en": "`{arg}` was removed from scikit-learn; `train_test_split` and its relatives are in "
-        "`sklearn.model_selection`: `{new}`.",
-        "ja": "`{arg}` は scikit-learn から削除されました。`train_test_split` などは "
-        "`sklearn.model_selection` にあります: `{new}`",
-    },
-    "keras-output-shape": {
-        "en": "Keras 3 layers have no `output_shape`: read `{new}`, or look at `model.summary()`.",
-        "ja": "Keras 3 のレイヤーには `output_shape` がありません。`{new}` を使うか、"
-        "`model.summary()` で確認してください。",
-    },
-}
-CODES: tuple[str, ...] = tuple(_MESSAGES)
+# The finding codes: each has its message, "legacy.<code>", in the catalogue (grader/i18n.py).
+CODES: tuple[str, ...] = tuple(k.removeprefix("legacy.") for k in CATALOG if k.startswith("legacy."))
 
 _TF1_FIX = "import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()"
 
@@ -228,9 +109,8 @@ _PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 
 def _finding(code: str, old: str, new: str, line: int | None = None, cell: str | None = None,
              source: str = "scan", **fields: str) -> Finding:
-    args = {"old": old, "new": new, **fields}
-    message = {lang: text.format(**args) for lang, text in _MESSAGES[code].items()}
-    return Finding(code, old, new, message, line, cell, source)
+    message = {lang: t(f"legacy.{code}", lang, old=old, new=new, **fields) for lang in LANGS}
+    return Finding(code, old, new, message, line, cell, source, fields)
 
 
 def _module_move(module: str, names: str) -> tuple[str, str] | None:
@@ -911,7 +791,7 @@ def diagnose_error(ename: str, evalue: str, traceback: list[str] | str = "") -> 
         same = [g for g in from_code if g.code == f.code]
         best = min(same, key=lambda g: abs((g.line or 0) - arrow), default=None)
         # Without a matching call in the shown lines, the arrow still marks the failing line.
-        refined.append(Finding(f.code, best.old, best.new, best.message, best.line, f.cell, "error")
+        refined.append(Finding(f.code, best.old, best.new, best.message, best.line, f.cell, "error", best.args)
                        if best else replace(f, line=arrow or None))
     return refined
 
@@ -944,7 +824,7 @@ def findings_to_checks(findings: Sequence[Finding], lang: str = "en") -> list[Ch
             hint=f.new,
             kind="legacy-api",
             message_key=f"legacy.{f.code}",
-            message_args={"old": f.old, "new": f.new, "line": f.line, "cell": f.cell,
-                          "source": f.source},
+            message_args={**f.args, "old": f.old, "new": f.new, "line": f.line, "cell": f.cell,
+                          "source": f.source},  # all of the message's fields: reports re-render it
         ))
     return checks
