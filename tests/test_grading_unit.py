@@ -229,6 +229,21 @@ def test_identical_notebooks_are_graded_once(toy):
     assert len(runner.jobs) == 2
 
 
+def test_a_cache_entry_of_another_shape_is_graded_again(toy):
+    import json
+
+    from grader.pipeline.cache import ResultCache
+
+    assignment, root = toy
+    runner = FakeRunner(Scenario(exports=GOOD))
+    options = GradeOptions(cache=ResultCache(root / "cache"))
+    first = grade(submit(root, name="a.ipynb"), assignment, runner, root / "out", options)
+    for entry in (root / "cache").glob("*.json"):  # an older dlgrade's entry, or a damaged one
+        entry.write_text(json.dumps({"parts": "not parts", "status": 3}))
+    second = grade(submit(root, name="b.ipynb"), assignment, runner, root / "out", options)
+    assert len(runner.jobs) == 2 and second.score == first.score == 8
+
+
 def test_a_change_to_any_file_of_the_assignment_or_of_the_grader_grades_again(toy, monkeypatch, tmp_path):
     import os
     import shutil

@@ -47,6 +47,35 @@ class GradeOptions:
     max_output_bytes: int = 20 * 2**20  # what stays per submission folder (see grader.intake.run_output)
 
 
+@dataclass
+class GradedNotebook:
+    """One notebook executed, evaluated and scored: what `grade` puts into the Result, and what
+    the result cache keeps (`to_dict` / `from_dict`; plots travel as base64 PNG)."""
+
+    parts: list[PartResult]
+    problems: list[dict]  # {"kind": "grader", "message": ...}: faults of dlgrade, not the student's
+    metrics: dict[str, float]
+    plots: list[dict]  # {"notebook", "cell", "path", "png"}
+    status: str  # the run's record status: finished, timeout, dead, ...
+    timings: dict
+    sandbox: dict
+    peak_memory_bytes: int | None
+    cpu_s: float
+
+    def to_dict(self) -> dict:
+        return {**{f: getattr(self, f) for f in self.__dataclass_fields__}, "parts": [p.to_dict() for p in self.parts]}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "GradedNotebook | None":
+        """A cached notebook, or None when the entry is missing or not of this shape (graded again)."""
+        if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
+            return None
+        try:
+            return cls(**{**data, "parts": [PartResult.from_dict(p) for p in data["parts"]]})
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 def make_options(lang: str, seed: int = 0, **extra):
     """GradeOptions with the local data cache and the hidden data, as every command uses them."""
     from grader.datasets import public_dir
@@ -267,8 +296,9 @@ def answers_of(nb) -> dict[str, str]:
     }
 
 
-def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path, options: GradeOptions) -> dict:
-    """Execute, evaluate and score one prepared notebook; the outcome as plain data (cacheable)."""
+def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path,
+                  options: GradeOptions) -> GradedNotebook:
+    """Execute, evaluate and score one prepared notebook."""
     try:
         return _execute_and_score(spec, prepared, runner, sub_dir, options)
     finally:
@@ -277,7 +307,7 @@ def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir:
 
 
 def _execute_and_score(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path,
-                       options: GradeOptions) -> dict:
+                       options: GradeOptions) -> GradedNotebook:
     lang = options.lang
     workdir = fresh_workdir(sub_dir / "work" / spec.stem)
     job = ExecutionJob(
@@ -317,22 +347,22 @@ def _execute_and_score(spec: NotebookSpec, prepared, runner: NotebookRunner, sub
     split["sandbox_total_s"] = round(executed_s, 3)
     split["copy_back_s"] = copied.get("seconds", 0.0)
     split["score_s"] = round(time.monotonic() - t1, 3)
-    return {
-        "parts": [p.to_dict() for p in scored.parts],
-        "problems": [{"kind": "grader", "message": m} for m in scored.grader_errors],
-        "metrics": scored.measured,
-        "plots": [{**p, "png": base64.b64encode((sub_dir / "plots" / p["path"]).read_bytes()).decode()} for p in plots],
-        "status": outcome.record.get("status", "unknown"),
-        "timings": split,
-        "sandbox": outcome.process.sandbox,
-        "peak_memory_bytes": outcome.process.peak_memory_bytes,
-        "cpu_s": outcome.process.cpu_s,
-    }
+    return GradedNotebook(
+        parts=scored.parts,
+        problems=[{"kind": "grader", "message": m} for m in scored.grader_errors],
+        metrics=scored.measured,
+        plots=[{**p, "png": base64.b64encode((sub_dir / "plots" / p["path"]).read_bytes()).decode()} for p in plots],
+        status=outcome.record.get("status", "unknown"),
+        timings=split,
+        sandbox=outcome.process.sandbox,
+        peak_memory_bytes=outcome.process.peak_memory_bytes,
+        cpu_s=outcome.process.cpu_s,
+    )
 
 
-def _restore_plots(graded: dict, sub_dir: Path) -> None:
+def _restore_plots(graded: GradedNotebook, sub_dir: Path) -> None:
     folder = sub_dir / "plots"
-    for plot in graded["plots"]:
+    for plot in graded.plots:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / plot["path"]).write_bytes(base64.b64decode(plot["png"]))
 
@@ -399,26 +429,26 @@ def grade(
         cache = options.cache
         use_cache = cache is not None and not options.calibrating
         key = cache_key(spec, prepared.notebook, options.seed, lang, options, runner) if use_cache else None
-        graded = cache.get(key) if key else None
+        graded = GradedNotebook.from_dict(cache.get(key)) if key else None
         if graded is None:
             graded = _run_notebook(spec, prepared, runner, sub_dir, options)
-            if key and not graded["problems"]:
-                cache.put(key, graded)
+            if key and not graded.problems:
+                cache.put(key, graded.to_dict())
         else:
-            graded["timings"] = {**graded["timings"], "cached": True}
+            graded.timings = {**graded.timings, "cached": True}
             _restore_plots(graded, sub_dir)
-        result.parts += [PartResult.from_dict(p) for p in graded["parts"]]
+        result.parts += graded.parts
         if prepared.findings:
             result.parts.append(_findings_part(spec, prepared.findings, lang))
-        result.problems += graded["problems"]
-        result.metrics.update(graded["metrics"])
-        result.plots += [{k: v for k, v in p.items() if k != "png"} for p in graded["plots"]]
-        entry["status"] = graded["status"]
-        timings["notebooks"][spec.name] = graded["timings"]
-        result.sandbox = graded["sandbox"]
-        if graded["peak_memory_bytes"]:
-            peaks.append(graded["peak_memory_bytes"])
-        cpu += graded["cpu_s"]
+        result.problems += graded.problems
+        result.metrics.update(graded.metrics)
+        result.plots += [{k: v for k, v in p.items() if k != "png"} for p in graded.plots]
+        entry["status"] = graded.status
+        timings["notebooks"][spec.name] = graded.timings
+        result.sandbox = graded.sandbox
+        if graded.peak_memory_bytes:
+            peaks.append(graded.peak_memory_bytes)
+        cpu += graded.cpu_s
     intake = _intake_part(listing, lang)
     if intake.checks:
         result.parts.append(intake)
