@@ -8,7 +8,8 @@
 
 A checks file is trusted instructor code; it never enters a sandbox. It defines
 
-    SETUP = {"framework": "tf1" | "keras" | "numpy", "limits": {...}, "slack": {...}}   # optional
+    SETUP = Setup(framework="tf1" | "keras" | "numpy", limits=Limits(...), slack={...})  # optional
+            (or the same as a dict: {"framework": ..., "limits": {...}, "slack": {...}})
     PARTS = [Part(id=..., title={"en": ..., "ja": ...}, cells=[grade ids], exports={...}, checks=[...])]
     HIDDEN_SETS = {"name": make}     # optional: grader-made data, make() -> (inputs, labels)
     MUTANTS = {"name": {grade_id: source}}   # known-wrong answers that must lose points
@@ -19,17 +20,19 @@ checks read only that data.
 """
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 import nbformat
 
-from grader.notebook import format as nbf
+from grader.assignment.source import CheckSource, error_line
 from grader.errors import AssignmentError
+from grader.notebook import format as nbf
 from grader.sandbox.base import Limits
 
 
@@ -95,6 +98,101 @@ class Part:
         return self.after or (self.cells[-1] if self.cells else None)
 
 
+FRAMEWORKS = ("tf1", "keras", "numpy")  # what the kernel seeds and sets up (grader.inside.kernel.start)
+
+
+def closest(word: str, known) -> str:
+    """' (did you mean X?)' for a near miss among `known`, else ''."""
+    match = difflib.get_close_matches(str(word), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+@dataclass(frozen=True)
+class SetupProblem:
+    """One wrong thing in a SETUP: `key` is the SETUP key it is under, `item` the limits or
+    slack key when it is one of those."""
+
+    key: str
+    message: str
+    item: str | None = None
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How a notebook runs: `framework` (one of FRAMEWORKS: what the kernel seeds), sandbox
+    `limits` (a Limits, or a dict of its fields) and `slack`, per calibrated metric a pair
+    (relative, absolute) added to its threshold (see grader.pipeline.calibrate). A wrong value
+    is an AssignmentError here, when the checks file is loaded, never later."""
+
+    framework: str = "numpy"
+    limits: Limits = field(default_factory=Limits)
+    slack: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        problems = _field_problems(self.framework, self.limits, self.slack)
+        if problems:
+            raise AssignmentError(problems[0].message)
+        if not isinstance(self.limits, Limits):
+            object.__setattr__(self, "limits", Limits.from_dict(self.limits))
+        object.__setattr__(self, "slack", {m: (float(r), float(a)) for m, (r, a) in self.slack.items()})
+
+    @classmethod
+    def from_value(cls, value: Any) -> "Setup":
+        """A checks file's SETUP (absent, a Setup or a dict) as a Setup; AssignmentError for the
+        first of its problems."""
+        problems = setup_problems(value)
+        if problems:
+            raise AssignmentError(problems[0].message)
+        return value if isinstance(value, Setup) else cls(**dict(value or {}))
+
+
+def setup_problems(value: Any) -> list[SetupProblem]:
+    """Everything wrong with a SETUP value, each with the key it is under."""
+    if value is None:
+        return []
+    if isinstance(value, Setup):
+        return _field_problems(value.framework, value.limits, value.slack)
+    if not isinstance(value, dict):
+        return [SetupProblem("", f"SETUP must be Setup(...) or a dict, not {type(value).__name__}")]
+    known = [f.name for f in fields(Setup)]
+    problems = [
+        SetupProblem(str(k), f"unknown SETUP key {k!r}{closest(k, known)}; known keys: {', '.join(known)}")
+        for k in value
+        if k not in known
+    ]
+    return problems + _field_problems(value.get("framework", "numpy"), value.get("limits"), value.get("slack", {}))
+
+
+def _field_problems(framework: Any, limits: Any, slack: Any) -> list[SetupProblem]:
+    problems = []
+    if framework not in FRAMEWORKS:
+        problems.append(SetupProblem(
+            "framework",
+            f"unknown framework {framework!r}{closest(framework, FRAMEWORKS)}; write one of {', '.join(map(repr, FRAMEWORKS))}",
+        ))
+    if limits is None or isinstance(limits, dict):
+        known = [f.name for f in fields(Limits)]
+        for k, v in (limits or {}).items():
+            if k not in known:
+                problems.append(SetupProblem("limits", f"unknown limits key {k!r}{closest(k, known)}; known: {', '.join(known)}", str(k)))
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                problems.append(SetupProblem("limits", f"limits {k!r} must be a positive number, not {v!r}", k))
+    elif not isinstance(limits, Limits):
+        problems.append(SetupProblem("limits", f"limits must be Limits(...) or a dict, not {type(limits).__name__}"))
+    if not isinstance(slack, dict):
+        problems.append(SetupProblem("slack", f"slack must be a dict {{metric: (relative, absolute)}}, not {type(slack).__name__}"))
+        return problems
+    for metric, pair in slack.items():
+        numbers = isinstance(pair, (tuple, list)) and len(pair) == 2 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in pair
+        )
+        if not numbers:
+            problems.append(SetupProblem(
+                "slack", f"slack for {metric!r} must be a pair (relative, absolute) of numbers >= 0, not {pair!r}", str(metric)
+            ))
+    return problems
+
+
 @dataclass
 class NotebookSpec:
     name: str  # file name, e.g. "mnist_1layer.ipynb"
@@ -103,6 +201,7 @@ class NotebookSpec:
     parts: list[Part]
     framework: str = "numpy"
     limits: Limits = field(default_factory=Limits)
+    slack: dict[str, tuple[float, float]] = field(default_factory=dict)  # Setup.slack
     thresholds_path: Path | None = None
     hidden_sets: dict[str, Callable] = field(default_factory=dict)  # name -> make() -> (x, y)
 
@@ -154,8 +253,22 @@ def load_checks_module(path: Path) -> Any:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise AssignmentError(f"{path.name} failed to load: {type(exc).__name__}: {exc}") from exc
+        line = error_line(exc, path)
+        where = f"{path}:{line}" if line else str(path)
+        raise AssignmentError(f"{where}: {path.name} failed to load: {type(exc).__name__}: {exc}") from exc
     return module
+
+
+def load_setup(module: Any, path: Path) -> Setup:
+    """The checks module's SETUP as a Setup; AssignmentError naming the file and line of the
+    first wrong key."""
+    value = getattr(module, "SETUP", None)
+    problems = setup_problems(value)
+    if problems:
+        first = problems[0]
+        line = CheckSource(path).value_line("SETUP", *[k for k in (first.key, first.item) if k])
+        raise AssignmentError(f"{path}:{line}: {first.message}")
+    return Setup.from_value(value)
 
 
 def load_assignment(path: Path) -> Assignment:
@@ -172,14 +285,15 @@ def load_assignment(path: Path) -> Assignment:
         parts = list(getattr(module, "PARTS", []))
         if not parts:
             raise AssignmentError(f"{checks_path.name} defines no PARTS")
-        setup = dict(getattr(module, "SETUP", {}))
+        setup = load_setup(module, checks_path)
         spec = NotebookSpec(
             name=nb_path.name,
             solution_path=nb_path,
             release_path=release_dir / nb_path.name,
             parts=parts,
-            framework=setup.get("framework", "numpy"),
-            limits=Limits.from_dict(setup.get("limits")),
+            framework=setup.framework,
+            limits=setup.limits,
+            slack=dict(setup.slack),
             thresholds_path=nb_path.with_name(nb_path.stem + ".thresholds.json"),
             hidden_sets=dict(getattr(module, "HIDDEN_SETS", {})),
         )

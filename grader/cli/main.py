@@ -1,6 +1,7 @@
 """`dlgrade`: the command line.
 
     dlgrade data fetch [--from PATH] | data info
+    dlgrade lint solutions/<assignment>...            problems in checks files, with file and line
     dlgrade release solutions/<assignment> [--out exercises]
     dlgrade calibrate solutions/<assignment> [--seeds 5]
     dlgrade grade SUBMISSION... --assignment solutions/<assignment> --out OUTDIR [--format ...] [--ci]
@@ -84,6 +85,30 @@ def _step_summary(outdir: Path) -> None:
             f.write(summary.read_text(encoding="utf-8") + "\n")
 
 
+def _lint(paths, out=None) -> bool:
+    """Print every problem of the assignments (`file:line: message`); True when one is an error."""
+    from grader.assignment.lint import errors, lint_assignment
+    from grader.reporters.text import console
+
+    problems = [p for path in paths for p in lint_assignment(Path(path))]
+    for problem in problems:
+        print(console(str(problem)), file=out or sys.stderr)
+    return bool(errors(problems))
+
+
+def _lint_first(path) -> None:
+    """`release`, `calibrate` and `grade` stop on an assignment with errors (warnings only shown)."""
+    if _lint([path]):
+        raise AssignmentError(f"{path} has the problems above: fix them first (`dlgrade lint {path}`)")
+
+
+def cmd_lint(args) -> int:
+    if _lint(args.assignments, out=sys.stdout):
+        return 1
+    print(f"{len(args.assignments)} assignment(s) checked: no errors")
+    return 0
+
+
 def cmd_grade(args) -> int:
     from grader import reporters
     from grader.pipeline.execution import SandboxedRunner
@@ -93,6 +118,7 @@ def cmd_grade(args) -> int:
     from grader.assignment.spec import load_assignment
 
     formats = _formats(args)
+    _lint_first(args.assignment)
     assignment = load_assignment(Path(args.assignment))
     sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
     from grader.pipeline.grading import require_data
@@ -209,6 +235,7 @@ def cmd_check(args) -> int:
 def cmd_release(args) -> int:
     from grader.notebook.release import release_assignment
 
+    _lint_first(args.solution)
     out = Path(args.out) if args.out else Path(args.solution).resolve().parent.parent / "exercises"
     for path in release_assignment(Path(args.solution), out):
         print(f"released {path}")
@@ -220,6 +247,7 @@ def cmd_calibrate(args) -> int:
     from grader.pipeline.execution import SandboxedRunner
     from grader.assignment.spec import load_assignment
 
+    _lint_first(args.solution)
     assignment = load_assignment(Path(args.solution))
     if args.notebook:
         chosen = [n for n in assignment.notebooks if n.name in args.notebook or n.stem in args.notebook]
@@ -348,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("solution")
     r.add_argument("--out", help="exercises folder (default: exercises/ beside solutions/)")
     r.set_defaults(func=cmd_release)
+
+    li = sub.add_parser("lint", help="report the problems of assignments' checks files, with file and line")
+    li.add_argument("assignments", nargs="+", metavar="ASSIGNMENT", help="solutions/<assignment>")
+    li.set_defaults(func=cmd_lint)
 
     c = sub.add_parser("calibrate", help="derive thresholds from the reference solution")
     c.add_argument("solution")
