@@ -909,9 +909,9 @@ class TruthTable(Check):
         ok = not wrong
         key = "truth_table.ok" if ok else "truth_table.wrong"
         if runs:
-            key += ".retrained"
+            key = "truth_table.ok.retrained" if ok else "truth_table.wrong.retrained"
         elif not ok and ctx.retrained.get("stopped") == "time":
-            key += ".no_time"
+            key = "truth_table.wrong.no_time"
         passed = sum(1 for j in tables if not j[0])
         return self._result(ctx, ok, key, f"{n} of {n} rows", f"{right} of {n} rows", self.hint,
                             n=n, right=right, rows=rows, runs=1 + len(runs), passed=passed)
