@@ -19,11 +19,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{name} has shape {got}, expected {expected}",
         "ja": "{name} の形状が {got} になっています。期待される形状は {expected} です",
     },
-    "shape.unknown": {"en": "{name} has no known shape", "ja": "{name} の形状が分かりません"},
-    "dtype.wrong": {
-        "en": "{name} has dtype {got}, expected {expected}",
-        "ja": "{name} のデータ型が {got} です。期待されるデータ型は {expected} です",
-    },
     "value.ok": {"en": "{name} is right", "ja": "{name} は正しい値です"},
     "value.wrong": {
         "en": "{name} is {got}, expected {expected}",
@@ -54,7 +49,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "the loss does not go down: first {first}, last {last}",
         "ja": "誤差が減っていません: 最初 {first}、最後 {last}",
     },
-    "loss.not_finite": {"en": "the loss is not a finite number (NaN or inf)", "ja": "誤差が有限の数ではありません (NaN または inf)"},
     "loss.diverged": {
         "en": "the loss diverged ({got} from step {step} on): usually a learning rate too large, or log(0) in the loss",
         "ja": "誤差が発散しました (ステップ {step} 以降 {got})。多くの場合、学習率が大きすぎるか、誤差関数で log(0) になっています",
@@ -164,7 +158,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{name} is not a notebook of this exercise: none of its graded cells is present",
         "ja": "{name} はこの課題のノートブックではありません (採点対象のセルがありません)",
     },
-    "nb.finding": {"en": "{message}", "ja": "{message}"},
     "nb.findings_title": {"en": "{name}: the notebook itself", "ja": "{name}: ノートブック自体について"},
     "nb.locked-changed": {
         "en": "locked cell {cell} was changed; the released version was run instead",
@@ -292,7 +285,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.got": {"en": "got", "ja": "実際"},
     "report.hint": {"en": "Hint", "ja": "ヒント"},
     "report.legacy": {"en": "Old API", "ja": "古い API"},
-    "report.hidden": {"en": "hidden check", "ja": "非公開の確認項目"},
     "report.plots": {"en": "Your plots", "ja": "あなたのグラフ"},
     "report.curves": {"en": "Training curves", "ja": "学習曲線"},
     "report.resources": {"en": "Time and memory", "ja": "実行時間とメモリ"},
@@ -321,7 +313,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "よくある誤りには数えていません。修正して採点し直してください",
     },
     # student report
-    "report.of": {"en": "{score} of {max} points", "ja": "{max} 点中 {score} 点"},
     "report.parts": {"en": "Parts", "ja": "課題一覧"},
     "report.hidden_note": {
         "en": "hidden check: only the result and the points are shown",
@@ -343,7 +334,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.notebook_peak": {"en": "(whole notebook)", "ja": "(ノートブック全体)"},
     "report.cpu": {"en": "CPU time", "ja": "CPU 時間"},
     "report.limits": {"en": "Limits", "ja": "制限"},
-    "report.no_problems": {"en": "none", "ja": "なし"},
     "report.generated": {"en": "Made by dlgrade {version}, format {schema}", "ja": "dlgrade {version} で作成 (形式 {schema})"},
     "report.review_note": {
         "en": "A person will look at this answer; the points may change.",
@@ -380,7 +370,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "ci.pass_mark": {"en": "Pass mark: {mark}", "ja": "合格ライン: {mark}"},
     "ci.under": {"en": "under the pass mark", "ja": "合格ライン未満"},
     "ci.over": {"en": "at or over the pass mark", "ja": "合格ライン以上"},
-    "ci.details": {"en": "Details", "ja": "詳細"},
     "check.no_sandbox": {
         "en": "bubblewrap is not available here: your notebook ran WITHOUT a sandbox, with your own rights ({reason})",
         "ja": "bubblewrap が使えないため、サンドボックスなしで (あなたの権限で) ノートブックを実行しました ({reason})",
