@@ -5,10 +5,10 @@ answer keys live in `rubrics.json` beside this file, which students never get.""
 from pathlib import Path
 
 from grader.checks import QuizAnswer
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 from grader.checks.quiz import load_rubrics
 
-SETUP = {"framework": "numpy", "limits": {"cell_timeout_s": 30, "notebook_timeout_s": 60}}
+SETUP = Setup(framework="numpy", limits=Limits(cell_timeout_s=30, notebook_timeout_s=60))
 
 RUBRICS = load_rubrics(Path(__file__).with_name("rubrics.json"))
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from grader.checks import Calibrated, CheckContext, Close, Equals, PredictionError, QuizAnswer, Shape
 from grader.checks.quiz import load_rubrics
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
-SETUP = {"framework": "numpy", "limits": {"cell_timeout_s": 60, "notebook_timeout_s": 120}}
+SETUP = Setup(framework="numpy", limits=Limits(cell_timeout_s=60, notebook_timeout_s=120))
 
 RUBRICS = load_rubrics(Path(__file__).with_name("rubrics.json"))
 

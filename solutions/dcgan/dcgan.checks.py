@@ -17,16 +17,16 @@ sum) is accepted.
 import numpy as np
 
 from grader.checks import Calibrated, Diverged, Formula, LayerSpecs, PredictionError, Shape, probe_export
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
 # A correct step's drop varies with the seed and with details the instructions leave open
 # (e.g. the generator in inference mode inside the discriminator's step drops the losses by
 # about 15 % less), so the pass lines keep a 25 % margin below the reference.
-SETUP = {
-    "framework": "keras",
-    "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300},
-    "slack": {"dcgan_d_loss_drop": (0.25, 0.0), "dcgan_g_loss_drop": (0.25, 0.0)},
-}
+SETUP = Setup(
+    framework="keras",
+    limits=Limits(cell_timeout_s=120, notebook_timeout_s=300),
+    slack={"dcgan_d_loss_drop": (0.25, 0.0), "dcgan_g_loss_drop": (0.25, 0.0)},
+)
 
 BATCH = 64
 

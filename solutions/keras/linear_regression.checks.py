@@ -6,19 +6,19 @@ calibrated (the noise moves the least-squares line by about 0.006 in W and 0.004
 import numpy as np
 
 from grader.checks import Calibrated, Decreasing, PredictionError
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
-SETUP = {
-    "framework": "keras",
-    "limits": {"cell_timeout_s": 240, "notebook_timeout_s": 300},
+SETUP = Setup(
+    framework="keras",
+    limits=Limits(cell_timeout_s=240, notebook_timeout_s=300),
     # distances to the true line are tiny on every seed: allow a fixed 0.03 beyond them, and the
     # final loss (about the noise variance 0.0025) a fixed 0.001
-    "slack": {
+    slack={
         "linreg_W_error": (0.0, 0.03),
         "linreg_b_error": (0.0, 0.03),
         "linreg_final_loss": (0.0, 0.001),
     },
-}
+)
 
 
 def _scalar(values: dict, name: str) -> float:

@@ -3,9 +3,9 @@ that fits integer labels, and the saved model's accuracy on the 5,000-image MNIS
 (pixels / 255, 784 wide), measured in the evaluate sandbox. Training runs 2 epochs (the course:
 20, about 53 s here) so that the notebook stays under a minute."""
 from grader.checks import Calibrated, Equals, KerasLayers, prediction_accuracy
-from grader.assignment import Evaluate, Part
+from grader.assignment import Evaluate, Limits, Part, Setup
 
-SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 400}}
+SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=180, notebook_timeout_s=400))
 
 
 PARTS = [

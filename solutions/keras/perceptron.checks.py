@@ -8,10 +8,10 @@ on: what is graded is that the saved model computes the gate, not a printed resu
 import numpy as np
 
 from grader.checks import QuizAnswer, TruthTable
-from grader.assignment import Evaluate, Part, Retrain
+from grader.assignment import Evaluate, Limits, Part, Retrain, Setup
 from grader.checks.quiz import Concept, Rubric
 
-SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 420}}
+SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=180, notebook_timeout_s=420))
 
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 

@@ -1,9 +1,9 @@
 """Checks of "classification, 1 layer (MNIST)": the shapes of x, d, W, b and the trained model's
 accuracy on 5,000 MNIST images that students never see, computed here from the exported weights."""
 from grader.checks import Calibrated, Shape, softmax_accuracy
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
-SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300}}
+SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=120, notebook_timeout_s=300))
 
 PARTS = [
     Part(

@@ -3,14 +3,14 @@ with the student's own hidden sizes (16..2000 each), and the trained network's a
 MNIST images that students never see, computed here from the exported weights with the course's
 sigmoid hidden layers and dropout off."""
 from grader.checks import Calibrated, DenseChainShapes, HiddenSizes, Shape, dense_chain_accuracy
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
 HIDDEN = (16, 2000)  # the limits stated in the notebook; they also bound the grader's forward pass
 LAYER_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 # The course's 3000 iterations of 1500 / 800 take about 20 s on a quiet machine, 2000 / 2000 about
 # twice that; a loaded grading machine can triple it.
-SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 240, "notebook_timeout_s": 360}}
+SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=240, notebook_timeout_s=360))
 
 PARTS = [
     Part(

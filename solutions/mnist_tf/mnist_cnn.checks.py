@@ -4,10 +4,10 @@ max pool, twice; fc 1024 ReLU; fc 10 softmax) computed by the grader from the ex
 and changes with keep_prob 0.5 (dropout acts); and the trained network's accuracy on 5,000 MNIST
 images that students never see, computed by the same trusted forward pass in the evaluate sandbox."""
 from grader.checks import Calibrated, Differs, ForwardMatches, Shape, mnist_test_inputs, prediction_accuracy
-from grader.assignment import Evaluate, Part
+from grader.assignment import Evaluate, Limits, Part, Setup
 from grader.inside.evaluators import CNN_ARRAYS, tf1_cnn
 
-SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 180, "notebook_timeout_s": 360}}
+SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=180, notebook_timeout_s=360))
 
 PROBE = 100  # the first 100 public test images: inputs the grader can compute the network on
 

@@ -8,9 +8,9 @@ sits near 0.5, a trained one at 1.0.
 import numpy as np
 
 from grader.checks import Calibrated, Custom, LayerSpecs, PredictionError, prediction_accuracy
-from grader.assignment import Evaluate, Part
+from grader.assignment import Evaluate, Limits, Part, Setup
 
-SETUP = {"framework": "keras", "limits": {"cell_timeout_s": 240, "notebook_timeout_s": 480}}
+SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=240, notebook_timeout_s=480))
 
 HIDDEN_PAIRS = 5000
 _HIDDEN_SEED = 860_207  # the grader's own draw, unrelated to any seed a notebook runs with

@@ -2,9 +2,9 @@
 constants, a placeholder that gives back what the grader feeds it, and a variable that an assign op
 multiplies by 10. Values are read in fresh Sessions the grader opens, not from printed output."""
 from grader.checks import Equals, Shape
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
-SETUP = {"framework": "tf1", "limits": {"cell_timeout_s": 60, "notebook_timeout_s": 180}}
+SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=60, notebook_timeout_s=180))
 
 # Exactly representable in float32, so the fed-back values compare equal.
 PROBE = [[0.25, -1.5, 3.0], [7.0, 0.125, -2.0]]

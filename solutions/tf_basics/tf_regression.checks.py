@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.checks import Calibrated, Check, Decreasing, PredictionError
-from grader.assignment import Part
+from grader.assignment import Limits, Part, Setup
 
 # Absolute slack per metric: five calibration seeds cannot show the tail of the data noise. A
 # simulation of 20,000 draws of the same data with the reference's fit (300 gradient-descent steps
@@ -20,10 +20,10 @@ from grader.assignment import Part
 # |W-3| 0.44, |b-2| 0.28, linear final loss 0.146; cubic coefficients 0.050, loss 0.0040;
 # try coefficients 0.042, loss 0.0041. Each slack lifts the calibrated threshold above that maximum,
 # while every mutant stays far beyond it (coefficient errors of 0.5 and more, or a broken model).
-SETUP = {
-    "framework": "tf1",
-    "limits": {"cell_timeout_s": 120, "notebook_timeout_s": 300},
-    "slack": {
+SETUP = Setup(
+    framework="tf1",
+    limits=Limits(cell_timeout_s=120, notebook_timeout_s=300),
+    slack={
         "lin_W_error": (0.02, 0.15),
         "lin_b_error": (0.02, 0.17),
         "lin_final_loss": (0.02, 0.015),
@@ -32,7 +32,7 @@ SETUP = {
         "try_coef_error": (0.02, 0.025),
         "try_final_loss": (0.02, 0.0006),
     },
-}
+)
 
 TRY_BUDGET = 20000  # iterations allowed in the "try" (stated in the notebook)
 
