@@ -1,17 +1,18 @@
 """`dlgrade lint`: each kind of mistake in a checks file is reported with its file and line (and
 what to write instead), the course lints clean, a wrong SETUP is an AssignmentError naming file
 and line (never a traceback), and release / calibrate / grade stop on errors."""
+
 import time
 from pathlib import Path
 
 import pytest
+from toy import CHECKS, make_toy
 
 from grader.assignment import Limits, Setup
 from grader.assignment.lint import errors, lint_assignment
 from grader.assignment.spec import load_assignment
 from grader.cli import main as cli
 from grader.errors import AssignmentError
-from toy import CHECKS, make_toy
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 
@@ -63,7 +64,10 @@ def test_a_typo_in_an_export_expression_names_what_the_notebook_defines(toy):
     path = write(toy, ('"steps": "steps"', '"steps": "stesp"'))
     p = only(lint_assignment(toy))
     assert p.line == line_of(path, '"stesp"')
-    assert "reads 'stesp' (name in 'stesp'), which the solution notebook never defines (did you mean 'steps'?)" in p.message
+    assert (
+        "reads 'stesp' (name in 'stesp'), which the solution notebook never defines (did you mean 'steps'?)"
+        in p.message
+    )
 
 
 def test_names_a_check_needs_but_nothing_exports(toy):
@@ -83,8 +87,11 @@ def test_a_bad_limits_key_in_a_dict_setup(toy):
 
 
 def test_a_bad_limits_key_in_a_typed_setup(toy):
-    path = write(toy, prefix="from grader.assignment import Setup, Limits\n\n"
-                              'SETUP = Setup(framework="numpy",\n              limits=Limits(cell_timeout=30))\n')
+    path = write(
+        toy,
+        prefix="from grader.assignment import Setup, Limits\n\n"
+        'SETUP = Setup(framework="numpy",\n              limits=Limits(cell_timeout=30))\n',
+    )
     p = only(lint_assignment(toy))
     assert (p.file, p.line) == (path, 4)
     assert "does not load" in p.message and "cell_timeout" in p.message
@@ -116,12 +123,17 @@ def test_unknown_setup_keys_and_bad_slack(toy):
 
 
 def test_typed_setup_is_what_the_dict_gives(toy):
-    write(toy, prefix="from grader.assignment import Setup, Limits\n\n"
-                      'SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=30), slack={"toy_acc": (0, 0.05)})\n')
+    write(
+        toy,
+        prefix="from grader.assignment import Setup, Limits\n\n"
+        'SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=30), slack={"toy_acc": (0, 0.05)})\n',
+    )
     assert lint_assignment(toy) == []
     spec = load_assignment(toy).notebooks[0]
     assert (spec.framework, spec.limits.cell_timeout_s, spec.slack) == ("keras", 30, {"toy_acc": (0.0, 0.05)})
-    assert Setup.from_value({"framework": "keras", "limits": {"cell_timeout_s": 30}}).limits == Limits(cell_timeout_s=30)
+    assert Setup.from_value({"framework": "keras", "limits": {"cell_timeout_s": 30}}).limits == Limits(
+        cell_timeout_s=30
+    )
     with pytest.raises(AssignmentError, match="unknown limits key"):
         Setup(limits={"cell_timout_s": 3})
 
@@ -138,10 +150,12 @@ def test_a_checks_file_that_raises_is_a_problem_at_its_line(toy):
 def test_cells_curves_evaluations_mutants_and_ids(toy):
     path = write(
         toy,
-        ('cells=["toy_vars"],\n         exports={"W_shape"',
-         'cells=["toy_var"],\n         curves={"loss": "losses"},\n'
-         '         evaluate={"e": Evaluate(dataset="mnsit", model="net", function="os:system")},\n'
-         '         exports={"W_shape"'),
+        (
+            'cells=["toy_vars"],\n         exports={"W_shape"',
+            'cells=["toy_var"],\n         curves={"loss": "losses"},\n'
+            '         evaluate={"e": Evaluate(dataset="mnsit", model="net", function="os:system")},\n'
+            '         exports={"W_shape"',
+        ),
         ('id="toy_score"', 'id="toy_shapes"'),
         ('"wrong_shape": {"toy_vars"', '"wrong_shape": {"toy_varz"'),
         ("import Part", "import Evaluate, Part"),
@@ -153,10 +167,16 @@ def test_cells_curves_evaluations_mutants_and_ids(toy):
         (line_of(path, 'cells=["toy_var"]'), "part 'toy_shapes' cells names cell 'toy_var'"),
         (line_of(path, "curves="), "curve 'loss' of part 'toy_shapes' shows export 'losses'"),
         (evaluate, "evaluation 'e' of part 'toy_shapes' reads hidden set 'mnsit'"),
-        (evaluate, "evaluation 'e' of part 'toy_shapes' needs exactly one of model= (a name in models) and function= (\"grader.module"),
+        (
+            evaluate,
+            "evaluation 'e' of part 'toy_shapes' needs exactly one of model= (a name in models) and function= (\"grader.module",
+        ),
         (evaluate, "evaluation 'e' of part 'toy_shapes' predicts with model 'net'"),
         (evaluate, "evaluation 'e' of part 'toy_shapes' calls 'os"),
-        (line_of(path, 'id="toy_shapes", title={"en": "Score"'), "part id 'toy_shapes' is used twice (first in toy.checks.py)"),
+        (
+            line_of(path, 'id="toy_shapes", title={"en": "Score"'),
+            "part id 'toy_shapes' is used twice (first in toy.checks.py)",
+        ),
         (line_of(path, '"wrong_shape"'), "mutant 'wrong_shape' replaces cell 'toy_varz'"),
     }, got
     assert part == line_of(path, "Part(")
@@ -172,7 +192,10 @@ def test_exports_as_functions_are_accepted_and_their_names_still_checked(toy):
     path = write(toy, ('"steps": "steps"', '"steps": steps'), prefix="def steps(stpes):\n    return stpes\n\n")
     p = only(lint_assignment(toy))
     assert p.line == line_of(path, "def steps(")
-    assert "reads 'stpes' (parameter of steps()), which the solution notebook never defines (did you mean 'steps'?)" in p.message
+    assert (
+        "reads 'stpes' (parameter of steps()), which the solution notebook never defines (did you mean 'steps'?)"
+        in p.message
+    )
 
 
 def test_thresholds_out_of_step_with_the_checks_are_warnings(toy):
@@ -181,7 +204,10 @@ def test_thresholds_out_of_step_with_the_checks_are_warnings(toy):
     assert errors(problems) == []
     assert sorted((p.file.name, p.message.split(":")[0]) for p in problems) == [
         ("toy.checks.py", "metric 'toy_accuracy' has no threshold in toy.thresholds.json"),
-        ("toy.thresholds.json", "threshold 'toy_acc' is for no Calibrated check in toy.checks.py (did you mean 'toy_accuracy'?)"),
+        (
+            "toy.thresholds.json",
+            "threshold 'toy_acc' is for no Calibrated check in toy.checks.py (did you mean 'toy_accuracy'?)",
+        ),
     ]
     assert next(p for p in problems if p.file == path).line == line_of(path, "Calibrated(")
 
@@ -213,9 +239,11 @@ def test_cli_lint_exit_codes(toy, capsys):
 def test_release_calibrate_and_grade_stop_on_lint_errors(toy, tmp_path, capsys):
     path = write(toy, prefix='SETUP = {"framework": "kears"}\n')
     out = tmp_path / "out"
-    for argv in (["release", str(toy), "--out", str(tmp_path / "ex2")],
-                 ["calibrate", str(toy)],
-                 ["grade", str(toy / "toy.ipynb"), "--assignment", str(toy), "--out", str(out)]):
+    for argv in (
+        ["release", str(toy), "--out", str(tmp_path / "ex2")],
+        ["calibrate", str(toy)],
+        ["grade", str(toy / "toy.ipynb"), "--assignment", str(toy), "--out", str(out)],
+    ):
         assert cli.main(argv) == 2, argv
         err = capsys.readouterr().err
         assert f"{path}:1: unknown framework 'kears'" in err and "fix them first" in err

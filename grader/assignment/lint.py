@@ -11,6 +11,7 @@ answers and `after` (grade ids of the notebook); exports and models (expressions
 or functions); curves, evaluations and checks naming what the part exports or saves; evaluations'
 datasets (HIDDEN_SETS or built in), functions (in grader.*) and preprocessing; MUTANTS' cells.
 """
+
 from __future__ import annotations
 
 import ast
@@ -130,7 +131,9 @@ def _free_names(expression: str) -> list[str]:
     targets), in order."""
     tree = ast.parse(expression, mode="eval")
     bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in ast.walk(n.args) if isinstance(a, ast.arg)}
+    bound |= {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in ast.walk(n.args) if isinstance(a, ast.arg)
+    }
     read = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
     return [n for n in dict.fromkeys(read) if n not in bound]
 
@@ -185,14 +188,19 @@ class _Linter:
             self.nth[part.id] = self.nth.get(part.id, -1) + 1
             line = self._line(part.id)
             if part.id in seen:
-                self.add(line, f"part id {part.id!r} is used twice (first in {seen[part.id].name}): give each part its own id")
+                self.add(
+                    line,
+                    f"part id {part.id!r} is used twice (first in {seen[part.id].name}): give each part its own id",
+                )
             seen.setdefault(part.id, self.path)
             self.part(part)
 
     def _cell(self, part: Part, field: str, gid: Any, line: int) -> None:
         if self.grade_ids is not None and gid not in self.grade_ids:
-            self.add(line, f"part {part.id!r} {field} names cell {gid!r}, which the notebook lacks"
-                     f"{closest(gid, self.grade_ids)}")
+            self.add(
+                line,
+                f"part {part.id!r} {field} names cell {gid!r}, which the notebook lacks{closest(gid, self.grade_ids)}",
+            )
 
     def _expression(self, part: Part, field: str, name: str, value: Any) -> None:
         self._code(self._line(part.id, field, name), f"{field}[{name!r}] of part {part.id!r}", value)
@@ -220,8 +228,11 @@ class _Linter:
             return
         for name in names:
             if name not in self.names:
-                self.add(line, f"{where} reads {name!r} ({what}), which the solution notebook never defines"
-                         f"{closest(name, self.names)}")
+                self.add(
+                    line,
+                    f"{where} reads {name!r} ({what}), which the solution notebook never defines"
+                    f"{closest(name, self.names)}",
+                )
 
     def part(self, part: Part) -> None:
         for field in ("cells", "answers"):
@@ -237,9 +248,11 @@ class _Linter:
             self._code(self._line(part.id, "retrain"), f"retrain until of part {part.id!r}", part.retrain.until)
         for label, name in (part.curves or {}).items():
             if name not in exports:
-                self.add(self._line(part.id, "curves", label),
-                         f"curve {label!r} of part {part.id!r} shows export {name!r}, which the part does not export"
-                         f"{closest(name, exports)}")
+                self.add(
+                    self._line(part.id, "curves", label),
+                    f"curve {label!r} of part {part.id!r} shows export {name!r}, which the part does not export"
+                    f"{closest(name, exports)}",
+                )
         for name, ev in (part.evaluate or {}).items():
             self.evaluation(part, name, ev, exports, models)
         for check in part.checks or []:
@@ -252,29 +265,45 @@ class _Linter:
             self.add(line, f"{where} is a {type(ev).__name__}: write Evaluate(dataset=..., model=...)")
             return
         if ev.dataset not in self.hidden_sets:
-            self.add(line, f"{where} reads hidden set {ev.dataset!r}, which is neither built in nor in HIDDEN_SETS"
-                     f"{closest(ev.dataset, self.hidden_sets)}")
+            self.add(
+                line,
+                f"{where} reads hidden set {ev.dataset!r}, which is neither built in nor in HIDDEN_SETS"
+                f"{closest(ev.dataset, self.hidden_sets)}",
+            )
         if bool(ev.model) == bool(ev.function):
-            self.add(line, f"{where} needs exactly one of model= (a name in models) and function= (\"grader.module:name\")")
+            self.add(
+                line, f'{where} needs exactly one of model= (a name in models) and function= ("grader.module:name")'
+            )
         if ev.model and ev.model not in models:
-            self.add(line, f"{where} predicts with model {ev.model!r}, which the part does not save in models"
-                     f"{closest(ev.model, models)}")
+            self.add(
+                line,
+                f"{where} predicts with model {ev.model!r}, which the part does not save in models"
+                f"{closest(ev.model, models)}",
+            )
         if ev.function:
             self.add_function_problem(line, where, ev.function)
         for array in ev.arrays:
             if array not in exports:
-                self.add(line, f"{where} feeds array {array!r}, which the part does not export{closest(array, exports)}")
+                self.add(
+                    line, f"{where} feeds array {array!r}, which the part does not export{closest(array, exports)}"
+                )
         from grader.inside.evaluators import PREPROCESS
 
         if ev.preprocess not in PREPROCESS:
-            self.add(line, f"{where} has preprocess {ev.preprocess!r}{closest(ev.preprocess, PREPROCESS)}; "
-                     f"write one of {', '.join(map(repr, PREPROCESS))}")
+            self.add(
+                line,
+                f"{where} has preprocess {ev.preprocess!r}{closest(ev.preprocess, PREPROCESS)}; "
+                f"write one of {', '.join(map(repr, PREPROCESS))}",
+            )
 
     def add_function_problem(self, line: int, where: str, function: str) -> None:
         module, _, name = str(function).partition(":")
         if not module.startswith("grader.") or not name:
-            self.add(line, f"{where} calls {function!r}: evaluation functions are \"grader.<module>:<name>\" "
-                     "(the sandbox imports only the grader), e.g. \"grader.inside.evaluators:dense_chain\"")
+            self.add(
+                line,
+                f'{where} calls {function!r}: evaluation functions are "grader.<module>:<name>" '
+                '(the sandbox imports only the grader), e.g. "grader.inside.evaluators:dense_chain"',
+            )
             return
         try:
             found = hasattr(importlib.import_module(module), name)
@@ -295,20 +324,32 @@ class _Linter:
         available = {**exports, **models}
         for need in needs:
             if need not in available:
-                self.add(line, f"{where} needs {need!r}, which the part neither exports nor saves as a model"
-                         f"{closest(need, available)}: add it to exports={{...}} or fix the name")
+                self.add(
+                    line,
+                    f"{where} needs {need!r}, which the part neither exports nor saves as a model"
+                    f"{closest(need, available)}: add it to exports={{...}} or fix the name",
+                )
         evaluation = getattr(check, "evaluation", None)
         if isinstance(evaluation, str) and evaluation and evaluation not in (part.evaluate or {}):
-            self.add(line, f"{where} reads evaluation {evaluation!r}, which the part does not define in evaluate"
-                     f"{closest(evaluation, part.evaluate or {})}")
+            self.add(
+                line,
+                f"{where} reads evaluation {evaluation!r}, which the part does not define in evaluate"
+                f"{closest(evaluation, part.evaluate or {})}",
+            )
         dataset = getattr(check, "dataset", None)
         if isinstance(dataset, str) and dataset and dataset not in self.hidden_sets:
-            self.add(line, f"{where} reads hidden set {dataset!r}, which is neither built in nor in HIDDEN_SETS"
-                     f"{closest(dataset, self.hidden_sets)}")
+            self.add(
+                line,
+                f"{where} reads hidden set {dataset!r}, which is neither built in nor in HIDDEN_SETS"
+                f"{closest(dataset, self.hidden_sets)}",
+            )
         cell = getattr(check, "cell", None)
         if isinstance(cell, str) and cell and cell not in (part.answers or []):
-            self.add(line, f"{where} reads answer cell {cell!r}, which is not in the part's answers"
-                     f"{closest(cell, part.answers or [])}: add it to answers=[...]")
+            self.add(
+                line,
+                f"{where} reads answer cell {cell!r}, which is not in the part's answers"
+                f"{closest(cell, part.answers or [])}: add it to answers=[...]",
+            )
         if isinstance(check, Calibrated):
             self.metrics.setdefault(check.metric, line)
 
@@ -319,8 +360,10 @@ class _Linter:
         for mutant, cells in mutants.items():
             for gid in cells if isinstance(cells, dict) else {}:
                 if gid not in self.grade_ids:
-                    self.add(self.source.value_line("MUTANTS", mutant),
-                             f"mutant {mutant!r} replaces cell {gid!r}, which the notebook lacks{closest(gid, self.grade_ids)}")
+                    self.add(
+                        self.source.value_line("MUTANTS", mutant),
+                        f"mutant {mutant!r} replaces cell {gid!r}, which the notebook lacks{closest(gid, self.grade_ids)}",
+                    )
 
     def thresholds(self, path: Path) -> None:
         """Calibrated metrics and the thresholds file agree (warnings: `dlgrade calibrate` fixes them)."""
@@ -339,5 +382,12 @@ class _Linter:
         for metric in metrics:
             if metric not in self.metrics:
                 line = next((i for i, text in enumerate(lines, 1) if json.dumps(metric) in text), 1)
-                self.problems.append(Problem(path, line, f"threshold {metric!r} is for no Calibrated check in "
-                                             f"{self.path.name}{closest(metric, self.metrics)}", "warning"))
+                self.problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"threshold {metric!r} is for no Calibrated check in "
+                        f"{self.path.name}{closest(metric, self.metrics)}",
+                        "warning",
+                    )
+                )

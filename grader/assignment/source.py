@@ -2,6 +2,7 @@
 call and its fields, entries and checks, and of the checks file's own frame in an exception.
 Read from the file's syntax tree, so it costs no execution; anything built by code (a part made
 in a loop) falls back to the nearest line that is written out, and at worst line 1."""
+
 from __future__ import annotations
 
 import ast
