@@ -210,7 +210,7 @@ def test_report_writes_into_the_folder_each_record_came_from_and_skips_a_broken_
 # --- file names are not options (6) ------------------------------------------------------------
 BASE = {  # each subcommand with its required arguments (spelled with =: a file --out exists in the test)
     "grade": ["x.ipynb", "--assignment=a", "--out=o"], "report": ["o"], "check": ["x.ipynb"],
-    "release": ["s"], "calibrate": ["s"], "data": ["info"], "demo": [],
+    "release": ["s"], "calibrate": ["s"], "data": ["info"], "demo": [], "lint": ["s"],
 }
 
 
@@ -253,6 +253,9 @@ def test_no_file_name_changes_an_option_of_any_subcommand(tmp_path, monkeypatch,
             if command == "grade":
                 assert got.pop("submissions") == ["x.ipynb", os.path.join(".", name)]
                 expected.pop("submissions", None)
+            if command == "lint":
+                assert got.pop("assignments") == ["s", os.path.join(".", name)]
+                expected.pop("assignments", None)
             assert got == expected, (command, name)
     err = capsys.readouterr().err
     assert "is the name of a file here" in err and "./--no-sandbox" in err

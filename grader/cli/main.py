@@ -97,8 +97,9 @@ def _lint(paths, out=None) -> bool:
 
 
 def _lint_first(path) -> None:
-    """`release`, `calibrate` and `grade` stop on an assignment with errors (warnings only shown)."""
-    if _lint([path]):
+    """`release`, `calibrate` and `grade` stop on an assignment with errors (warnings only shown).
+    A folder that is not there is left to the command itself to report."""
+    if Path(path).is_dir() and _lint([path]):
         raise AssignmentError(f"{path} has the problems above: fix them first (`dlgrade lint {path}`)")
 
 
