@@ -112,6 +112,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "could not read {name} after your code ran: {ename}: {evalue}",
         "ja": "コード実行後に {name} を取得できませんでした: {ename}: {evalue}",
     },
+    "export_undefined": {
+        "en": "could not read {name} after your code ran: your notebook does not define {variable}",
+        "ja": "コード実行後に {name} を取得できませんでした: ノートブックで {variable} が定義されていません",
+    },
     "not_run": {
         "en": "this part did not run: {reason}",
         "ja": "この部分は実行されませんでした: {reason}",

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import nbformat
 
 from grader.assignment.source import CheckSource, error_line
+from grader.assignment.exports import ExportFunction, export_function, normalise
 from grader.errors import AssignmentError
 from grader.notebook import format as nbf
 from grader.sandbox.base import Limits
@@ -47,10 +48,12 @@ class Retrain:
     the verdict is still the grader's own, from the saved models."""
 
     seeds: tuple[int, ...] = (1, 2, 3, 4)
-    until: str = ""
+    until: str | ExportFunction = ""  # an expression, or a function as exports take (exports.py)
     share: float = 0.5
 
     def __post_init__(self):
+        if self.until and not isinstance(self.until, str):
+            object.__setattr__(self, "until", export_function(self.until, "Retrain(until=...)"))
         if not self.seeds or not all(isinstance(s, int) and s >= 0 for s in self.seeds):
             raise AssignmentError("Retrain(seeds=...) needs non-negative integer seeds")
         if not 0 < self.share <= 1:
@@ -76,13 +79,19 @@ class Part:
     title: dict[str, str] | str
     cells: list[str]
     checks: list[Callable]
-    exports: dict[str, str] = field(default_factory=dict)
+    # name -> expression string or ExportFunction; written as a dict or a list of functions (exports.py)
+    exports: dict[str, str | ExportFunction] = field(default_factory=dict)
     after: str | None = None  # grade id after which exports run; default: the last of `cells`
-    models: dict[str, str] = field(default_factory=dict)  # name -> expression of a Keras model to save
+    models: dict[str, str | ExportFunction] = field(default_factory=dict)  # name -> the Keras model to save
     curves: dict[str, str] = field(default_factory=dict)  # name -> export holding a loss/accuracy curve
     answers: list[str] = field(default_factory=list)  # markdown answer cells read from the notebook itself
     evaluate: dict[str, Any] = field(default_factory=dict)  # name -> Evaluate
     retrain: Retrain | None = None  # train again from other seeds when one run's luck decides
+
+    def __post_init__(self):
+        # Functions are checked now, when the checks file loads, not in every student's report.
+        self.exports = normalise(self.exports, "exports", self.id)
+        self.models = normalise(self.models, "models", self.id)
 
     @property
     def titles(self) -> dict[str, str]:

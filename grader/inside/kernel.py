@@ -233,6 +233,8 @@ def export(part: str, values: dict) -> None:
     for name, thunk in values.items():
         try:
             saved[name] = _save(folder, name, thunk())
+        except MissingVariable as exc:  # the notebook lacks a variable: not the function failing
+            errors[name] = {"ename": "MissingVariable", "evalue": str(exc.args[0])[:200] if exc.args else ""}
         except Exception as exc:  # the student's state can fail in any way; record and go on
             errors[name] = {"ename": type(exc).__name__, "evalue": str(exc)[:500]}
     (folder / "_export.json").write_text(json.dumps({"saved": saved, "errors": errors}))
@@ -306,6 +308,68 @@ def computes(model, inputs, labels) -> bool:
     labels = np.asarray(labels).reshape(-1)
     guess = np.argmax(out, axis=-1) if out.ndim > 1 and out.shape[-1] > 1 else (out.reshape(-1) > 0.5).astype(int)
     return guess.shape == labels.shape and bool(np.all(guess == labels))
+
+
+def probe(function, probes, framework: str = "tf") -> list:
+    """`function` (the student's) called on each probe, a tuple of arguments given as nested lists
+    of numbers (float32 tensors for "tf", arrays for "numpy"), each result as plain numbers: the
+    export a `Formula` check reads (the function form of grader.checks.probe_export)."""
+    import numpy as np
+
+    if framework == "tf":
+        import tensorflow as tf
+
+        make = lambda a: tf.constant(a, "float32")  # noqa: E731
+    else:
+        make = lambda a: np.asarray(a, "float32")  # noqa: E731
+    return [np.asarray(function(*[make(a) for a in args]), "float64").tolist() for args in probes]
+
+
+def same_graph(*tensors) -> None:
+    """Raise unless every tensor belongs to TF1's current default graph: a part whose own
+    `tf.reset_default_graph()` cell did not run must not export an earlier part's tensors."""
+    import tensorflow.compat.v1 as tf
+
+    graph = tf.get_default_graph()
+    for t in tensors:
+        graph.as_graph_element(t)
+
+
+class MissingVariable(NameError):
+    """An export function's parameter names a variable the student's notebook never defined."""
+
+
+# What an export function sees besides its arguments, taken when this module is imported (the seed
+# cell, before the student's first line): the builtins as they were then, and the helpers below
+# under the one name `kernel`. A student's variable named `len`, `kernel` or `np`, or a builtin
+# the student rebinds later, cannot change what the function calls.
+_BUILTINS = dict(vars(__import__("builtins")))
+HELPERS = ("shape", "dtype", "layer_specs", "loss_name", "activation_name", "computes", "probe", "same_graph")
+
+
+def function_export(source: str, name: str, variables: list, constants: dict):
+    """A thunk for an export written as a function in the checks file (grader.assignment.exports):
+    `source` is defined in a namespace of its own, and each call looks the student's `variables`
+    up by name in the student's namespace (and nowhere else) and passes `constants` as given.
+    A variable the notebook lacks raises MissingVariable, recorded apart from the function failing."""
+    helpers = type(sys)("kernel", "the grader's helpers for export functions")
+    for helper in HELPERS:
+        setattr(helpers, helper, _HELPER_FUNCTIONS[helper])
+    own = {"__builtins__": dict(_BUILTINS), "__name__": "dlgrade_export", "kernel": helpers}
+    exec(compile(source, f"<export {name}>", "exec"), own)
+    fn = own[name]
+    variables, constants = list(variables), dict(constants)
+
+    def thunk():
+        namespace = _namespace()[0]
+        args = {}
+        for var in variables:
+            if var not in namespace:
+                raise MissingVariable(var)
+            args[var] = namespace[var]
+        return fn(**args, **constants)
+
+    return thunk
 
 
 def _namespace() -> tuple[dict, object]:
@@ -424,3 +488,6 @@ def _plain(value):
 
 def outdir() -> str:
     return os.fspath(_out) if _out else ""
+
+
+_HELPER_FUNCTIONS = {helper: globals()[helper] for helper in HELPERS}  # as imported, before any student code

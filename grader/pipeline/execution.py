@@ -21,6 +21,7 @@ from grader.intake import artifacts as art
 from grader.notebook import format as nbf
 from grader.intake.copyback import remove_tree
 from grader.sandbox.base import Limits, ProcessOutcome, Sandbox
+from grader.assignment.exports import ExportFunction
 from grader.assignment.spec import NotebookSpec
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the grader package
@@ -33,16 +34,28 @@ def _injected_cell(source: str, kind: str, part: str = "") -> NotebookNode:
     return cell
 
 
+def thunk_source(value) -> str:
+    """Python source of a thunk the kernel helpers call: an expression string is evaluated in the
+    student's namespace, as written; a function from the checks file (ExportFunction) is defined
+    apart from it by `function_export`, which passes it the student's variables by name."""
+    if isinstance(value, ExportFunction):
+        return (f"_dlgrade_kernel.function_export({value.source!r}, {value.name!r}, "
+                f"{list(value.variables)!r}, {value.constants!r})")
+    return f"lambda: ({value})"
+
+
+def _thunks(entries: dict) -> str:
+    return ",\n".join(f"    {name!r}: {thunk_source(value)}" for name, value in entries.items())
+
+
 def export_source(part) -> str:
     lines = ["import grader.inside.kernel as _dlgrade_kernel"]
     if part.exports:
-        items = ",\n".join(f"    {name!r}: lambda: ({expr})" for name, expr in part.exports.items())
-        lines.append(f"_dlgrade_kernel.export({part.id!r}, {{\n{items},\n}})")
+        lines.append(f"_dlgrade_kernel.export({part.id!r}, {{\n{_thunks(part.exports)},\n}})")
     else:
         lines.append(f"_dlgrade_kernel.export({part.id!r}, {{}})")
     if part.models:
-        items = ",\n".join(f"    {name!r}: lambda: ({expr})" for name, expr in part.models.items())
-        lines.append(f"_dlgrade_kernel.save_models({part.id!r}, {{\n{items},\n}})")
+        lines.append(f"_dlgrade_kernel.save_models({part.id!r}, {{\n{_thunks(part.models)},\n}})")
     return "\n".join(lines)
 
 
@@ -59,8 +72,8 @@ def part_sources(nb: NotebookNode, part) -> list[str]:
 def retrain_source(part, sources: list[str], limits) -> str:
     """The injected cell that trains a part again from other seeds (spec.Retrain)."""
     plan = part.retrain
-    models = ",\n".join(f"    {name!r}: lambda: ({expr})" for name, expr in part.models.items())
-    until = f"lambda: ({plan.until})" if plan.until else "None"
+    models = _thunks(part.models)
+    until = thunk_source(plan.until) if plan.until else "None"
     return (
         "import grader.inside.kernel as _dlgrade_kernel\n"
         f"_dlgrade_kernel.retrain({part.id!r}, seeds={list(plan.seeds)!r}, cells={sources!r}, models={{\n{models}\n}},\n"

@@ -199,6 +199,8 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
         if before:
             key, args, _ = _raised(outcome, before[0], answer_cells, part)
             return Status.ERROR, key, args
+        if err["ename"] == "MissingVariable" and str(err["evalue"]).isidentifier():  # an export function's parameter
+            return Status.ERROR, "export_undefined", {"name": name, "variable": str(err["evalue"])}
         return Status.ERROR, "export_failed", {"name": name, "ename": plain_text(str(err["ename"])),
                                                "evalue": plain_text(str(err["evalue"]))[:300]}
     return Status.ERROR, "unreadable", {"name": name, "reason": data.unreadable.get(name, "missing")}
