@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from grader.i18n import CATALOG
+from grader.i18n import CATALOG, plain_text
 from grader.results import CheckResult, PartResult, Result
-
-
-def _register_catalogues() -> None:
-    """Modules that add their own keys to CATALOG do so on import; load them so that their
-    messages can be re-rendered too (cheap: no TensorFlow)."""
-    from grader.checks import quiz  # noqa: F401
 
 
 def message(check: CheckResult, lang: str) -> str:
@@ -25,7 +19,9 @@ def message(check: CheckResult, lang: str) -> str:
         return check.message
     template = entry.get(lang) or entry.get("en", "")
     try:
-        return template.format(**check.message_args)
+        # as t() does: stored arguments may hold a student's terminal escapes
+        return template.format(**{k: plain_text(v) if isinstance(v, str) else v
+                                  for k, v in check.message_args.items()})
     except (KeyError, IndexError, ValueError, AttributeError):
         return check.message  # arguments were not all stored (e.g. not JSON-able): keep as graded
 
@@ -37,7 +33,6 @@ def _redacted(check: CheckResult) -> CheckResult:
 
 def localized(result: Result, lang: str) -> Result:
     """A copy of `result` with check messages in `lang`; nothing removed (the instructor's view)."""
-    _register_catalogues()
     parts: list[PartResult] = [
         replace(
             part,
