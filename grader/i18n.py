@@ -2,6 +2,12 @@
 
 Checks store a message key and its arguments in each CheckResult, so any reporter can render
 the same result in either language; `t()` fills a message in.
+
+Every message a student or instructor reads is here, those of the quiz, formula and old-API
+checks too: no module adds entries, so a report re-renders without importing the checks.
+tests/test_catalogue.py keeps it whole: both languages with the same placeholders, every key the
+code uses present, none unused. Name keys in full where they are chosen ("truth_table.ok"); a key
+built from a value needs its family listed in that test.
 """
 from __future__ import annotations
 
