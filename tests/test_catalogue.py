@@ -246,8 +246,10 @@ def _stored_result(tmp_path: Path) -> tuple[Path, Result]:
                           message_args=_filled(key)) for key in CATALOG]
     checks += legacy.findings_to_checks(legacy.scan_source("from keras.optimizers import SGD\nopt = SGD(lr=0.1)\n"
                                                            "model.fit(x, y, nb_epoch=3)"))
-    choice = quiz.Choice("q", {"a": "one", "b": "two"}, "a")
-    checks += [quiz.score_choice(answer, choice, lang="en") for answer in ("b", "a", "zzz", "")]
+    choice = quiz.Choice("q", {"a": "one", "b": "two", "c": "three"}, {"a", "c"})
+    checks += [quiz.score_choice(answer, choice, lang="en") for answer in ("b", "a, c", "zzz", "")]
+    rubric = quiz.Rubric("q2", [quiz.Concept("skip", 1.0, ["skip connection"], label={"en": "skip", "ja": "スキップ"})])
+    checks += quiz.score_free_text("", rubric, lang="en")
     result = Result("student", "demo", [PartResult.from_checks("p1", "Part one", checks)])
     return json_report.write_submission(result, tmp_path / "student"), result
 
@@ -266,6 +268,7 @@ def test_a_stored_result_re_renders_in_japanese_without_importing_the_checks(tmp
         rc = main(["report", sys.argv[1], "--lang", "ja", "--format", "html"])
         shown = localized(json_report.read(sys.argv[2]), "ja")
         print(json.dumps({"rc": rc, "messages": [[c.message_key, c.message] for p in shown.parts for c in p.checks],
+                          "hints": [c.hint for p in shown.parts for c in p.checks if c.message_key.startswith("quiz.")],
                           "imported": sorted(m for m in sys.modules if m.startswith("grader.checks"))}))
     """
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(path)], capture_output=True,
@@ -286,6 +289,9 @@ def test_a_stored_result_re_renders_in_japanese_without_importing_the_checks(tmp
         if str(escape(message)) not in page or (len(english) > 20 and str(escape(english)) in page):
             untranslated.append((key, "report.html"))
     assert untranslated == []
+    # the quiz's hints ("Explain ...", "Several options can be correct") re-render with the messages
+    assert len([h for h in out["hints"] if h]) == 2
+    assert all(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", h) for h in out["hints"] if h), out["hints"]
     keys = {k for k, _ in out["messages"]}
     assert {"truth_table.wrong.retrained", "formula.known", "quiz.found", "legacy.keras-optimizer-lr",
             "legacy.keras-fit-nb-epoch", "quiz.choice_wrong"} <= keys

@@ -47,7 +47,7 @@ from itertools import islice, product
 from pathlib import Path
 
 from grader.checks import japanese
-from grader.i18n import t
+from grader.i18n import LANGS, t
 from grader.results import CheckResult, Status
 from grader.checks.textnorm import display_width, fold_kana, guess_language, normalize
 
@@ -670,9 +670,9 @@ def _concept_result(
         "got": got or "",
         **(extra or {}),
     }
-    hint = ""
+    hints = {}  # in every language, so that a report re-renders the hint with the message
     if status is not Status.PASS:
-        hint = c.hint.get(lang) or c.hint.get("en") or t("quiz.hint", lang, **args)
+        hints = {lang_: c.hint.get(lang_) or c.hint.get("en") or t("quiz.hint", lang_, **args) for lang_ in LANGS}
     return CheckResult(
         name=f"{rubric.question_id}: {c.id}",
         status=status,
@@ -680,7 +680,8 @@ def _concept_result(
         max_score=0.0 if c.bonus else c.points,
         message=t(key, lang, **args),
         got=got,
-        hint=hint,
+        hint=hints.get(lang, ""),
+        hints=hints,
         message_key=key,
         message_args=args,
     )
@@ -773,7 +774,7 @@ def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: b
     picked = parse_choice(answer, choice)
     expected = ", ".join(sorted(choice.correct))
     args = {"question": choice.question_id, "got": _considered(answer)[:200].strip()[:60], "options": ", ".join(choice.options)}
-    hint = ""
+    hints = {}
     if picked is None:
         status, score, key = Status.NEEDS_REVIEW, 0.0, "quiz.choice_unreadable"
     elif not picked:
@@ -784,7 +785,7 @@ def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: b
         status, score = Status.FAIL, 0.0
         key = "quiz.choice_wrong_reveal" if reveal else "quiz.choice_wrong"
         if choice.multiple and len(picked) == 1:
-            hint = t("quiz.choice_hint_multi", lang)
+            hints = {lang_: t("quiz.choice_hint_multi", lang_) for lang_ in LANGS}
     if reveal:
         args["expected"] = expected
     return CheckResult(
@@ -795,7 +796,8 @@ def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: b
         message=t(key, lang, **args),
         expected=sorted(choice.correct) if reveal else None,
         got=sorted(picked) if picked else None,
-        hint=hint,
+        hint=hints.get(lang, ""),
+        hints=hints,
         message_key=key,
         message_args=args,
     )
