@@ -66,9 +66,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "calibrating": {"en": "measured {got} (calibration run)", "ja": "{got} を測定しました (キャリブレーション)"},
     "truth_table.ok": {"en": "{name}: all {n} rows right", "ja": "{name}: {n} 行すべて正解です"},
     "truth_table.wrong": {
-        "en": "{name}: {right} of {n} rows right; wrong: {rows}",
-        "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows}",
+        "en": "{name}: {right} of {n} rows right; wrong: {rows_en}",
+        "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows_ja}",
     },
+    "truth_table.row": {"en": "{row} -> {got} (expected {expected})", "ja": "{row} -> {got} (正解は {expected})"},
     "truth_table.ok.retrained": {
         "en": "{name}: all {n} rows right in the best of {runs} training runs ({passed} of {runs} computed the whole "
         "table). A correct network can fail from an unlucky start, so yours was trained again from other seeds",
@@ -77,14 +78,14 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "truth_table.wrong.retrained": {
         "en": "{name}: even the best of {runs} training runs from different seeds gets {right} of {n} rows right; "
-        "wrong: {rows}. Not bad luck: the network itself cannot learn the table",
-        "ja": "{name}: 別のシードで {runs} 回学習しても、最良の回で {n} 行中 {right} 行しか正解しません。誤り: {rows}。"
+        "wrong: {rows_en}. Not bad luck: the network itself cannot learn the table",
+        "ja": "{name}: 別のシードで {runs} 回学習しても、最良の回で {n} 行中 {right} 行しか正解しません。誤り: {rows_ja}。"
         "運ではなく、ネットワークそのものがこの表を学習できません",
     },
     "truth_table.wrong.no_time": {
-        "en": "{name}: {right} of {n} rows right; wrong: {rows}. It was not trained again from other seeds: one "
+        "en": "{name}: {right} of {n} rows right; wrong: {rows_en}. It was not trained again from other seeds: one "
         "training run takes longer than the time left for it",
-        "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows}。1 回の学習に残り時間より長くかかるため、"
+        "ja": "{name}: {n} 行中 {right} 行が正解です。誤り: {rows_ja}。1 回の学習に残り時間より長くかかるため、"
         "別のシードでの学習し直しはしていません",
     },
     "not_calibrated": {

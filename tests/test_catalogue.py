@@ -239,7 +239,10 @@ def _filled(key: str) -> dict:
 def _stored_result(tmp_path: Path) -> tuple[Path, Result]:
     """A result.json whose checks carry every catalogue message, rendered in English when graded,
     plus a real old-API finding and real quiz results."""
-    from grader.checks import legacy, quiz
+    import numpy as np
+
+    from grader.checks import CheckContext, TruthTable, legacy, quiz
+    from grader.pipeline.hidden import HiddenData
     from grader.reporters import json_report
 
     checks = [CheckResult(key, Status.FAIL, 0.0, 1.0, message=t(key, "en", **_filled(key)), message_key=key,
@@ -250,6 +253,11 @@ def _stored_result(tmp_path: Path) -> tuple[Path, Result]:
     checks += [quiz.score_choice(answer, choice, lang="en") for answer in ("b", "a, c", "zzz", "")]
     rubric = quiz.Rubric("q2", [quiz.Concept("skip", 1.0, ["skip connection"], label={"en": "skip", "ja": "スキップ"})])
     checks += quiz.score_free_text("", rubric, lang="en")
+    hidden = HiddenData()
+    hidden.register("xor", lambda: (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32"), np.array([0, 1, 1, 0])))
+    ctx = CheckContext(part_id="p1", values={}, thresholds={}, hidden=hidden,
+                       predictions={"xor": np.array([[0.1], [0.9], [0.8], [0.7]])})  # the last row wrong
+    checks.append(TruthTable("XOR", 1, evaluation="xor", dataset="xor", model="m")(ctx))
     result = Result("student", "demo", [PartResult.from_checks("p1", "Part one", checks)])
     return json_report.write_submission(result, tmp_path / "student"), result
 
@@ -292,6 +300,8 @@ def test_a_stored_result_re_renders_in_japanese_without_importing_the_checks(tmp
     # the quiz's hints ("Explain ...", "Several options can be correct") re-render with the messages
     assert len([h for h in out["hints"] if h]) == 2
     assert all(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", h) for h in out["hints"] if h), out["hints"]
+    (xor,) = [m for k, m in out["messages"] if k == "truth_table.wrong"][-1:]
+    assert xor.endswith("[1.0, 1.0] -> 1 (正解は 0)")  # the wrong rows too: no English word left in them
     keys = {k for k, _ in out["messages"]}
     assert {"truth_table.wrong.retrained", "formula.known", "quiz.found", "legacy.keras-optimizer-lr",
             "legacy.keras-fit-nb-epoch", "quiz.choice_wrong"} <= keys

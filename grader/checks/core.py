@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader.i18n import t
+from grader.i18n import LANGS, t
 from grader.results import CheckResult, Status
 
 
@@ -901,10 +901,9 @@ class TruthTable(Check):
         if not tables:
             return judged[0]
         wrong, guess = min(tables, key=lambda j: len(j[0]))
-        rows = ", ".join(
-            f"{np.asarray(x[i]).tolist()} -> {np.asarray(guess[i]).tolist()} (expected {np.asarray(labels[i]).tolist()})"
-            for i in wrong
-        )
+        rows = {f"rows_{lang}": ", ".join(  # in every language: a report re-renders the message in either
+            t("truth_table.row", lang, row=np.asarray(x[i]).tolist(), got=np.asarray(guess[i]).tolist(),
+              expected=np.asarray(labels[i]).tolist()) for i in wrong) for lang in LANGS}
         n, right = len(labels), len(labels) - len(wrong)
         ok = not wrong
         key = "truth_table.ok" if ok else "truth_table.wrong"
@@ -914,4 +913,4 @@ class TruthTable(Check):
             key = "truth_table.wrong.no_time"
         passed = sum(1 for j in tables if not j[0])
         return self._result(ctx, ok, key, f"{n} of {n} rows", f"{right} of {n} rows", self.hint,
-                            n=n, right=right, rows=rows, runs=1 + len(runs), passed=passed)
+                            n=n, right=right, runs=1 + len(runs), passed=passed, **rows)
