@@ -50,6 +50,10 @@ def typo(W):
     return kernal.shape(W)  # noqa: F821
 
 
+def misspelt_helper(W):
+    return kernel.shpe(W)
+
+
 def star(*args):
     return args
 
@@ -124,6 +128,7 @@ def test_a_list_is_named_by_the_functions_and_a_dict_by_its_keys_with_strings_ke
         (decorated, "decorator"),
         (uses_checks_file_global, "uses np"),
         (typo, "uses kernal"),
+        (misspelt_helper, "kernel has no shpe"),
         (42, "neither an expression string nor a function"),
     ],
 )

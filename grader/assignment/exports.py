@@ -11,7 +11,10 @@ must stand alone: a plain module-level `def` that reads nothing of the checks fi
 Everything else is refused here, when the checks file is loaded, with the file and line:
 lambdas, nested functions and closures, decorators, *args/**kwargs, generators, and names that
 are neither its parameters, its own locals and imports, builtins nor `kernel` (a typo such as
-`kernal.shape`, or a module the checks file imported: import it inside the function).
+`kernal.shape`, or a module the checks file imported: import it inside the function), and
+`kernel.<name>` for a name that is not one of its helpers (grader.inside.kernel.HELPERS).
+A checks file imports `from grader.inside import kernel` too, so that the name is defined there
+and an export function can be tried on plain values in the trusted process.
 
 A parameter with a default is not looked up in the student's notebook: it is a constant (plain
 data: numbers, strings, None, lists, tuples, dicts), passed to the call as written, so that an
@@ -29,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import AssignmentError
+from grader.inside import kernel
 
-HELPERS = "kernel"  # the name under which an export function finds the grader's helpers
+HELPERS = "kernel"  # the name under which an export function finds the grader's helpers (kernel.HELPERS)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,13 @@ def _refuse_outside_names(source: str, name: str, refuse) -> None:
     for child in top.get_children():
         walk(child)
     unknown = sorted(n for n in outside if n != HELPERS and not hasattr(builtins, n) and n != name)
+    missing = sorted({
+        node.attr for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == HELPERS
+        and node.attr not in kernel.HELPERS
+    })
+    if missing:
+        raise refuse(f"{HELPERS} has no {', '.join(missing)}; its helpers are {', '.join(kernel.HELPERS)}")
     if unknown:
         raise refuse(
             f"uses {', '.join(unknown)}, which will not exist in the student's kernel: import modules inside the "
