@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from grader.assignment import Limits, Part, Setup
 from grader.checks import Calibrated, CheckContext, Close, Equals, PredictionError, QuizAnswer, Shape
 from grader.checks.quiz import load_rubrics
-from grader.assignment import Limits, Part, Setup
 
 SETUP = Setup(framework="numpy", limits=Limits(cell_timeout_s=60, notebook_timeout_s=120))
 
@@ -89,16 +89,43 @@ def policy_value_ratio(values: dict, ctx: CheckContext) -> float:
 
 # ---------------------------------------------------------------- probes of the student's functions
 
-# Evaluated in the student's kernel after the last cell: the grader calls the functions on inputs
-# of its own. Q rows with a unique best action, so "greedy" has one right answer.
-_PROBE_Q = "np.array([[0.0, 1.0, 0.5, 0.2], [0.3, 0.1, 0.2, 0.9], [2.0, -1.0, 0.0, 1.0]])"
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks see. The
+# student's functions are called on inputs of the grader's own: Q rows with a unique best action,
+# so "greedy" has one right answer.
+PROBE_Q = [[0.0, 1.0, 0.5, 0.2], [0.3, 0.1, 0.2, 0.9], [2.0, -1.0, 0.0, 1.0]]
 # Q[0, 1] = 0.4 moves halfway (alpha 0.5) to 0.5 + 0.9 * max(Q[1]) = 1.4, giving 0.9; a terminal
 # transition uses the reward alone: 0.45. Q[1, 1] != max(Q[1]) tells max apart from Q[s', a].
-_UPDATE_Q = "np.array([[0.2, 0.4], [1.0, 0.5], [0.0, 0.0]])"
+UPDATE_Q = [[0.2, 0.4], [1.0, 0.5], [0.0, 0.0]]
 
 
-def _update_probe(done: bool) -> str:
-    return f"(lambda Qp: (q_update(Qp, 0, 1, 0.5, 1, {done}, 0.5, 0.9), float(Qp[0, 1]))[1])({_UPDATE_Q})"
+def greedy_actions(choose_action, q=PROBE_Q):
+    import numpy as np
+
+    return [int(choose_action(np.array(q), s, 0.0)) for s in (0, 1, 2)]
+
+
+def explore_actions(choose_action, q=PROBE_Q):
+    import numpy as np
+
+    return sorted({int(choose_action(np.array(q), 0, 1.0)) for _ in range(400)})
+
+
+def updated_q(q_update, q=UPDATE_Q, done=False):
+    """Q(0, 1) after one update of the grader's table (reward 0.5, alpha 0.5, gamma 0.9)."""
+    import numpy as np
+
+    table = np.array(q)
+    q_update(table, 0, 1, 0.5, 1, done, 0.5, 0.9)
+    return float(table[0, 1])
+
+
+def updated_q_terminal(q_update, q=UPDATE_Q, done=True):
+    import numpy as np
+
+    table = np.array(q)
+    q_update(table, 0, 1, 0.5, 1, done, 0.5, 0.9)
+    return float(table[0, 1])
 
 
 QUIZ_CELLS = {
@@ -122,6 +149,36 @@ def _quiz(question: str, cell: str) -> QuizAnswer:
 
 _STUDENT_CELLS = ["rl_q_init", "rl_choose_action", "rl_q_update", "rl_policy"]
 
+def Q_shape(Q):
+    import numpy as np
+
+    return [int(n) for n in np.shape(Q)]
+
+
+def Q_abs_sum(Q):
+    import numpy as np
+
+    return float(np.abs(np.asarray(Q, dtype=float)).sum())
+
+
+def policy_shape(policy):
+    import numpy as np
+
+    return [int(n) for n in np.shape(policy)]
+
+
+def policy(policy):
+    import numpy as np
+
+    return np.asarray(policy)
+
+
+def returns(episode_returns):
+    import numpy as np
+
+    return np.asarray(episode_returns, dtype=float)
+
+
 PARTS = [
     *[
         Part(id=q, title=title, cells=[], answers=[cell], checks=[_quiz(q, cell)])
@@ -138,10 +195,7 @@ PARTS = [
         id="rl_qtable",
         title={"en": "The Q-table", "ja": "Q テーブル"},
         cells=["rl_q_init"],
-        exports={
-            "Q_shape": "[int(n) for n in np.shape(Q)]",
-            "Q_abs_sum": "float(np.abs(np.asarray(Q, dtype=float)).sum())",
-        },
+        exports=[Q_shape, Q_abs_sum],
         checks=[
             Shape("Q", 1, expected=[N_STATES, N_ACTIONS], export="Q_shape",
                   hint={"en": "one row per state, one column per action: (env.n_states, env.n_actions)",
@@ -156,10 +210,7 @@ PARTS = [
         title={"en": "Epsilon-greedy action choice", "ja": "ε-greedy による行動選択"},
         cells=["rl_choose_action"],
         after="rl_show",  # probed after training, so the probes' random draws change nothing
-        exports={
-            "greedy_actions": f"[int(choose_action({_PROBE_Q}, s, 0.0)) for s in (0, 1, 2)]",
-            "explore_actions": f"sorted({{int(choose_action({_PROBE_Q}, 0, 1.0)) for _ in range(400)}})",
-        },
+        exports=[greedy_actions, explore_actions],
         checks=[
             Equals("actions chosen with epsilon = 0", 1, expected=[1, 3, 0], export="greedy_actions",
                    hint={"en": "with probability 1 - epsilon take the best action: np.argmax(Q[state])",
@@ -174,7 +225,7 @@ PARTS = [
         title={"en": "The Q-learning update", "ja": "Q学習の更新式"},
         cells=["rl_q_update"],
         after="rl_show",
-        exports={"updated_q": _update_probe(False), "updated_q_terminal": _update_probe(True)},
+        exports=[updated_q, updated_q_terminal],
         checks=[
             Close("Q(s, a) after one update", 1, expected=0.9, atol=1e-6, export="updated_q",
                   hint="Q[s, a] += alpha * (reward + gamma * max_a' Q[s', a'] - Q[s, a])"),
@@ -189,8 +240,7 @@ PARTS = [
         title={"en": "The learned greedy policy", "ja": "学習した貪欲方策"},
         cells=_STUDENT_CELLS,
         after="rl_show",
-        exports={"policy_shape": "[int(n) for n in np.shape(policy)]", "policy": "np.asarray(policy)",
-                 "returns": "np.asarray(episode_returns, dtype=float)"},
+        exports=[policy_shape, policy, returns],
         curves={"return per episode": "returns"},
         checks=[
             Shape("policy", 1, expected=[N_STATES], export="policy_shape",

@@ -16,8 +16,9 @@ sum) is accepted.
 """
 import numpy as np
 
-from grader.checks import Calibrated, Diverged, Formula, LayerSpecs, PredictionError, Shape, probe_export
 from grader.assignment import Limits, Part, Setup
+from grader.checks import Calibrated, Diverged, Formula, LayerSpecs, PredictionError, Shape
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 # A correct step's drop varies with the seed and with details the instructions leave open
 # (e.g. the generator in inference mode inside the discriminator's step drops the losses by
@@ -134,15 +135,61 @@ G_WRONG = {
                     "ja": "log(1 - D(G(z))) (飽和する形です。この講座の誤差は生成画像の正解を 1 とします)"}),
 }
 
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def d_loss_probe(discriminator_loss, probes=D_PROBES):
+    """The student's discriminator_loss on the fixed logits the Formula check computes too."""
+    return kernel.probe(discriminator_loss, probes)
+
+
+def g_loss_probe(generator_loss, probes=G_PROBES):
+    return kernel.probe(generator_loss, probes)
+
+
+def gen_specs(generator):
+    return kernel.layer_specs(generator)
+
+
+def gen_out_shape(generator, sample_noise):
+    return kernel.shape(generator(sample_noise, training=False))
+
+
+def disc_specs(discriminator):
+    return kernel.layer_specs(discriminator)
+
+
+def disc_out_shape(discriminator, x_train):
+    return kernel.shape(discriminator(x_train[:16], training=False))
+
+
+def real_0(real_0):
+    return real_0
+
+
+def fake_0(fake_0):
+    return fake_0
+
+
+def real_1(real_1):
+    return real_1
+
+
+def fake_1(fake_1):
+    return fake_1
+
+
+def fake_2(fake_2):
+    return fake_2
+
+
 PARTS = [
     Part(
         id="dcgan_generator",
         title={"en": "Generator", "ja": "生成器"},
         cells=["dcgan_gen"],
-        exports={
-            "gen_specs": "_dlgrade_kernel.layer_specs(generator)",
-            "gen_out_shape": "_dlgrade_kernel.shape(generator(sample_noise, training=False))",
-        },
+        exports=[gen_specs, gen_out_shape],
         checks=[
             LayerSpecs(
                 "generator layers",
@@ -168,10 +215,7 @@ PARTS = [
         id="dcgan_discriminator",
         title={"en": "Discriminator", "ja": "識別器"},
         cells=["dcgan_disc"],
-        exports={
-            "disc_specs": "_dlgrade_kernel.layer_specs(discriminator)",
-            "disc_out_shape": "_dlgrade_kernel.shape(discriminator(x_train[:16], training=False))",
-        },
+        exports=[disc_specs, disc_out_shape],
         checks=[
             LayerSpecs(
                 "discriminator layers",
@@ -196,10 +240,7 @@ PARTS = [
         id="dcgan_losses",
         title={"en": "Loss functions", "ja": "誤差関数"},
         cells=["dcgan_losses"],
-        exports={
-            "d_loss_probe": probe_export("discriminator_loss", D_PROBES),
-            "g_loss_probe": probe_export("generator_loss", G_PROBES),
-        },
+        exports=[d_loss_probe, g_loss_probe],
         checks=[
             Formula(
                 "discriminator_loss on fixed logits",
@@ -236,7 +277,7 @@ PARTS = [
         title={"en": "Losses and training steps", "ja": "誤差と学習ステップ"},
         cells=["dcgan_losses", "dcgan_steps"],
         after="dcgan_measure",
-        exports={name: name for name in ("real_0", "fake_0", "real_1", "fake_1", "fake_2")},
+        exports=[real_0, fake_0, real_1, fake_1, fake_2],
         checks=[
             Calibrated(
                 "discriminator loss drop after 5 discriminator steps",

@@ -9,8 +9,9 @@ accuracy (standard error about 0.04), so the pass line comes from calibration ov
 """
 import numpy as np
 
-from grader.checks import Calibrated, Decreasing, KerasLayers, prediction_accuracy
 from grader.assignment import Evaluate, Limits, Part, Setup
+from grader.checks import Calibrated, Decreasing, KerasLayers, prediction_accuracy
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 SETUP = Setup(
     framework="keras",
@@ -33,12 +34,28 @@ def _iris_holdout():
 
 HIDDEN_SETS = {"iris_holdout": _iris_holdout}
 
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def layers(model):
+    return kernel.layer_specs(model)
+
+
+def train_loss(history):
+    return [float(v) for v in history.history["loss"]]
+
+
+def train_accuracy(history):
+    return [float(v) for v in history.history["accuracy"]]
+
+
 PARTS = [
     Part(
         id="iris_layers",
         title={"en": "Layers of the network", "ja": "ネットワークの層"},
         cells=["iris_model"],
-        exports={"layers": "_dlgrade_kernel.layer_specs(model)"},
+        exports=[layers],
         checks=[
             KerasLayers(
                 "layers",
@@ -56,10 +73,7 @@ PARTS = [
         title={"en": "Accuracy on flowers you never saw", "ja": "未見の花での正解率"},
         cells=["iris_model"],
         after="iris_train",
-        exports={
-            "train_loss": "[float(v) for v in history.history['loss']]",
-            "train_accuracy": "[float(v) for v in history.history['accuracy']]",
-        },
+        exports=[train_loss, train_accuracy],
         models={"model": "model"},
         evaluate={"holdout": Evaluate(dataset="iris_holdout", model="model")},
         curves={"loss": "train_loss", "accuracy": "train_accuracy"},

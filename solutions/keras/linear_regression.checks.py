@@ -5,8 +5,8 @@ calibrated (the noise moves the least-squares line by about 0.006 in W and 0.004
 """
 import numpy as np
 
-from grader.checks import Calibrated, Decreasing, PredictionError
 from grader.assignment import Limits, Part, Setup
+from grader.checks import Calibrated, Decreasing, PredictionError
 
 SETUP = Setup(
     framework="keras",
@@ -42,15 +42,28 @@ def _final_loss(values: dict, ctx) -> float:
     return float(curve[-1])
 
 
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def W(model):
+    return model.layers[0].get_weights()[0]
+
+
+def b(model):
+    return model.layers[0].get_weights()[1]
+
+
+def losses(losses, iters_num):
+    return [float(losses[i]) for i in range(iters_num)]
+
+
 PARTS = [
     Part(
         id="linreg_params",
         title={"en": "Learned weight and bias", "ja": "学習した重みとバイアス"},
         cells=["linreg_model", "linreg_train"],
-        exports={
-            "W": "model.layers[0].get_weights()[0]",
-            "b": "model.layers[0].get_weights()[1]",
-        },
+        exports=[W, b],
         checks=[
             Calibrated(
                 "|W - 0.5|",
@@ -83,7 +96,7 @@ PARTS = [
         title={"en": "Loss during training", "ja": "学習中の誤差"},
         cells=["linreg_train"],
         # one loss per iteration: a loop that stopped early (a cell that raised) exports nothing
-        exports={"losses": "[float(losses[i]) for i in range(iters_num)]"},
+        exports=[losses],
         curves={"loss": "losses"},
         checks=[
             Decreasing("loss", 1, export="losses",

@@ -2,10 +2,35 @@
 that fits integer labels, and the saved model's accuracy on the 5,000-image MNIST holdout
 (pixels / 255, 784 wide), measured in the evaluate sandbox. Training runs 2 epochs (the course:
 20, about 53 s here) so that the notebook stays under a minute."""
-from grader.checks import Calibrated, Equals, KerasLayers, prediction_accuracy
 from grader.assignment import Evaluate, Limits, Part, Setup
+from grader.checks import Calibrated, Equals, KerasLayers, prediction_accuracy
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=180, notebook_timeout_s=400))
+
+
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def layers(model):
+    return kernel.layer_specs(model)
+
+
+def dropout_rates(model):
+    return [layer.get_config().get("rate") for layer in model.layers if type(layer).__name__ == "Dropout"]
+
+
+def loss(model):
+    return kernel.loss_name(model)
+
+
+def train_accuracy(history):
+    return [float(v) for v in history.history["accuracy"]]
+
+
+def val_accuracy(history):
+    return [float(v) for v in history.history["val_accuracy"]]
 
 
 PARTS = [
@@ -13,10 +38,7 @@ PARTS = [
         id="mlp_layers",
         title={"en": "Layers of the network", "ja": "ネットワークの層"},
         cells=["mlp_model"],
-        exports={
-            "layers": "_dlgrade_kernel.layer_specs(model)",
-            "dropout_rates": "[l.get_config().get('rate') for l in model.layers if type(l).__name__ == 'Dropout']",
-        },
+        exports=[layers, dropout_rates],
         checks=[
             KerasLayers(
                 "layers",
@@ -38,7 +60,7 @@ PARTS = [
         id="mlp_loss",
         title={"en": "Loss for integer labels", "ja": "整数ラベルの誤差関数"},
         cells=["mlp_compile"],
-        exports={"loss": "_dlgrade_kernel.loss_name(model)"},
+        exports=[loss],
         checks=[
             Equals(
                 "loss", 2, expected="sparse_categorical_crossentropy", export="loss",
@@ -51,10 +73,7 @@ PARTS = [
         title={"en": "Accuracy on images you never saw", "ja": "未見の画像での正解率"},
         cells=["mlp_model", "mlp_compile"],
         after="mlp_train",
-        exports={
-            "train_accuracy": "[float(v) for v in history.history['accuracy']]",
-            "val_accuracy": "[float(v) for v in history.history['val_accuracy']]",
-        },
+        exports=[train_accuracy, val_accuracy],
         models={"model": "model"},
         evaluate={"holdout": Evaluate(dataset="mnist", model="model", preprocess="flat")},
         curves={"accuracy": "train_accuracy", "test accuracy": "val_accuracy"},

@@ -1,21 +1,49 @@
 """Checks of "classification, 1 layer (MNIST)": the shapes of x, d, W, b and the trained model's
 accuracy on 5,000 MNIST images that students never see, computed here from the exported weights."""
-from grader.checks import Calibrated, Shape, softmax_accuracy
 from grader.assignment import Limits, Part, Setup
+from grader.checks import Calibrated, Shape, softmax_accuracy
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=120, notebook_timeout_s=300))
+
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def x_shape(x):
+    return kernel.shape(x)
+
+
+def d_shape(d):
+    return kernel.shape(d)
+
+
+def W_shape(W):
+    return kernel.shape(W)
+
+
+def b_shape(b):
+    return kernel.shape(b)
+
+
+def W(W, sess):
+    return sess.run(W)
+
+
+def b(b, sess):
+    return sess.run(b)
+
+
+def test_accuracy(accuracies):
+    return [float(a) for a in accuracies]
+
 
 PARTS = [
     Part(
         id="mnist1_shapes",
         title={"en": "Placeholders and variables", "ja": "プレースホルダーと変数"},
         cells=["mnist1_vars"],
-        exports={
-            "x_shape": "_dlgrade_kernel.shape(x)",
-            "d_shape": "_dlgrade_kernel.shape(d)",
-            "W_shape": "_dlgrade_kernel.shape(W)",
-            "b_shape": "_dlgrade_kernel.shape(b)",
-        },
+        exports=[x_shape, d_shape, W_shape, b_shape],
         checks=[
             Shape("x", 1, expected=[None, 784], hint="x = tf.placeholder(tf.float32, [None, 784])"),
             Shape("d", 1, expected=[None, 10], hint={"en": "one-hot labels: 10 columns, any batch size",
@@ -30,11 +58,7 @@ PARTS = [
         title={"en": "Trained model's accuracy", "ja": "学習したモデルの正解率"},
         cells=["mnist1_vars"],
         after="mnist1_train",
-        exports={
-            "W": "sess.run(W)",
-            "b": "sess.run(b)",
-            "test_accuracy": "[float(a) for a in accuracies]",
-        },
+        exports=[W, b, test_accuracy],
         curves={"test accuracy": "test_accuracy"},
         checks=[
             Calibrated(

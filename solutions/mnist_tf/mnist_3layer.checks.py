@@ -2,8 +2,9 @@
 with the student's own hidden sizes (16..2000 each), and the trained network's accuracy on 5,000
 MNIST images that students never see, computed here from the exported weights with the course's
 sigmoid hidden layers and dropout off."""
-from grader.checks import Calibrated, DenseChainShapes, HiddenSizes, Shape, dense_chain_accuracy
 from grader.assignment import Limits, Part, Setup
+from grader.checks import Calibrated, DenseChainShapes, HiddenSizes, Shape, dense_chain_accuracy
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 HIDDEN = (16, 2000)  # the limits stated in the notebook; they also bound the grader's forward pass
 LAYER_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -12,16 +13,76 @@ LAYER_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 # twice that; a loaded grading machine can triple it.
 SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=240, notebook_timeout_s=360))
 
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def x_shape(x):
+    return kernel.shape(x)
+
+
+def d_shape(d):
+    return kernel.shape(d)
+
+
+def W1_shape(W1):
+    return kernel.shape(W1)
+
+
+def b1_shape(b1):
+    return kernel.shape(b1)
+
+
+def W2_shape(W2):
+    return kernel.shape(W2)
+
+
+def b2_shape(b2):
+    return kernel.shape(b2)
+
+
+def W3_shape(W3):
+    return kernel.shape(W3)
+
+
+def b3_shape(b3):
+    return kernel.shape(b3)
+
+
+def W1(W1, sess):
+    return sess.run(W1)
+
+
+def b1(b1, sess):
+    return sess.run(b1)
+
+
+def W2(W2, sess):
+    return sess.run(W2)
+
+
+def b2(b2, sess):
+    return sess.run(b2)
+
+
+def W3(W3, sess):
+    return sess.run(W3)
+
+
+def b3(b3, sess):
+    return sess.run(b3)
+
+
+def test_accuracy(accuracies):
+    return [float(a) for a in accuracies]
+
+
 PARTS = [
     Part(
         id="mnist3_shapes",
         title={"en": "Placeholders and variables", "ja": "プレースホルダーと変数"},
         cells=["mnist3_vars"],
-        exports={
-            "x_shape": "_dlgrade_kernel.shape(x)",
-            "d_shape": "_dlgrade_kernel.shape(d)",
-            **{f"{n}_shape": f"_dlgrade_kernel.shape({n})" for n in LAYER_NAMES},
-        },
+        exports=[x_shape, d_shape, W1_shape, b1_shape, W2_shape, b2_shape, W3_shape, b3_shape],
         checks=[
             Shape("x", 1, expected=[None, 784], hint="x = tf.placeholder(tf.float32, [None, 784])"),
             Shape("d", 1, expected=[None, 10], hint={"en": "one-hot labels: 10 columns, any batch size",
@@ -57,10 +118,7 @@ PARTS = [
         title={"en": "Trained network's accuracy", "ja": "学習したネットワークの正解率"},
         cells=["mnist3_vars", "mnist3_optimizer"],
         after="mnist3_train",
-        exports={
-            **{n: f"sess.run({n})" for n in LAYER_NAMES},
-            "test_accuracy": "[float(a) for a in accuracies]",
-        },
+        exports=[W1, b1, W2, b2, W3, b3, test_accuracy],
         curves={"test accuracy": "test_accuracy"},
         checks=[
             Calibrated(

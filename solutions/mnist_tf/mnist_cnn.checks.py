@@ -3,8 +3,9 @@ the student's y_conv with keep_prob 1.0 equals the course's network (conv 'SAME'
 max pool, twice; fc 1024 ReLU; fc 10 softmax) computed by the grader from the exported weights,
 and changes with keep_prob 0.5 (dropout acts); and the trained network's accuracy on 5,000 MNIST
 images that students never see, computed by the same trusted forward pass in the evaluate sandbox."""
-from grader.checks import Calibrated, Differs, ForwardMatches, Shape, mnist_test_inputs, prediction_accuracy
 from grader.assignment import Evaluate, Limits, Part, Setup
+from grader.checks import Calibrated, Differs, ForwardMatches, Shape, mnist_test_inputs, prediction_accuracy
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 from grader.inside.evaluators import CNN_ARRAYS, tf1_cnn
 
 SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=180, notebook_timeout_s=360))
@@ -12,13 +13,114 @@ SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=180, notebook_timeou
 PROBE = 100  # the first 100 public test images: inputs the grader can compute the network on
 
 
-def _probe(keep_prob: str) -> str:
-    """y_conv on the probe images, as an export expression."""
-    return f"sess.run(y_conv, feed_dict={{x: mnist.test.images[:{PROBE}], keep_prob: {keep_prob}}})"
-
-
 def _shape(name: str, points: float, expected: list, hint: str | dict) -> Shape:
     return Shape(name, points, expected=expected, hint=hint)
+
+
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks below see.
+
+
+def W_conv1_shape(W_conv1):
+    return kernel.shape(W_conv1)
+
+
+def b_conv1_shape(b_conv1):
+    return kernel.shape(b_conv1)
+
+
+def h_conv1_shape(h_conv1):
+    return kernel.shape(h_conv1)
+
+
+def h_pool1_shape(h_pool1):
+    return kernel.shape(h_pool1)
+
+
+def W_conv2_shape(W_conv2):
+    return kernel.shape(W_conv2)
+
+
+def b_conv2_shape(b_conv2):
+    return kernel.shape(b_conv2)
+
+
+def h_conv2_shape(h_conv2):
+    return kernel.shape(h_conv2)
+
+
+def h_pool2_shape(h_pool2):
+    return kernel.shape(h_pool2)
+
+
+def W_fc1_shape(W_fc1):
+    return kernel.shape(W_fc1)
+
+
+def b_fc1_shape(b_fc1):
+    return kernel.shape(b_fc1)
+
+
+def h_fc1_shape(h_fc1):
+    return kernel.shape(h_fc1)
+
+
+def W_fc2_shape(W_fc2):
+    return kernel.shape(W_fc2)
+
+
+def b_fc2_shape(b_fc2):
+    return kernel.shape(b_fc2)
+
+
+def y_conv_shape(y_conv):
+    return kernel.shape(y_conv)
+
+
+def W_conv1(W_conv1, sess):
+    return sess.run(W_conv1)
+
+
+def b_conv1(b_conv1, sess):
+    return sess.run(b_conv1)
+
+
+def W_conv2(W_conv2, sess):
+    return sess.run(W_conv2)
+
+
+def b_conv2(b_conv2, sess):
+    return sess.run(b_conv2)
+
+
+def W_fc1(W_fc1, sess):
+    return sess.run(W_fc1)
+
+
+def b_fc1(b_fc1, sess):
+    return sess.run(b_fc1)
+
+
+def W_fc2(W_fc2, sess):
+    return sess.run(W_fc2)
+
+
+def b_fc2(b_fc2, sess):
+    return sess.run(b_fc2)
+
+
+def probe(y_conv, sess, x, keep_prob, mnist, n=PROBE):
+    """y_conv on the probe images, without dropout."""
+    return sess.run(y_conv, feed_dict={x: mnist.test.images[:n], keep_prob: 1.0})
+
+
+def probe_dropout(y_conv, sess, x, keep_prob, mnist, n=PROBE):
+    """y_conv on the probe images with dropout acting: it must differ from `probe`."""
+    return sess.run(y_conv, feed_dict={x: mnist.test.images[:n], keep_prob: 0.5})
+
+
+def batch_accuracy(accuracies):
+    return [float(a) for a in accuracies]
 
 
 PARTS = [
@@ -26,10 +128,10 @@ PARTS = [
         id="cnn_conv_shapes",
         title={"en": "Convolution and pooling layers", "ja": "畳み込み層とプーリング層"},
         cells=["cnn_conv"],
-        exports={
-            f"{n}_shape": f"_dlgrade_kernel.shape({n})"
-            for n in ("W_conv1", "b_conv1", "h_conv1", "h_pool1", "W_conv2", "b_conv2", "h_conv2", "h_pool2")
-        },
+        exports=[
+            W_conv1_shape, b_conv1_shape, h_conv1_shape, h_pool1_shape, W_conv2_shape, b_conv2_shape, h_conv2_shape,
+            h_pool2_shape,
+        ],
         checks=[
             _shape("W_conv1", 0.5, [5, 5, 1, 32], {"en": "5x5 filters, 1 input channel, 32 filters",
                                                     "ja": "5x5 のフィルタ、入力チャネル 1、フィルタ 32 個"}),
@@ -57,9 +159,7 @@ PARTS = [
         id="cnn_fc_shapes",
         title={"en": "Fully connected layers", "ja": "全結合層"},
         cells=["cnn_fc"],
-        exports={
-            f"{n}_shape": f"_dlgrade_kernel.shape({n})" for n in ("W_fc1", "b_fc1", "h_fc1", "W_fc2", "b_fc2", "y_conv")
-        },
+        exports=[W_fc1_shape, b_fc1_shape, h_fc1_shape, W_fc2_shape, b_fc2_shape, y_conv_shape],
         checks=[
             _shape("W_fc1", 0.5, [7 * 7 * 64, 1024], {"en": "7*7*64 flattened features to 1024 units",
                                                        "ja": "平坦化した 7*7*64 個の特徴を 1024 ユニットへ"}),
@@ -75,12 +175,7 @@ PARTS = [
         title={"en": "The trained network", "ja": "学習したネットワーク"},
         cells=["cnn_conv", "cnn_fc"],
         after="cnn_train",
-        exports={
-            **{n: f"sess.run({n})" for n in CNN_ARRAYS},
-            "probe": _probe("1.0"),
-            "probe_dropout": _probe("0.5"),
-            "batch_accuracy": "[float(a) for a in accuracies]",
-        },
+        exports=[W_conv1, b_conv1, W_conv2, b_conv2, W_fc1, b_fc1, W_fc2, b_fc2, probe, probe_dropout, batch_accuracy],
         curves={"mini-batch accuracy": "batch_accuracy"},
         evaluate={
             "holdout": Evaluate(

@@ -7,8 +7,9 @@ sits near 0.5, a trained one at 1.0.
 """
 import numpy as np
 
-from grader.checks import Calibrated, Custom, LayerSpecs, PredictionError, prediction_accuracy
 from grader.assignment import Evaluate, Limits, Part, Setup
+from grader.checks import Calibrated, Custom, LayerSpecs, PredictionError, prediction_accuracy
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 SETUP = Setup(framework="keras", limits=Limits(cell_timeout_s=240, notebook_timeout_s=480))
 
@@ -81,14 +82,34 @@ def gru_or_lstm(ctx):
     return _SECOND.get(first, _SECOND["GRU"])(ctx)
 
 
-def accuracy_part(prefix: str, name: str, *, model: str, history: str, points: int, hint: str | dict) -> Part:
+# Exports: each runs in the student's kernel after its part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data, all the checks see.
+
+
+def rnn_specs(model):
+    return kernel.layer_specs(model)
+
+
+def rnn2_specs(model2):
+    return kernel.layer_specs(model2)
+
+
+def rnn_loss(history):
+    return [float(v) for v in history.history["loss"]]
+
+
+def rnn2_loss(history2):
+    return [float(v) for v in history2.history["loss"]]
+
+
+def accuracy_part(prefix: str, name: str, *, model: str, loss_curve, points: int, hint: str | dict) -> Part:
     """A trained model's per-bit accuracy on the grader's pairs, from the model saved after
-    the model and training cells ran; the loss per epoch is drawn as a curve."""
+    the model and training cells ran; the loss per epoch (the export `loss_curve`) is drawn as a curve."""
     return Part(
         id=f"{prefix}_accuracy",
         title={"en": f"{name}: accuracy on new pairs", "ja": f"{name}: 新しい組での正解率"},
         cells=[f"{prefix}_model", f"{prefix}_train"],
-        exports={f"{prefix}_loss": f"[float(v) for v in {history}.history['loss']]"},
+        exports={f"{prefix}_loss": loss_curve},
         curves={"loss": f"{prefix}_loss"},
         models={model: model},
         evaluate={model: Evaluate(dataset="addition", model=model)},
@@ -112,7 +133,7 @@ PARTS = [
         id="rnn_layers",
         title={"en": "SimpleRNN model layers", "ja": "SimpleRNN モデルの層"},
         cells=["rnn_model"],
-        exports={"rnn_specs": "_dlgrade_kernel.layer_specs(model)"},
+        exports=[rnn_specs],
         checks=[
             LayerSpecs(
                 "SimpleRNN model layers",
@@ -126,7 +147,7 @@ PARTS = [
             ),
         ],
     ),
-    accuracy_part("rnn", "SimpleRNN", model="model", history="history", points=4,
+    accuracy_part("rnn", "SimpleRNN", model="model", loss_curve=rnn_loss, points=4,
                   hint={"en": "compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) "
                               "on x_bin, d_bin.reshape(-1, 8, 1)",
                         "ja": "x_bin, d_bin.reshape(-1, 8, 1) で model を compile して fit します "
@@ -135,10 +156,10 @@ PARTS = [
         id="rnn2_layers",
         title={"en": "GRU / LSTM model layers", "ja": "GRU / LSTM モデルの層"},
         cells=["rnn2_model"],
-        exports={"rnn2_specs": "_dlgrade_kernel.layer_specs(model2)"},
+        exports=[rnn2_specs],
         checks=[Custom("GRU/LSTM model layers", 2, fn=gru_or_lstm, uses=("rnn2_specs",))],
     ),
-    accuracy_part("rnn2", "GRU / LSTM", model="model2", history="history2", points=3,
+    accuracy_part("rnn2", "GRU / LSTM", model="model2", loss_curve=rnn2_loss, points=3,
                   hint={"en": "compile and fit model2 the same way as model",
                         "ja": "model2 も model と同じように compile して fit します"}),
 ]

@@ -1,16 +1,90 @@
 """Checks of "TensorFlow: constant, placeholder, variables": values, dtypes and shapes of the
 constants, a placeholder that gives back what the grader feeds it, and a variable that an assign op
 multiplies by 10. Values are read in fresh Sessions the grader opens, not from printed output."""
-from grader.checks import Equals, Shape
 from grader.assignment import Limits, Part, Setup
+from grader.checks import Equals, Shape
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 SETUP = Setup(framework="tf1", limits=Limits(cell_timeout_s=60, notebook_timeout_s=180))
 
 # Exactly representable in float32, so the fed-back values compare equal.
 PROBE = [[0.25, -1.5, 3.0], [7.0, 0.125, -2.0]]
 
-# A fresh Session, initialise x, then x, update_x, update_x, update_x: 1, 10, 100, 1000.
-RERUN = "(lambda s: (s.run(x.initializer), [s.run(x)] + [s.run(update_x) for _ in range(3)])[1])(tf.Session())"
+
+# Exports: each runs in the student's kernel after the part's cells, called with the student's
+# variables its parameters name; what it returns is saved as data for the checks below.
+
+
+def a(a):
+    import tensorflow.compat.v1 as tf
+
+    return tf.Session().run(a)
+
+
+def b(b):
+    import tensorflow.compat.v1 as tf
+
+    return tf.Session().run(b)
+
+
+def c(c):
+    import tensorflow.compat.v1 as tf
+
+    return tf.Session().run(c)
+
+
+def a_dtype(a):
+    return kernel.dtype(a)
+
+
+def b_dtype(b):
+    return kernel.dtype(b)
+
+
+def c_dtype(c):
+    return kernel.dtype(c)
+
+
+def a_shape(a):
+    return kernel.shape(a)
+
+
+def b_shape(b):
+    return kernel.shape(b)
+
+
+def c_shape(c):
+    return kernel.shape(c)
+
+
+def x_shape(x):
+    return kernel.shape(x)
+
+
+def x_dtype(x):
+    return kernel.dtype(x)
+
+
+def x_fed(x, probe=PROBE):
+    import tensorflow.compat.v1 as tf
+
+    return tf.Session().run(x, feed_dict={x: probe})
+
+
+def values(update_x, values):
+    """The values the cell printed; update_x exists only when the cell above ran, so no stale x
+    from the placeholder part is read."""
+    return values
+
+
+def rerun(x, update_x):
+    """A fresh Session, initialise x, then x, update_x, update_x, update_x: 1, 10, 100, 1000."""
+    import tensorflow.compat.v1 as tf
+
+    s = tf.Session()
+    s.run(x.initializer)
+    return [s.run(x)] + [s.run(update_x) for _ in range(3)]
+
 
 PARTS = [
     Part(
@@ -18,17 +92,7 @@ PARTS = [
         title={"en": "constant", "ja": "定数 (constant)"},
         cells=["basics_const"],
         after="basics_const_run",
-        exports={
-            "a": "tf.Session().run(a)",
-            "b": "tf.Session().run(b)",
-            "c": "tf.Session().run(c)",
-            "a_dtype": "_dlgrade_kernel.dtype(a)",
-            "b_dtype": "_dlgrade_kernel.dtype(b)",
-            "c_dtype": "_dlgrade_kernel.dtype(c)",
-            "a_shape": "_dlgrade_kernel.shape(a)",
-            "b_shape": "_dlgrade_kernel.shape(b)",
-            "c_shape": "_dlgrade_kernel.shape(c)",
-        },
+        exports=[a, b, c, a_dtype, b_dtype, c_dtype, a_shape, b_shape, c_shape],
         checks=[
             Equals("value of a", 1, export="a", expected=1, hint="a = tf.constant(1)"),
             Equals("dtype of a", 0.5, expected="int32", export="a_dtype",
@@ -54,11 +118,7 @@ PARTS = [
         title={"en": "placeholder", "ja": "プレースホルダー (placeholder)"},
         cells=["basics_placeholder"],
         after="basics_placeholder_run",
-        exports={
-            "x_shape": "_dlgrade_kernel.shape(x)",
-            "x_dtype": "_dlgrade_kernel.dtype(x)",
-            "x_fed": f"tf.Session().run(x, feed_dict={{x: {PROBE!r}}})",
-        },
+        exports=[x_shape, x_dtype, x_fed],
         checks=[
             Shape("x", 1, expected=[None, 3], hint={"en": "shape=[None, 3]: None lets any number of rows be fed",
                                                     "ja": "shape=[None, 3]: None にすると何行でも与えられます"}),
@@ -73,12 +133,7 @@ PARTS = [
         title={"en": "Variable and assign", "ja": "変数 (Variable) と assign"},
         cells=["basics_variable"],
         after="basics_variable_run",
-        exports={
-            # update_x exists only when the cell above ran: no stale x from the placeholder part
-            "values": "(update_x, values)[1]",
-            "rerun": RERUN,
-            "x_dtype": "_dlgrade_kernel.dtype(x)",
-        },
+        exports={"values": values, "rerun": rerun, "x_dtype": x_dtype},
         checks=[
             Equals("values printed: x, after update_x, after update_x again", 2, expected=[1, 10, 100], export="values",
                    hint={"en": "x starts at 1 and update_x = tf.assign(x, x * a) multiplies it by a = 10",

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.checks import Calibrated, Check, Decreasing, PredictionError
 from grader.assignment import Limits, Part, Setup
+from grader.checks import Calibrated, Check, Decreasing, PredictionError
+from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
 
 # Absolute slack per metric: five calibration seeds cannot show the tail of the data noise. A
 # simulation of 20,000 draws of the same data with the reference's fit (300 gradient-descent steps
@@ -43,16 +44,69 @@ LIN_PROBE_D = [[1.0], [2.0], [6.0], [7.5]]
 CUBIC_PROBE_X = [[1.0, x, x**2, x**3] for x in (-1.5, -0.5, 0.5, 1.5)]
 CUBIC_PROBE_D = [[4.0], [-1.0], [0.5], [2.0]]
 
-# Every export of a regression part goes through this guard: W, y and loss must belong to the
-# graph the part's locked cell started (tf.reset_default_graph()), so that a part whose cell did
-# not run never shows values left over from an earlier part.
-GRAPH_GUARD = "[tf.get_default_graph().as_graph_element(t) for t in (W, y, loss)]"
-# The try's locked cell defines W, y and loss itself: it is the student's numbers that must be set.
-TRY_GUARD = f"int(iters_num), float(learning_rate), {GRAPH_GUARD}"
+# Exports. Each first checks that W, y and loss belong to the graph the part's locked cell started
+# (tf.reset_default_graph()), so that a part whose cell did not run never shows values left over
+# from an earlier part (kernel.same_graph). The try's locked cell defines W, y and loss itself: it
+# is the student's numbers (iters_num, learning_rate) that must be set there.
 
 
-def guarded(expr: str, guard: str = GRAPH_GUARD) -> str:
-    return f"({guard}, {expr})[-1]"
+def fitted_W(W, y, loss, sess):
+    kernel.same_graph(W, y, loss)
+    return sess.run(W)
+
+
+def fitted_b(b, W, y, loss, sess):
+    kernel.same_graph(W, y, loss)
+    return sess.run(b)
+
+
+def loss_curve(losses, W, y, loss):
+    kernel.same_graph(W, y, loss)
+    return [float(v) for v in losses]
+
+
+def lin_y_probe(y, xt, W, loss, sess, probe_x=LIN_PROBE_X):
+    kernel.same_graph(W, y, loss)
+    return sess.run(y, feed_dict={xt: probe_x})
+
+
+def lin_loss_probe(loss, xt, dt, W, y, sess, probe_x=LIN_PROBE_X, probe_d=LIN_PROBE_D):
+    kernel.same_graph(W, y, loss)
+    return sess.run(loss, feed_dict={xt: probe_x, dt: probe_d})
+
+
+def cubic_y_probe(y, xt, W, loss, sess, probe_x=CUBIC_PROBE_X):
+    kernel.same_graph(W, y, loss)
+    return sess.run(y, feed_dict={xt: probe_x})
+
+
+def cubic_loss_probe(loss, xt, dt, W, y, sess, probe_x=CUBIC_PROBE_X, probe_d=CUBIC_PROBE_D):
+    kernel.same_graph(W, y, loss)
+    return sess.run(loss, feed_dict={xt: probe_x, dt: probe_d})
+
+
+def try_iters_num(iters_num, learning_rate, W, y, loss):
+    int(iters_num), float(learning_rate)  # both set to numbers
+    kernel.same_graph(W, y, loss)
+    return iters_num
+
+
+def try_learning_rate(iters_num, learning_rate, W, y, loss):
+    int(iters_num), float(learning_rate)
+    kernel.same_graph(W, y, loss)
+    return float(learning_rate)
+
+
+def try_W(iters_num, learning_rate, W, y, loss, sess):
+    int(iters_num), float(learning_rate)
+    kernel.same_graph(W, y, loss)
+    return sess.run(W)
+
+
+def try_losses(iters_num, learning_rate, W, y, loss, losses):
+    int(iters_num), float(learning_rate)
+    kernel.same_graph(W, y, loss)
+    return [float(v) for v in losses]
 
 
 def coefficient_error(name: str, true: tuple[float, ...]):
@@ -125,13 +179,6 @@ class AtMost(Check):
         return self._result(ctx, ok, "value.ok" if ok else "value.wrong", f"1 .. {self.limit}", got, self.hint)
 
 
-def _probe_exports(probe_x: list, probe_d: list) -> dict[str, str]:
-    return {
-        "y_probe": guarded(f"sess.run(y, feed_dict={{xt: {probe_x!r}}})"),
-        "loss_probe": guarded(f"sess.run(loss, feed_dict={{xt: {probe_x!r}, dt: {probe_d!r}}})"),
-    }
-
-
 MSE_HINT = {
     "en": "loss = tf.reduce_mean(tf.square(y - dt)): the mean (not the sum) of the squared errors",
     "ja": "loss = tf.reduce_mean(tf.square(y - dt)): 二乗誤差の (和ではなく) 平均です",
@@ -143,12 +190,7 @@ PARTS = [
         title={"en": "Linear regression", "ja": "線形回帰"},
         cells=["lin_model"],
         after="lin_train",
-        exports={
-            "W": guarded("sess.run(W)"),
-            "b": guarded("sess.run(b)"),
-            "losses": guarded("[float(v) for v in losses]"),
-            **_probe_exports(LIN_PROBE_X, LIN_PROBE_D),
-        },
+        exports={"W": fitted_W, "b": fitted_b, "losses": loss_curve, "y_probe": lin_y_probe, "loss_probe": lin_loss_probe},
         curves={"loss": "losses"},
         checks=[
             Calibrated("|W - 3|", 2, metric="lin_W_error", compute=coefficient_error("W", (3.0,)), uses=("W",),
@@ -173,11 +215,7 @@ PARTS = [
         title={"en": "Non-linear regression (cubic)", "ja": "非線形回帰 (3 次式)"},
         cells=["cubic_model"],
         after="cubic_train",
-        exports={
-            "W": guarded("sess.run(W)"),
-            "losses": guarded("[float(v) for v in losses]"),
-            **_probe_exports(CUBIC_PROBE_X, CUBIC_PROBE_D),
-        },
+        exports={"W": fitted_W, "losses": loss_curve, "y_probe": cubic_y_probe, "loss_probe": cubic_loss_probe},
         curves={"loss": "losses"},
         checks=[
             Calibrated("max |W - (1, -2.8, 1.6, -0.4)|", 3, metric="cubic_coef_error",
@@ -200,12 +238,7 @@ PARTS = [
         title={"en": "try: y = 30x^2 + 0.5x + 0.2", "ja": "try: y = 30x^2 + 0.5x + 0.2"},
         cells=["try_params"],
         after="try_train",
-        exports={
-            "iters_num": guarded("iters_num", TRY_GUARD),
-            "learning_rate": guarded("float(learning_rate)", TRY_GUARD),
-            "W": guarded("sess.run(W)", TRY_GUARD),
-            "losses": guarded("[float(v) for v in losses]", TRY_GUARD),
-        },
+        exports={"iters_num": try_iters_num, "learning_rate": try_learning_rate, "W": try_W, "losses": try_losses},
         curves={"loss": "losses"},
         checks=[
             AtMost("iters_num", 1, limit=TRY_BUDGET, hint={
