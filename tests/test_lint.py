@@ -94,7 +94,7 @@ def test_a_bad_limits_key_in_a_typed_setup(toy):
     )
     p = only(lint_assignment(toy))
     assert (p.file, p.line) == (path, 4)
-    assert "does not load" in p.message and "cell_timeout" in p.message
+    assert "does not load" in p.message and "(did you mean 'cell_timeout_s'?)" in p.message
     with pytest.raises(AssignmentError, match=rf"^{path}:4: "):
         load_assignment(toy)
 

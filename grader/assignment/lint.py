@@ -18,12 +18,14 @@ import ast
 import builtins
 import importlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from grader import checks
 from grader.assignment.source import CheckSource, error_line
 from grader.assignment.spec import Evaluate, Part, closest, load_checks_module, setup_problems
 from grader.checks import Calibrated
@@ -73,7 +75,7 @@ def _lint_notebook(nb_path: Path, seen: dict[str, Path]) -> list[Problem]:
     except AssignmentError as exc:
         cause = exc.__cause__ or exc
         line = error_line(cause, checks_path) or 1
-        return [Problem(checks_path, line, f"does not load: {type(cause).__name__}: {cause}")]
+        return [Problem(checks_path, line, f"does not load: {type(cause).__name__}: {cause}{_keyword_hint(cause)}")]
     nb = _read(nb_path)
     grade_ids = None if nb is None else {g for g in (nbf.grade_id(c) for c in nb.cells) if g}
     lint = _Linter(checks_path, module, grade_ids, notebook_names(nb))
@@ -82,6 +84,17 @@ def _lint_notebook(nb_path: Path, seen: dict[str, Path]) -> list[Problem]:
     lint.mutants()
     lint.thresholds(nb_path.with_name(nb_path.stem + ".thresholds.json"))
     return lint.problems
+
+
+def _keyword_hint(exc: BaseException) -> str:
+    """' (did you mean X?)' for a misspelt keyword of what a checks file builds (Limits(cell_timeout=...))."""
+    import grader.assignment as api  # here: the package imports this module's neighbours first
+
+    found = re.match(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'", str(exc))
+    if not isinstance(exc, TypeError) or not found:
+        return ""
+    cls = getattr(api, found[1], None) or getattr(checks, found[1], None)
+    return closest(found[2], [f.name for f in fields(cls)]) if is_dataclass(cls) else ""
 
 
 def _read(nb_path: Path) -> nbformat.NotebookNode | None:
