@@ -183,7 +183,6 @@ def test_cells_curves_evaluations_mutants_and_ids(toy):
 
 
 def test_exports_as_functions_are_accepted_and_their_names_still_checked(toy):
-    pytest.importorskip("grader.assignment.exports")
     prefix = "def steps(steps):\n    return list(steps)\n\n"
     write(toy, ('"steps": "steps"', '"steps": steps'), prefix=prefix)
     assert lint_assignment(toy) == []
@@ -196,6 +195,16 @@ def test_exports_as_functions_are_accepted_and_their_names_still_checked(toy):
         "reads 'stpes' (parameter of steps()), which the solution notebook never defines (did you mean 'steps'?)"
         in p.message
     )
+    # the list form, names from the defs; a retrain `until` written as a function is checked alike
+    path = write(
+        toy,
+        ('exports={"acc": "acc"}', "exports=[acc], retrain=Retrain(until=done)"),
+        ("import Part", "import Part, Retrain"),
+        prefix="def acc(acc):\n    return acc\n\n\ndef done(acc, stpes):\n    return acc > 0.5\n\n",
+    )
+    assert lint_assignment(toy)[0].line == line_of(path, "def done(")
+    p = only(lint_assignment(toy))
+    assert p.line == line_of(path, "def done(") and "retrain until of part 'toy_score' reads 'stpes'" in p.message
 
 
 def test_thresholds_out_of_step_with_the_checks_are_warnings(toy):
