@@ -147,10 +147,15 @@ def _missing(catalog: dict) -> list[str]:
 
 def _unused(catalog: dict) -> list[str]:
     """Keys of `catalog` that no source or template names, directly or through a family."""
+    return sorted(set(catalog) - _named())
+
+
+@cache
+def _named() -> frozenset[str]:
     named = set().union(*(_strings(p) for p in SOURCES))
     named |= {text for _, kind, text in _uses() if kind == "key"}  # the templates' keys
     named |= {prefix + m for prefix, (_, members) in FAMILIES.items() for m in members()}
-    return sorted(set(catalog) - named)
+    return frozenset(named)
 
 
 def _fields(text: str, lang: str) -> set[str]:
