@@ -117,6 +117,10 @@ def _uses() -> list[tuple[str, str, str]]:
                 found.append((f"{where}:{node.lineno}", "built", ""))  # key += ".suffix": write the whole key
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and KEY_NAMES.match(node.target.id):
                 nodes.append(node.value)  # a dataclass field's default: ok_key: str = "metric.ok"
+            elif isinstance(node, (ast.Set, ast.Tuple, ast.List)) and len(node.elts) > 1 and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts) and \
+                    2 * sum(e.value in CATALOG for e in node.elts) > len(node.elts):
+                nodes += node.elts  # a collection of keys, mostly known ones: dashboard.CELL_LEVEL
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 # "intake.symlink" anywhere, e.g. in a returned tuple: a key of a catalogue namespace
                 if KEY_SHAPE.match(node.value) and node.value.split(".")[0] in namespaces and "." in node.value \
