@@ -182,6 +182,15 @@ def test_cells_curves_evaluations_mutants_and_ids(toy):
     assert part == line_of(path, "Part(")
 
 
+def test_load_assignment_names_file_and_line_of_a_missing_cell(toy):
+    path = write(toy, ('cells=["toy_vars"], after="toy_train"', 'cells=["toy_varz"], after="toy_train"'))
+    line = line_of(path, 'id="toy_score"')
+    with pytest.raises(
+        AssignmentError, match=rf"^{path}:{line}: part toy_score names cell 'toy_varz'.*did you mean 'toy_vars'"
+    ):
+        load_assignment(toy)
+
+
 def test_exports_as_functions_are_accepted_and_their_names_still_checked(toy):
     prefix = "def steps(steps):\n    return list(steps)\n\n"
     write(toy, ('"steps": "steps"', '"steps": steps'), prefix=prefix)

@@ -30,8 +30,8 @@ from typing import Any, Callable
 
 import nbformat
 
-from grader.assignment.source import CheckSource, error_line
 from grader.assignment.exports import ExportFunction, export_function, normalise
+from grader.assignment.source import CheckSource, error_line
 from grader.errors import AssignmentError
 from grader.notebook import format as nbf
 from grader.sandbox.base import Limits
@@ -146,7 +146,7 @@ class Setup:
         object.__setattr__(self, "slack", {m: (float(r), float(a)) for m, (r, a) in self.slack.items()})
 
     @classmethod
-    def from_value(cls, value: Any) -> "Setup":
+    def from_value(cls, value: Any) -> Setup:
         """A checks file's SETUP (absent, a Setup or a dict) as a Setup; AssignmentError for the
         first of its problems."""
         problems = setup_problems(value)
@@ -306,7 +306,7 @@ def load_assignment(path: Path) -> Assignment:
             thresholds_path=nb_path.with_name(nb_path.stem + ".thresholds.json"),
             hidden_sets=dict(getattr(module, "HIDDEN_SETS", {})),
         )
-        _check_cells_exist(spec)
+        _check_cells_exist(spec, checks_path)
         spec.release()  # an unreleased notebook is the instructor's to fix, before any grading
         notebooks.append(spec)
     if not notebooks:
@@ -317,9 +317,12 @@ def load_assignment(path: Path) -> Assignment:
     return Assignment(name=path.name, path=path, notebooks=notebooks)
 
 
-def _check_cells_exist(spec: NotebookSpec) -> None:
+def _check_cells_exist(spec: NotebookSpec, checks_path: Path) -> None:
     ids = {nbf.grade_id(c) for c in spec.solution().cells}
     for part in spec.parts:
         for gid in [*part.cells, *part.answers, *([part.after] if part.after else [])]:
             if gid not in ids:
-                raise AssignmentError(f"{spec.name}: part {part.id} names cell {gid!r}, which the notebook lacks")
+                line = CheckSource(checks_path).part_line(part.id)
+                raise AssignmentError(
+                    f"{checks_path}:{line}: part {part.id} names cell {gid!r}, which {spec.name} lacks{closest(gid, ids)}"
+                )
