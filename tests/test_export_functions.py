@@ -1,11 +1,14 @@
 """Exports written as functions in a checks file: what is shipped to the student's kernel, what is
 refused when the checks file loads, and how the export cell calls them next to the student's code."""
+
 import builtins
 import json
 
 import nbformat
 import numpy as np
 import pytest
+from fakes import FakeRunner, Scenario
+from toy import make_toy
 
 from grader.assignment.exports import ExportFunction, export_function, normalise
 from grader.assignment.spec import Part, Retrain, load_assignment
@@ -13,9 +16,6 @@ from grader.errors import AssignmentError
 from grader.inside import kernel
 from grader.pipeline.execution import export_source, retrain_source
 from grader.pipeline.grading import GradeOptions, grade
-
-from fakes import FakeRunner, Scenario
-from toy import make_toy
 
 PROBE = [[0.25, -1.5], [7.0, 0.125]]
 

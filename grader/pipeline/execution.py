@@ -17,12 +17,12 @@ from typing import Protocol
 import nbformat
 from nbformat import NotebookNode
 
-from grader.intake import artifacts as art
-from grader.notebook import format as nbf
-from grader.intake.copyback import remove_tree
-from grader.sandbox.base import Limits, ProcessOutcome, Sandbox
 from grader.assignment.exports import ExportFunction
 from grader.assignment.spec import NotebookSpec
+from grader.intake import artifacts as art
+from grader.intake.copyback import remove_tree
+from grader.notebook import format as nbf
+from grader.sandbox.base import Limits, ProcessOutcome, Sandbox
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the grader package
 
