@@ -20,6 +20,7 @@ A parameter with a default is not looked up in the student's notebook: it is a c
 data: numbers, strings, None, lists, tuples, dicts), passed to the call as written, so that an
 export and its check can share a probe (`def x_fed(x, *, probe=PROBE)`).
 """
+
 from __future__ import annotations
 
 import ast
@@ -71,7 +72,9 @@ def export_function(fn, label: str) -> ExportFunction:
     if fn.__name__ == "<lambda>":
         raise refuse("a lambda cannot be shipped to the student's kernel; write a module-level def")
     if fn.__qualname__ != fn.__name__ or fn.__closure__:
-        raise refuse(f"{fn.__qualname__} is defined inside another function; write it at the top level of the checks file")
+        raise refuse(
+            f"{fn.__qualname__} is defined inside another function; write it at the top level of the checks file"
+        )
     code = fn.__code__
     if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
         raise refuse("*args and **kwargs cannot name the student's variables; list each one as a parameter")
@@ -110,8 +113,10 @@ def _constants(fn, refuse) -> dict:
         except (ValueError, SyntaxError, RecursionError):
             same = False
         if not same:
-            raise refuse(f"the default of {name} ({type(value).__name__}) is not plain data "
-                         "(numbers, strings, None, lists, tuples, dicts)")
+            raise refuse(
+                f"the default of {name} ({type(value).__name__}) is not plain data "
+                "(numbers, strings, None, lists, tuples, dicts)"
+            )
         out[name] = value
     return out
 
@@ -146,11 +151,16 @@ def _refuse_outside_names(source: str, name: str, refuse) -> None:
     for child in top.get_children():
         walk(child)
     unknown = sorted(n for n in outside if n != HELPERS and not hasattr(builtins, n) and n != name)
-    missing = sorted({
-        node.attr for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == HELPERS
-        and node.attr not in kernel.HELPERS
-    })
+    missing = sorted(
+        {
+            node.attr
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == HELPERS
+            and node.attr not in kernel.HELPERS
+        }
+    )
     if missing:
         raise refuse(f"{HELPERS} has no {', '.join(missing)}; its helpers are {', '.join(kernel.HELPERS)}")
     if unknown:
@@ -172,11 +182,15 @@ def normalise(entries, kind: str, part_id: str) -> dict:
         pairs = []
         for fn in entries:
             if not isinstance(fn, types.FunctionType):
-                raise AssignmentError(f"part {part_id}: a list of {kind} holds functions only "
-                                      f"(use a dict for expression strings), not {type(fn).__name__}")
+                raise AssignmentError(
+                    f"part {part_id}: a list of {kind} holds functions only "
+                    f"(use a dict for expression strings), not {type(fn).__name__}"
+                )
             pairs.append((fn.__name__, fn))
     else:
-        raise AssignmentError(f"part {part_id}: {kind} must be a dict or a list of functions, not {type(entries).__name__}")
+        raise AssignmentError(
+            f"part {part_id}: {kind} must be a dict or a list of functions, not {type(entries).__name__}"
+        )
     out: dict = {}
     for key, value in pairs:
         if not isinstance(key, str) or not key:
