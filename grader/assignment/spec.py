@@ -14,9 +14,10 @@ A checks file is trusted instructor code; it never enters a sandbox. It defines
     HIDDEN_SETS = {"name": make}     # optional: grader-made data, make() -> (inputs, labels)
     MUTANTS = {"name": {grade_id: source}}   # known-wrong answers that must lose points
 
-`exports` maps a name to a Python expression that the grader evaluates in the student's kernel
-after the part's last cell; the value is saved as data (arrays as .npy, the rest as JSON) and
-checks read only that data.
+`exports` are functions of the checks file (grader.assignment.exports; or expression strings)
+that the grader runs in the student's kernel after the part's last cell, with the student's
+variables their parameters name; the value is saved as data (arrays as .npy, the rest as JSON)
+and checks read only that data.
 """
 from __future__ import annotations
 
