@@ -234,3 +234,66 @@ def test_the_report_says_which_variable_the_notebook_does_not_define(tmp_path):
     result = grade(path, assignment, FakeRunner(scenario), tmp_path / "out", GradeOptions())
     check = next(c for p in result.parts if p.id == "toy_shapes" for c in p.checks if c.name == "W")
     assert check.message_key == "export_undefined" and "does not define W" in check.message
+
+
+# --- in a real kernel, in the sandbox ---------------------------------------------------------------
+
+REAL_CHECKS = '''
+from grader.assignment import Limits, Part, Setup
+from grader.checks import Equals
+from grader.inside import kernel
+
+SETUP = Setup(framework="numpy", limits=Limits(cell_timeout_s=60, notebook_timeout_s=120))
+
+
+def W_shape(W):
+    return kernel.shape(W)
+
+
+def n_rows(W):
+    return len(W)
+
+
+def b_value(b):
+    return b
+
+
+PARTS = [Part(id="p", title="p", cells=["vars"], exports=[W_shape, n_rows, b_value],
+              checks=[Equals("W_shape", 1, expected=[3, 2]), Equals("n_rows", 1, expected=3),
+                      Equals("b_value", 1, expected=1)])]
+'''
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_student_names_do_not_reach_the_export_and_a_missing_variable_is_named(tmp_path):
+    from grader.notebook.release import release_assignment
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.sandbox.bwrap import make_sandbox
+    from toy import _cell
+
+    sol = tmp_path / "solutions/real"
+    sol.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("code", "import numpy as np", "setup", locked=True),
+            _cell("code", "### BEGIN SOLUTION\nW = np.zeros((3, 2))\nb = 1\n### END SOLUTION", "vars", solution=True),
+        ]
+    )
+    nbformat.write(nb, sol / "real.ipynb")
+    (sol / "real.checks.py").write_text(REAL_CHECKS)
+    release_assignment(sol, tmp_path / "exercises")
+    assignment = load_assignment(sol)
+    hostile = (
+        "import grader.inside.kernel as k\n"
+        "W = np.zeros((3, 2))\n"
+        "kernel = len = np = None\n"
+        "k.shape = lambda _: [784, 10]\n"  # patching the helper module
+    )
+    nb.cells[1].source = hostile
+    path = tmp_path / "sub/real.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    result = grade(path, assignment, SandboxedRunner(make_sandbox(False)), tmp_path / "out", GradeOptions())
+    checks = {c.name: c for p in result.parts for c in p.checks}
+    assert checks["W_shape"].score == 1 and checks["n_rows"].score == 1, [c.message for c in checks.values()]
+    assert checks["b_value"].message_key == "export_undefined" and "does not define b" in checks["b_value"].message
