@@ -3,21 +3,20 @@ grading time (split) and each calibrated threshold beside the reference's mean.
 
     .venv/bin/python benchmarks/course_times.py [--assignment NAME]...
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import nbformat
 
-from grader.sandbox.bwrap import make_sandbox
-from grader.pipeline.calibrate import reference_notebook
-from grader.pipeline.grading import make_options
-from grader.pipeline.execution import SandboxedRunner
-from grader.pipeline.grading import grade
 from grader.assignment.spec import load_assignment
+from grader.pipeline.calibrate import reference_notebook
+from grader.pipeline.execution import SandboxedRunner
+from grader.pipeline.grading import grade, make_options
+from grader.sandbox.bwrap import make_sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,10 +38,14 @@ def main() -> None:
                 split = result.timings["notebooks"][spec.name]
                 total = result.timings["total_s"]
                 other = total - split["kernel_start_s"] - split["seed_cell_s"] - split["student_cells_s"]
-                print(f"{name + '/' + spec.name:38} {result.score:>4g}/{result.max_score:<4g} {total:8.1f} "
-                      f"{split['kernel_start_s']:7.1f} {split['seed_cell_s']:8.1f} {split['student_cells_s']:7.1f} {other:7.1f}")
+                print(
+                    f"{name + '/' + spec.name:38} {result.score:>4g}/{result.max_score:<4g} {total:8.1f} "
+                    f"{split['kernel_start_s']:7.1f} {split['seed_cell_s']:8.1f} {split['student_cells_s']:7.1f} {other:7.1f}"
+                )
                 for metric, entry in spec.thresholds().items():
-                    print(f"    {metric:44} mean {entry['mean']:.4f}  threshold {entry['threshold']:.4f} ({entry['direction']})")
+                    print(
+                        f"    {metric:44} mean {entry['mean']:.4f}  threshold {entry['threshold']:.4f} ({entry['direction']})"
+                    )
 
 
 if __name__ == "__main__":

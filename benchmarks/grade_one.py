@@ -9,6 +9,7 @@ handing over and copying back the work folder, the cgroup), and scoring (reading
 checks, the evaluate phase when a part has one). Runs alternate between the two modes so that
 a change in the machine's load hits both alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,14 +21,14 @@ from pathlib import Path
 
 import nbformat
 
-from grader.sandbox.bwrap import BubblewrapSandbox
-from grader.pipeline.calibrate import reference_notebook
+from grader.assignment.spec import load_assignment
 from grader.datasets import public_dir, verify_mnist
+from grader.pipeline.calibrate import reference_notebook
 from grader.pipeline.execution import SandboxedRunner
 from grader.pipeline.grading import GradeOptions, grade
 from grader.pipeline.hidden import HiddenData
 from grader.sandbox.base import Unsandboxed
-from grader.assignment.spec import load_assignment
+from grader.sandbox.bwrap import BubblewrapSandbox
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = "mnist_1layer.ipynb"
@@ -47,7 +48,13 @@ def one_notebook_assignment(root: Path) -> Path:
 
 def split_of(result) -> dict[str, float]:
     t = result.timings["notebooks"][NOTEBOOK]
-    in_kernel = t["kernel_start_s"] + t["seed_cell_s"] + t["student_cells_s"] + t["export_cells_s"] + t.get("retrain_cells_s", 0.0)
+    in_kernel = (
+        t["kernel_start_s"]
+        + t["seed_cell_s"]
+        + t["student_cells_s"]
+        + t["export_cells_s"]
+        + t.get("retrain_cells_s", 0.0)
+    )
     return {
         **{k: t[k] for k in PHASES if k in t},
         "sandbox_overhead_s": t["sandbox_total_s"] - in_kernel,

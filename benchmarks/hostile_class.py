@@ -10,6 +10,7 @@ and the size of what stays in its output folder.
 Needs root and bubblewrap, like the hostile tests. One at a time so that the memory growth
 belongs to one submission.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 import numpy as np  # noqa: E402
-
 import test_hostile as th  # noqa: E402
+from hostile import cases as hc  # noqa: E402
+
 from grader import reporters  # noqa: E402
-from grader.sandbox.bwrap import make_sandbox  # noqa: E402
-from grader.pipeline.calibrate import reference_notebook  # noqa: E402
+from grader.assignment.spec import load_assignment  # noqa: E402
 from grader.datasets import public_dir  # noqa: E402
 from grader.datasets.cache import cache_root  # noqa: E402
+from grader.pipeline.calibrate import reference_notebook  # noqa: E402
 from grader.pipeline.execution import SandboxedRunner  # noqa: E402
 from grader.pipeline.grading import GradeOptions, grade  # noqa: E402
 from grader.pipeline.hidden import HiddenData  # noqa: E402
 from grader.pipeline.scheduler import unique_names  # noqa: E402
-from grader.assignment.spec import load_assignment  # noqa: E402
-from hostile import cases as hc  # noqa: E402
+from grader.sandbox.bwrap import make_sandbox  # noqa: E402
 
 MiB = 2**20
 
@@ -109,11 +110,21 @@ def build_class(tmp: Path, only: set[str]):
     lambda_model, plain_model = th._keras_models(tmp, canary / "pwned-lambda")
     outdir, class_dir = tmp / "out", tmp / "class"
     host = hc.Host(
-        tcp_port=9, udp_port=9, addresses=("127.0.0.1",), solutions_dir=sol, repo=REPO,
-        labels_dir=cache_root() / "labels", hidden_dir=cache_root() / "hidden", public_dir=public_dir(),
-        canary_dir=canary, outdir=outdir, other_submission=class_dir / "honest_reference" / hc.NOTEBOOK,
-        other_artifacts=outdir / "honest_reference" / "work", steal_dir=canary / "steal",
-        lambda_model=lambda_model, plain_model=plain_model,
+        tcp_port=9,
+        udp_port=9,
+        addresses=("127.0.0.1",),
+        solutions_dir=sol,
+        repo=REPO,
+        labels_dir=cache_root() / "labels",
+        hidden_dir=cache_root() / "hidden",
+        public_dir=public_dir(),
+        canary_dir=canary,
+        outdir=outdir,
+        other_submission=class_dir / "honest_reference" / hc.NOTEBOOK,
+        other_artifacts=outdir / "honest_reference" / "work",
+        steal_dir=canary / "steal",
+        lambda_model=lambda_model,
+        plain_model=plain_model,
     )
     cases = hc.write_class(host, spec.release(), reference_notebook(spec), class_dir, only)
     return assignment, class_dir, outdir, cases
@@ -135,7 +146,9 @@ def main() -> None:
         options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData())
         formats = list(reporters.REPORTERS)
         rows = []
-        print(f"{'submission':34} {'score':>7} {'wall s':>7} {'sandbox s':>9} {'trusted s':>9} {'RSS +MiB':>8} {'RSS MiB':>7} {'output KiB':>10}")
+        print(
+            f"{'submission':34} {'score':>7} {'wall s':>7} {'sandbox s':>9} {'trusted s':>9} {'RSS +MiB':>8} {'RSS MiB':>7} {'output KiB':>10}"
+        )
         for path in submissions:
             runner.sandbox_s = 0.0
             before = RssPeak.now()
@@ -148,14 +161,18 @@ def main() -> None:
             grown = (rss.peak - before) / MiB
             size = apparent_bytes(outdir / names[path]) / 1024
             rows.append((names[path], trusted, grown, size))
-            print(f"{names[path][:34]:34} {result.score:>3g}/{result.max_score:<3g} {wall:7.1f} "
-                  f"{runner.sandbox_s:9.1f} {trusted:9.2f} {grown:8.1f} {rss.peak / MiB:7.0f} {size:10.0f}")
+            print(
+                f"{names[path][:34]:34} {result.score:>3g}/{result.max_score:<3g} {wall:7.1f} "
+                f"{runner.sandbox_s:9.1f} {trusted:9.2f} {grown:8.1f} {rss.peak / MiB:7.0f} {size:10.0f}"
+            )
         worst_t = max(rows, key=lambda r: r[1])
         worst_m = max(rows, key=lambda r: r[2])
         worst_s = max(rows, key=lambda r: r[3])
-        print(f"\n{len(rows)} submissions; worst trusted time {worst_t[1]:.2f} s ({worst_t[0]}), "
-              f"largest memory growth {worst_m[2]:.1f} MiB ({worst_m[0]}), "
-              f"largest output {worst_s[3]:.0f} KiB ({worst_s[0]}); grader peak RSS {RssPeak.now() / MiB:.0f} MiB now")
+        print(
+            f"\n{len(rows)} submissions; worst trusted time {worst_t[1]:.2f} s ({worst_t[0]}), "
+            f"largest memory growth {worst_m[2]:.1f} MiB ({worst_m[0]}), "
+            f"largest output {worst_s[3]:.0f} KiB ({worst_s[0]}); grader peak RSS {RssPeak.now() / MiB:.0f} MiB now"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@ handed over, cgroup made and removed, output collected).
 
     python benchmarks/sandbox_startup.py [--runs 21]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.sandbox.bwrap import BubblewrapSandbox
 from grader.sandbox.base import Limits
+from grader.sandbox.bwrap import BubblewrapSandbox
 
 
 def median_ms(fn, runs: int) -> float:
@@ -51,12 +52,14 @@ def main() -> None:
             finally:
                 for fd in fds:
                     os.close(fd)
+
         return go
 
     def full_run(argv):
         def go():
             out = sandbox.run(argv, workdir=work, ro_paths=[], env={}, limits=limits, timeout_s=60)
             assert out.returncode == 0, out.stderr_tail
+
         return go
 
     true, python = ["/usr/bin/true"], [sys.executable, "-c", "pass"]

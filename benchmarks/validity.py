@@ -5,6 +5,7 @@ confusion matrix of the verdict each deserves (rows) against the one the scorer 
 
 --list also prints every answer whose verdict differs from the expected one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from validity.answers import ANSWERS  # noqa: E402
+
 from grader.checks.quiz import Rubric, load_rubrics  # noqa: E402
 from grader.results import Status  # noqa: E402
-from validity.answers import ANSWERS  # noqa: E402
 
 VERDICTS = ("full", "partial", "zero", "needs-review")
 

@@ -3,6 +3,7 @@
 This package is also imported inside the sandbox (the course's data loaders, the kernel-side
 export helpers), so importing it must stay cheap: submodules are loaded only when used.
 """
+
 __version__ = "0.1.0"
 
 

@@ -9,6 +9,7 @@ tests/test_catalogue.py keeps it whole: both languages with the same placeholder
 code uses present, none unused. Name keys in full where they are chosen ("truth_table.ok"); a key
 built from a value needs its family listed in that test.
 """
+
 from __future__ import annotations
 
 import locale
@@ -134,9 +135,9 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "stopped.too_slow": {
         "en": "your network trains too slowly for the time limit (or the cell never ends): {reason}. "
-              "Make the network smaller, or train fewer steps/epochs: the limit is at least twice what the exercise's suggested settings take",
+        "Make the network smaller, or train fewer steps/epochs: the limit is at least twice what the exercise's suggested settings take",
         "ja": "ネットワークの学習が制限時間に対して遅すぎます (またはセルが終わりません): {reason}。"
-              "ネットワークを小さくするか、学習のステップ数・エポック数を減らしてください。制限時間は課題の推奨設定にかかる時間の 2 倍以上あります",
+        "ネットワークを小さくするか、学習のステップ数・エポック数を減らしてください。制限時間は課題の推奨設定にかかる時間の 2 倍以上あります",
     },
     "stopped.before": {
         "en": "the notebook stopped before this part: {reason}",
@@ -236,7 +237,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{name} の中身が {count} 個を超えるか {depth} 階層より深いため確認できません。削除してからやり直してください",
     },
     # what of a run's files the grader did not keep (grader/copyback.py, grader/run_output.py)
-    "output.title": {"en": "Files of your run that were not kept ({name})", "ja": "保存しなかった実行ファイル ({name})"},
+    "output.title": {
+        "en": "Files of your run that were not kept ({name})",
+        "ja": "保存しなかった実行ファイル ({name})",
+    },
     "output.link": {
         "en": "{name} is a symbolic link: not kept",
         "ja": "{name} はシンボリックリンクのため保存しませんでした",
@@ -265,7 +269,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{name} is nested deeper than {limit} folders: not kept",
         "ja": "{name} はフォルダの階層が {limit} より深いため保存しませんでした",
     },
-    "output.unreadable": {"en": "{name} could not be read: not kept", "ja": "{name} を読み込めないため保存しませんでした"},
+    "output.unreadable": {
+        "en": "{name} could not be read: not kept",
+        "ja": "{name} を読み込めないため保存しませんでした",
+    },
     "output.disk_full": {
         "en": "{name}: the grader's disk is full, not kept",
         "ja": "{name}: 採点サーバーのディスクが一杯のため保存しませんでした",
@@ -300,7 +307,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.curves": {"en": "Training curves", "ja": "学習曲線"},
     "report.resources": {"en": "Time and memory", "ja": "実行時間とメモリ"},
     "report.sandbox": {"en": "Sandbox", "ja": "サンドボックス"},
-    "report.problems": {"en": "Problems of the grader or the environment (not your fault)", "ja": "採点環境の問題 (あなたの責任ではありません)"},
+    "report.problems": {
+        "en": "Problems of the grader or the environment (not your fault)",
+        "ja": "採点環境の問題 (あなたの責任ではありません)",
+    },
     "report.stopped": {"en": "Stopped", "ja": "停止"},
     "report.submission": {"en": "Submission", "ja": "提出物"},
     "report.grade": {"en": "Grade", "ja": "評価"},
@@ -345,7 +355,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.notebook_peak": {"en": "(whole notebook)", "ja": "(ノートブック全体)"},
     "report.cpu": {"en": "CPU time", "ja": "CPU 時間"},
     "report.limits": {"en": "Limits", "ja": "制限"},
-    "report.generated": {"en": "Made by dlgrade {version}, format {schema}", "ja": "dlgrade {version} で作成 (形式 {schema})"},
+    "report.generated": {
+        "en": "Made by dlgrade {version}, format {schema}",
+        "ja": "dlgrade {version} で作成 (形式 {schema})",
+    },
     "report.review_note": {
         "en": "A person will look at this answer; the points may change.",
         "ja": "この解答は採点者が確認します。点数が変わることがあります。",
@@ -401,17 +414,17 @@ CATALOG: dict[str, dict[str, str]] = {
     # the command line: file names are never options
     "cli.path_not_option": {
         "en": "dlgrade: '{name}' is the name of a file here, so it is read as that file, never as an option; "
-              "write ./{name} to say so, or rename the file",
+        "write ./{name} to say so, or rename the file",
         "ja": "dlgrade: 「{name}」はここにあるファイルの名前なので、オプションではなくそのファイルとして扱います。"
-              "そのつもりなら ./{name} と書くか、ファイル名を変えてください",
+        "そのつもりなら ./{name} と書くか、ファイル名を変えてください",
     },
     "cli.no_sandbox_confirm": {
         "en": "dlgrade: grade --no-sandbox runs every submission with your own rights, without isolation. "
-              "Confirm it with the environment variable {var}=1, which no file name can set: "
-              "{var}=1 dlgrade grade --no-sandbox ... (a student checking their own notebook: dlgrade check --no-sandbox)",
+        "Confirm it with the environment variable {var}=1, which no file name can set: "
+        "{var}=1 dlgrade grade --no-sandbox ... (a student checking their own notebook: dlgrade check --no-sandbox)",
         "ja": "dlgrade: grade --no-sandbox はすべての提出物を隔離せず、あなたの権限で実行します。"
-              "ファイル名では設定できない環境変数 {var}=1 で確認してください: "
-              "{var}=1 dlgrade grade --no-sandbox ... (自分のノートブックを確認する学生は dlgrade check --no-sandbox)",
+        "ファイル名では設定できない環境変数 {var}=1 で確認してください: "
+        "{var}=1 dlgrade grade --no-sandbox ... (自分のノートブックを確認する学生は dlgrade check --no-sandbox)",
     },
     # free-text and multiple-choice answers (grader/checks/quiz.py)
     "quiz.not_answered": {"en": "not answered", "ja": "未回答です"},
@@ -419,7 +432,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "quiz.missed": {"en": "{concept_en}: not found in your answer", "ja": "{concept_ja}: 記述が見つかりません"},
     "quiz.hint": {"en": "Explain {concept_en}.", "ja": "「{concept_ja}」について説明しましょう。"},
     "quiz.negated": {
-        "en": "{concept_en}: mentioned with a negation (\"{got}\"); a person will check",
+        "en": '{concept_en}: mentioned with a negation ("{got}"); a person will check',
         "ja": "{concept_ja}: 否定とともに書かれています (「{got}」)。採点者が確認します",
     },
     "quiz.review_coverage": {
@@ -439,7 +452,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{concept_ja}: 記述なし (任意項目のため減点なし)",
     },
     "quiz.no_claim": {
-        "en": "{concept_en}: named (\"{got}\") but your answer does not say what it does; a person will check",
+        "en": '{concept_en}: named ("{got}") but your answer does not say what it does; a person will check',
         "ja": "{concept_ja}: 言葉 (「{got}」) はありますが、それが何をするかの説明が見つかりません。採点者が確認します",
     },
     "quiz.keywords_only": {
@@ -451,7 +464,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{concept_ja}: 回答が設問の繰り返しになっています。採点者が確認します",
     },
     "quiz.wrong_claim": {
-        "en": "{concept_en}: your answer says something that is not right here (\"{got}\": {wrong_en})",
+        "en": '{concept_en}: your answer says something that is not right here ("{got}": {wrong_en})',
         "ja": "{concept_ja}: この設問には当てはまらない記述があります (「{got}」: {wrong_ja})",
     },
     "quiz.choice_correct": {"en": "correct", "ja": "正解"},
@@ -461,7 +474,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "不正解: 正解は {expected} です",
     },
     "quiz.choice_unreadable": {
-        "en": "could not read \"{got}\" as one of the options {options}; a person will check",
+        "en": 'could not read "{got}" as one of the options {options}; a person will check',
         "ja": "「{got}」を選択肢 {options} のどれとも読み取れませんでした。採点者が確認します",
     },
     "quiz.choice_hint_multi": {
@@ -469,36 +482,46 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "正しい選択肢は複数あります。すべて選んでください。",
     },
     # a function checked against a formula on fixed inputs (Formula in grader/checks/core.py)
-    "formula.ok": {"en": "{name}: matches the formula on {n} fixed inputs",
-                   "ja": "{name}: 固定した {n} 通りの入力で式と一致しています"},
+    "formula.ok": {
+        "en": "{name}: matches the formula on {n} fixed inputs",
+        "ja": "{name}: 固定した {n} 通りの入力で式と一致しています",
+    },
     "formula.wrong": {
         "en": "{name}: differs from the formula on the fixed input {case}: expected {want}, got {value}",
         "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want}、あなたの関数は {value}",
     },
     "formula.wrong_multiple": {
         "en": "{name}: differs from the formula on the fixed input {case}: expected {want} (or a constant "
-              "multiple of the formula on every input), got {value}",
+        "multiple of the formula on every input), got {value}",
         "ja": "{name}: 固定した入力 {case} で式と一致しません: 正しくは {want} (どの入力でも式の同じ定数倍"
-              "なら正解)、あなたの関数は {value}",
+        "なら正解)、あなたの関数は {value}",
     },
-    "formula.sign": {"en": "{name}: your function gives the formula with the opposite sign (times {factor})",
-                     "ja": "{name}: あなたの関数は式の符号を反対にした値 ({factor} 倍) です"},
-    "formula.known": {"en": "{name}: on fixed inputs your function computes {what_en}",
-                      "ja": "{name}: 固定した入力で、あなたの関数は{what_ja}を計算しています"},
+    "formula.sign": {
+        "en": "{name}: your function gives the formula with the opposite sign (times {factor})",
+        "ja": "{name}: あなたの関数は式の符号を反対にした値 ({factor} 倍) です",
+    },
+    "formula.known": {
+        "en": "{name}: on fixed inputs your function computes {what_en}",
+        "ja": "{name}: 固定した入力で、あなたの関数は{what_ja}を計算しています",
+    },
     "formula.scale": {
         "en": "{name}: your function gives the formula times {factor}; a constant factor from {low} to {high} "
-              "(mean or sum over the batch) is accepted",
+        "(mean or sum over the batch) is accepted",
         "ja": "{name}: あなたの関数は式の {factor} 倍です。{low} 倍から {high} 倍までの定数倍 (バッチの平均か和) "
-              "は正解として扱います",
+        "は正解として扱います",
     },
-    "formula.non_finite": {"en": "{name}: your function gives {value} on the fixed input {case}",
-                           "ja": "{name}: 固定した入力 {case} で、あなたの関数は {value} になります"},
+    "formula.non_finite": {
+        "en": "{name}: your function gives {value} on the fixed input {case}",
+        "ja": "{name}: 固定した入力 {case} で、あなたの関数は {value} になります",
+    },
     "formula.not_scalar": {
         "en": "{name}: one call returns {size} numbers; it must return one number (the loss over the batch)",
         "ja": "{name}: 1 回の呼び出しで {size} 個の数が返ります。1 つの数 (バッチ全体の誤差) を返してください",
     },
-    "formula.not_numbers": {"en": "{name}: the results are not numbers ({reason})",
-                            "ja": "{name}: 結果が数になっていません ({reason})"},
+    "formula.not_numbers": {
+        "en": "{name}: the results are not numbers ({reason})",
+        "ja": "{name}: 結果が数になっていません ({reason})",
+    },
     # old TensorFlow / Keras calls, one key per finding code (grader/checks/legacy.py); fields: {old}, {new}
     # and the per-code ones in braces
     "legacy.tf1-api": {
@@ -548,16 +571,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "`learning_rate=` にスケジュールを渡してください: `{new}`",
     },
     "legacy.keras-adam-epsilon-none": {
-        "en": "Keras 3 needs a number for `epsilon`: `epsilon=None` stops training with \"None values "
-        "not supported\". Use the old default 1e-07 or leave it out: `{new}`.",
+        "en": 'Keras 3 needs a number for `epsilon`: `epsilon=None` stops training with "None values '
+        'not supported". Use the old default 1e-07 or leave it out: `{new}`.',
         "ja": "Keras 3 では `epsilon` に数値が必要です。`epsilon=None` だと学習の開始時に "
-        "\"None values not supported\" で止まります。以前の既定値 1e-07 にするか、省略してください: "
+        '"None values not supported" で止まります。以前の既定値 1e-07 にするか、省略してください: '
         "`{new}`",
     },
     "legacy.keras-dense-output-dim": {
         "en": "`output_dim=` is Keras 1: Keras 3 calls it `units` and requires it: `{new}`.",
-        "ja": "`output_dim=` は Keras 1 の書き方です。Keras 3 では `units` という名前で、省略できません: "
-        "`{new}`",
+        "ja": "`output_dim=` は Keras 1 の書き方です。Keras 3 では `units` という名前で、省略できません: `{new}`",
     },
     "legacy.keras-layer-init": {
         "en": "`{arg}=` is Keras 1: Keras 3 calls it `{renamed}=`: `{new}`.",
@@ -578,8 +600,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "`(model.predict(x) > 0.5).astype('int32')` を使ってください: `{new}`",
     },
     "legacy.keras-generator-methods": {
-        "en": "`{arg}()` was removed in Keras 3; `{renamed}()` takes generators and datasets "
-        "directly: `{new}`.",
+        "en": "`{arg}()` was removed in Keras 3; `{renamed}()` takes generators and datasets directly: `{new}`.",
         "ja": "`{arg}()` は Keras 3 で削除されました。`{renamed}()` にジェネレーターやデータセットを"
         "そのまま渡せます: `{new}`",
     },
@@ -606,8 +627,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "legacy.keras-loss-space": {
         "en": "Loss names are written with underscores: `{new}`, not `{old}`.",
-        "ja": "損失関数の名前は単語をアンダースコアでつなぎます。`{old}` ではなく `{new}` と書いて"
-        "ください。",
+        "ja": "損失関数の名前は単語をアンダースコアでつなぎます。`{old}` ではなく `{new}` と書いてください。",
     },
     "legacy.sklearn-cross-validation": {
         "en": "`{arg}` was removed from scikit-learn; `train_test_split` and its relatives are in "
@@ -625,7 +645,9 @@ CATALOG: dict[str, dict[str, str]] = {
 
 # Terminal escapes (colour codes of IPython tracebacks, cursor moves) and other control
 # characters: a student's error text must read as plain text in every report.
-_TERMINAL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]")
+_TERMINAL = re.compile(
+    r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]"
+)
 
 
 def plain_text(text: str) -> str:

@@ -3,6 +3,7 @@
 The JSON form (`Result.to_dict`) is a versioned public format, `dlgrade.result/1`, described by
 `grader/schemas/result.schema.json` and in docs/results.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -60,7 +61,7 @@ class PartResult:
     titles: dict = field(default_factory=dict)  # the title per language, when written in several
 
     @classmethod
-    def from_checks(cls, id: str, title: str, checks: list[CheckResult], **kw) -> "PartResult":
+    def from_checks(cls, id: str, title: str, checks: list[CheckResult], **kw) -> PartResult:
         return cls(
             id=id,
             title=title,
@@ -71,7 +72,7 @@ class PartResult:
         )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PartResult":
+    def from_dict(cls, data: dict) -> PartResult:
         checks = [CheckResult(**{**c, "status": Status(c["status"])}) for c in data["checks"]]
         fields = {k: v for k, v in data.items() if k not in ("checks", "status")}
         return cls(checks=checks, **fields)
@@ -135,7 +136,7 @@ class Result:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Result":
+    def from_dict(cls, data: dict) -> Result:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} document: schema={data.get('schema')!r}")
         parts = [PartResult.from_dict(p) for p in data["parts"]]

@@ -3,6 +3,7 @@
 A scenario says, per code cell grade id, whether it ran ok or raised, and what each part's
 export cell left behind; the fake writes the same record and artifacts a real run would.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,14 @@ class FakeRunner:
                 continue
             meta = cell.metadata.get("dlgrade", {})
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            entry = {"index": index, "grade_id": gid, "injected": meta.get("injected", ""), "part": meta.get("part", ""),
-                     "status": "not-run", "seconds": 0.0}
+            entry = {
+                "index": index,
+                "grade_id": gid,
+                "injected": meta.get("injected", ""),
+                "part": meta.get("part", ""),
+                "status": "not-run",
+                "seconds": 0.0,
+            }
             cells.append(entry)
             if stopped:
                 continue
@@ -61,10 +68,19 @@ class FakeRunner:
             if meta.get("injected") == "export":
                 self._export(artifacts / meta["part"], meta["part"])
         (job.workdir / "record.json").write_text(json.dumps({"status": status, "cells": cells, "kernel_start_s": 0.1}))
-        process = ProcessOutcome(returncode=0, wall_s=1.0, stopped="memory" if s.stopped_detail else None,
-                                 stopped_detail=s.stopped_detail, sandbox={"name": "fake", "isolated": True})
-        return ExecutionOutcome(record=json.loads((job.workdir / "record.json").read_text()), process=process,
-                                executed_path=None, artifacts_dir=artifacts)
+        process = ProcessOutcome(
+            returncode=0,
+            wall_s=1.0,
+            stopped="memory" if s.stopped_detail else None,
+            stopped_detail=s.stopped_detail,
+            sandbox={"name": "fake", "isolated": True},
+        )
+        return ExecutionOutcome(
+            record=json.loads((job.workdir / "record.json").read_text()),
+            process=process,
+            executed_path=None,
+            artifacts_dir=artifacts,
+        )
 
     def _export(self, folder: Path, part: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ protocol through a pipe (`--remote-debugging-pipe`: no websocket library, no ope
 Every page must load from disk with no console error and no network request; the dashboard's
 table must sort; a screenshot of each page is kept under test-artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from classroom import graded_class, sample_results, write_plots
+
 from grader import reporters
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,12 +44,29 @@ class Browser:
             os.dup2(from_browser_w, 4)
 
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-default-apps", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
-             f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=pipes_on_3_and_4, close_fds=False,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--hide-scrollbars",
+                "--enable-logging=stderr",
+                "--v=0",
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=pipes_on_3_and_4,
+            close_fds=False,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -59,8 +77,14 @@ class Browser:
         self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable", session=True)
-        self.send("Emulation.setDeviceMetricsOverride", session=True, width=1100, height=1400,
-                  deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=1100,
+            height=1400,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def _read(self, deadline: float) -> dict:
         while b"\0" not in self._buffer:
@@ -104,8 +128,9 @@ class Browser:
         self.evaluate("new Promise(r => setTimeout(r, 200))")  # let late console messages arrive
 
     def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", session=True, expression=expression,
-                           returnByValue=True, awaitPromise=True)
+        result = self.send(
+            "Runtime.evaluate", session=True, expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise AssertionError(result["exceptionDetails"])
         return result["result"].get("value")
@@ -226,8 +251,9 @@ def test_dashboard_table_sorts(browser):
 def test_the_harness_notices_a_page_that_fetches(browser, tmp_path):
     """The checks above can fail: a page that reaches out is caught as a request and an error."""
     page = tmp_path / "leaky.html"
-    page.write_text("<!DOCTYPE html><html><body><script>fetch('http://127.0.0.1:9/x');"
-                    "console.error('boom')</script></body></html>")
+    page.write_text(
+        "<!DOCTYPE html><html><body><script>fetch('http://127.0.0.1:9/x');console.error('boom')</script></body></html>"
+    )
     browser.open(page)
     assert any(u.startswith("http://127.0.0.1:9/") for u in browser.requests())
     assert any("boom" in e for e in browser.console_errors())

@@ -6,6 +6,7 @@ templates/*.j2 (see `_uses`). Keys
 that code builds from a value ("status." + status) are listed in FAMILIES with where the values
 come from; a key built any other way fails the test until its family is listed.
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 GRADER = ROOT / "grader"
 # grader/ but the catalogue itself, and the checks files instructors write (they pass keys such as
 # ok_key="accuracy.ok" to the checks of grader/checks).
-SOURCES = sorted([p for p in GRADER.rglob("*.py") if p != GRADER / "i18n.py"]
-                 + list((ROOT / "solutions").rglob("*.checks.py")))
+SOURCES = sorted(
+    [p for p in GRADER.rglob("*.py") if p != GRADER / "i18n.py"] + list((ROOT / "solutions").rglob("*.checks.py"))
+)
 # What runs in the sandbox cannot import the catalogue (import contract); its `key`s are not messages.
 USERS = [p for p in SOURCES if GRADER / "inside" not in p.parents]
 TEMPLATES = sorted((ROOT / "templates").glob("*.j2"))
@@ -54,25 +56,37 @@ def _callee(call: ast.Call) -> str:
 
 def _call_args(path: Path, callee: str, position: int) -> set[str]:
     """String literals passed at `position` to calls of `callee` in `path` (both of `a if c else b`)."""
-    return {text for c in ast.walk(_tree(path))
-            if isinstance(c, ast.Call) and _callee(c) == callee and len(c.args) > position
-            for kind, text in _key_values(c.args[position]) if kind == "key"}
+    return {
+        text
+        for c in ast.walk(_tree(path))
+        if isinstance(c, ast.Call) and _callee(c) == callee and len(c.args) > position
+        for kind, text in _key_values(c.args[position])
+        if kind == "key"
+    }
 
 
 # Keys built at run time: prefix -> (why, the values that complete it, from the code that makes them).
 FAMILIES = {
-    "status.": ("reporters show t('status.' + status.value) for a check's or part's Status",
-                lambda: {s.value for s in Status}),
-    "legacy.": ("an old-API finding's message is 'legacy.' + its code; the codes are the hyphenated "
-                "literals of grader/checks/legacy.py but the check kind 'legacy-api' and 'utf-8'",
-                lambda: {s for s in _strings(GRADER / "checks/legacy.py") if CODE_SHAPE.match(s)}
-                - {"legacy-api", "utf-8"}),
-    "output.": ("run_output says why a file of a run was not kept: 'output.' + the reason copyback "
-                "recorded with drop() or stop(), '-' read as '_'",
-                lambda: {r.replace("-", "_") for f in ("drop", "stop")
-                         for r in _call_args(GRADER / "intake/copyback.py", f, 1)}),
-    "nb.": ("a notebook finding's message is 'nb.' + the code validate gives Finding()",
-            lambda: _call_args(GRADER / "notebook/validate.py", "Finding", 0)),
+    "status.": (
+        "reporters show t('status.' + status.value) for a check's or part's Status",
+        lambda: {s.value for s in Status},
+    ),
+    "legacy.": (
+        "an old-API finding's message is 'legacy.' + its code; the codes are the hyphenated "
+        "literals of grader/checks/legacy.py but the check kind 'legacy-api' and 'utf-8'",
+        lambda: {s for s in _strings(GRADER / "checks/legacy.py") if CODE_SHAPE.match(s)} - {"legacy-api", "utf-8"},
+    ),
+    "output.": (
+        "run_output says why a file of a run was not kept: 'output.' + the reason copyback "
+        "recorded with drop() or stop(), '-' read as '_'",
+        lambda: {
+            r.replace("-", "_") for f in ("drop", "stop") for r in _call_args(GRADER / "intake/copyback.py", f, 1)
+        },
+    ),
+    "nb.": (
+        "a notebook finding's message is 'nb.' + the code validate gives Finding()",
+        lambda: _call_args(GRADER / "notebook/validate.py", "Finding", 0),
+    ),
 }
 
 
@@ -110,21 +124,39 @@ def _uses() -> list[tuple[str, str, str]]:
                     nodes += [k.value for k in node.keywords if k.arg == "key"]
             elif isinstance(node, ast.Assign):
                 for target in node.targets:
-                    pairs = zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple) and \
-                        isinstance(node.value, ast.Tuple) else [(target, node.value)]  # status, key = ..., "k"
+                    pairs = (
+                        zip(target.elts, node.value.elts)
+                        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                        else [(target, node.value)]
+                    )  # status, key = ..., "k"
                     nodes += [v for x, v in pairs if isinstance(x, ast.Name) and KEY_NAMES.match(x.id)]
-            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and KEY_NAMES.match(node.target.id):
+            elif (
+                isinstance(node, ast.AugAssign)
+                and isinstance(node.target, ast.Name)
+                and KEY_NAMES.match(node.target.id)
+            ):
                 found.append((f"{where}:{node.lineno}", "built", ""))  # key += ".suffix": write the whole key
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and KEY_NAMES.match(node.target.id):
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and KEY_NAMES.match(node.target.id)
+            ):
                 nodes.append(node.value)  # a dataclass field's default: ok_key: str = "metric.ok"
-            elif isinstance(node, (ast.Set, ast.Tuple, ast.List)) and len(node.elts) > 1 and all(
-                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts) and \
-                    2 * sum(e.value in CATALOG for e in node.elts) > len(node.elts):
+            elif (
+                isinstance(node, (ast.Set, ast.Tuple, ast.List))
+                and len(node.elts) > 1
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+                and 2 * sum(e.value in CATALOG for e in node.elts) > len(node.elts)
+            ):
                 nodes += node.elts  # a collection of keys, mostly known ones: dashboard.CELL_LEVEL
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 # "intake.symlink" anywhere, e.g. in a returned tuple: a key of a catalogue namespace
-                if KEY_SHAPE.match(node.value) and node.value.split(".")[0] in namespaces and "." in node.value \
-                        and not FILE_NAME.match(node.value):
+                if (
+                    KEY_SHAPE.match(node.value)
+                    and node.value.split(".")[0] in namespaces
+                    and "." in node.value
+                    and not FILE_NAME.match(node.value)
+                ):
                     nodes.append(node)
             for value in nodes:
                 found += [(f"{where}:{value.lineno}", kind, text) for kind, text in _key_values(value)]
@@ -144,8 +176,11 @@ def _missing(catalog: dict) -> list[str]:
         elif kind == "built" and text not in FAMILIES:
             problems.append(f"{where}: a key is built from {text!r} + a value; list its family in FAMILIES")
     for prefix, (_, members) in FAMILIES.items():
-        problems += [f"{prefix}{m} ({prefix}* family) is not in the catalogue"
-                     for m in sorted(members()) if prefix + m not in catalog]
+        problems += [
+            f"{prefix}{m} ({prefix}* family) is not in the catalogue"
+            for m in sorted(members())
+            if prefix + m not in catalog
+        ]
     return problems
 
 
@@ -196,11 +231,19 @@ def test_no_module_adds_to_the_catalogue():
         for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Name) and node.id == "CATALOG" and isinstance(node.ctx, ast.Store):
                 writers.append(f"{path}:{node.lineno}")
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "CATALOG" \
-                    and node.attr in ("setdefault", "update", "__setitem__", "pop"):
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "CATALOG"
+                and node.attr in ("setdefault", "update", "__setitem__", "pop")
+            ):
                 writers.append(f"{path}:{node.lineno}")
-            elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "CATALOG" \
-                    and isinstance(node.ctx, (ast.Store, ast.Del)):
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "CATALOG"
+                and isinstance(node.ctx, (ast.Store, ast.Del))
+            ):
                 writers.append(f"{path}:{node.lineno}")
     assert writers == []
 
@@ -219,11 +262,22 @@ def test_no_key_is_unused():
 def test_the_checks_see_a_missing_or_an_unused_key():
     """The two checks above are not vacuous: they see one key taken out or one key too many, of
     each way a key is used (t() in code, Check._result, a template, a family)."""
-    for key in ("truth_table.ok", "formula.sign", "quiz.negated", "report.legacy_intro", "status.grader-error",
-                "legacy.keras-optimizer-lr", "output.disk_full", "nb.locked-changed", "intake.symlink",
-                "stopped.dead", "cell_raised.locked"):
-        assert any(repr(key) in p or p.startswith(key + " ") for p in _missing({k: v for k, v in CATALOG.items()
-                                                                               if k != key})), key
+    for key in (
+        "truth_table.ok",
+        "formula.sign",
+        "quiz.negated",
+        "report.legacy_intro",
+        "status.grader-error",
+        "legacy.keras-optimizer-lr",
+        "output.disk_full",
+        "nb.locked-changed",
+        "intake.symlink",
+        "stopped.dead",
+        "cell_raised.locked",
+    ):
+        assert any(
+            repr(key) in p or p.startswith(key + " ") for p in _missing({k: v for k, v in CATALOG.items() if k != key})
+        ), key
     extra = {"en": "x", "ja": "x"}
     for key in ("report.never_shown", "legacy.no-such-code", "status.unknown", "zz_never_used"):
         assert _unused({**CATALOG, key: extra}) == [key]
@@ -241,8 +295,10 @@ def test_the_families_are_complete_both_ways():
 
 def _filled(key: str) -> dict:
     """Arguments for every placeholder of `key`, distinct per key so no text matches by chance."""
-    return {name: f"V{i}" for i, name in enumerate(sorted(
-        {f for lang in LANGS for f in _fields(CATALOG[key][lang], "") if f}))}
+    return {
+        name: f"V{i}"
+        for i, name in enumerate(sorted({f for lang in LANGS for f in _fields(CATALOG[key][lang], "") if f}))
+    }
 
 
 def _stored_result(tmp_path: Path) -> tuple[Path, Result]:
@@ -254,18 +310,28 @@ def _stored_result(tmp_path: Path) -> tuple[Path, Result]:
     from grader.pipeline.hidden import HiddenData
     from grader.reporters import json_report
 
-    checks = [CheckResult(key, Status.FAIL, 0.0, 1.0, message=t(key, "en", **_filled(key)), message_key=key,
-                          message_args=_filled(key)) for key in CATALOG]
-    checks += legacy.findings_to_checks(legacy.scan_source("from keras.optimizers import SGD\nopt = SGD(lr=0.1)\n"
-                                                           "model.fit(x, y, nb_epoch=3)"))
+    checks = [
+        CheckResult(
+            key, Status.FAIL, 0.0, 1.0, message=t(key, "en", **_filled(key)), message_key=key, message_args=_filled(key)
+        )
+        for key in CATALOG
+    ]
+    checks += legacy.findings_to_checks(
+        legacy.scan_source("from keras.optimizers import SGD\nopt = SGD(lr=0.1)\nmodel.fit(x, y, nb_epoch=3)")
+    )
     choice = quiz.Choice("q", {"a": "one", "b": "two", "c": "three"}, {"a", "c"})
     checks += [quiz.score_choice(answer, choice, lang="en") for answer in ("b", "a, c", "zzz", "")]
     rubric = quiz.Rubric("q2", [quiz.Concept("skip", 1.0, ["skip connection"], label={"en": "skip", "ja": "スキップ"})])
     checks += quiz.score_free_text("", rubric, lang="en")
     hidden = HiddenData()
     hidden.register("xor", lambda: (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32"), np.array([0, 1, 1, 0])))
-    ctx = CheckContext(part_id="p1", values={}, thresholds={}, hidden=hidden,
-                       predictions={"xor": np.array([[0.1], [0.9], [0.8], [0.7]])})  # the last row wrong
+    ctx = CheckContext(
+        part_id="p1",
+        values={},
+        thresholds={},
+        hidden=hidden,
+        predictions={"xor": np.array([[0.1], [0.9], [0.8], [0.7]])},
+    )  # the last row wrong
     checks.append(TruthTable("XOR", 1, evaluation="xor", dataset="xor", model="m")(ctx))
     result = Result("student", "demo", [PartResult.from_checks("p1", "Part one", checks)])
     return json_report.write_submission(result, tmp_path / "student"), result
@@ -288,8 +354,9 @@ def test_a_stored_result_re_renders_in_japanese_without_importing_the_checks(tmp
                           "hints": [c.hint for p in shown.parts for c in p.checks if c.message_key.startswith("quiz.")],
                           "imported": sorted(m for m in sys.modules if m.startswith("grader.checks"))}))
     """
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(path)], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), str(path)], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.splitlines()[-1])
     assert out["rc"] == 0
@@ -312,14 +379,27 @@ def test_a_stored_result_re_renders_in_japanese_without_importing_the_checks(tmp
     (xor,) = [m for k, m in out["messages"] if k == "truth_table.wrong"][-1:]
     assert xor.endswith("[1.0, 1.0] -> 1 (正解は 0)")  # the wrong rows too: no English word left in them
     keys = {k for k, _ in out["messages"]}
-    assert {"truth_table.wrong.retrained", "formula.known", "quiz.found", "legacy.keras-optimizer-lr",
-            "legacy.keras-fit-nb-epoch", "quiz.choice_wrong"} <= keys
+    assert {
+        "truth_table.wrong.retrained",
+        "formula.known",
+        "quiz.found",
+        "legacy.keras-optimizer-lr",
+        "legacy.keras-fit-nb-epoch",
+        "quiz.choice_wrong",
+    } <= keys
 
 
 def test_re_rendering_reads_the_stored_arguments_as_plain_text():
     from grader.reporters.view import message
 
-    check = CheckResult("c", Status.ERROR, 0.0, 1.0, message="x", message_key="cell_raised",
-                        message_args={"cell": "q1", "ename": "\x1b[31mValueError\x1b[0m", "evalue": "bad\x07"})
+    check = CheckResult(
+        "c",
+        Status.ERROR,
+        0.0,
+        1.0,
+        message="x",
+        message_key="cell_raised",
+        message_args={"cell": "q1", "ename": "\x1b[31mValueError\x1b[0m", "evalue": "bad\x07"},
+    )
     assert message(check, "ja") == t("cell_raised", "ja", cell="q1", ename="ValueError", evalue="bad")
     assert "\x1b" not in message(check, "en")

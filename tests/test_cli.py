@@ -1,5 +1,6 @@
 """The command line: grade with every format and CI mode, re-render in another language, and a
 student's self-check."""
+
 from __future__ import annotations
 
 import csv
@@ -11,24 +12,32 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from classroom import REPO, SECRET, graded_class, one_layer_assignment, sample_results
-from grader.cli import main as cli
-from grader.checks import Shape
-from grader.reporters import json_report
-from grader.cli.selfcheck import find_assignment, public_only
+
 from grader.assignment.spec import load_assignment
+from grader.checks import Shape
+from grader.cli import main as cli
+from grader.cli.selfcheck import find_assignment, public_only
+from grader.reporters import json_report
 
 EXERCISE = REPO / "exercises" / "mnist_tf" / "mnist_1layer.ipynb"
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader.cli.main", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "DLGRADE_LANG": "en", "PYTHONPATH": str(REPO), **(env or {})}, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DLGRADE_LANG": "en", "PYTHONPATH": str(REPO), **(env or {})},
+        timeout=900,
+    )
 
 
 def test_unknown_format_is_refused_before_grading(tmp_path):
-    proc = run_cli("grade", str(EXERCISE), "--assignment", "solutions/mnist_tf", "--out", str(tmp_path), "--format", "html,pdf")
+    proc = run_cli(
+        "grade", str(EXERCISE), "--assignment", "solutions/mnist_tf", "--out", str(tmp_path), "--format", "html,pdf"
+    )
     assert proc.returncode != 0 and "unknown format(s) pdf" in proc.stderr
     assert not any(tmp_path.iterdir())
 
@@ -53,8 +62,10 @@ def test_report_needs_a_graded_class(tmp_path):
 
 
 def test_grader_package_import_stays_cheap_and_check_is_lazy():
-    code = ("import sys, grader; assert 'grader.cli.selfcheck' not in sys.modules and 'jinja2' not in sys.modules;"
-            "from grader import check; assert callable(check); print('ok')")
+    code = (
+        "import sys, grader; assert 'grader.cli.selfcheck' not in sys.modules and 'jinja2' not in sys.modules;"
+        "from grader import check; assert callable(check); print('ok')"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.stdout.strip() == "ok", proc.stderr
 
@@ -144,7 +155,14 @@ def test_self_check_of_a_released_notebook(tmp_path):
     assignment = one_layer_assignment(tmp_path / "course")
     notebook = tmp_path / "mnist_1layer.ipynb"
     notebook.write_bytes(EXERCISE.read_bytes())
-    proc = run_cli("check", str(notebook), "--part", "mnist1_shapes", cwd=tmp_path, env={"DLGRADE_SOLUTIONS": str(assignment.parent)})
+    proc = run_cli(
+        "check",
+        str(notebook),
+        "--part",
+        "mnist1_shapes",
+        cwd=tmp_path,
+        env={"DLGRADE_SOLUTIONS": str(assignment.parent)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "public checks only" in proc.stdout
     assert "not implemented" in proc.stdout and "Trained model's accuracy" not in proc.stdout
@@ -152,8 +170,9 @@ def test_self_check_of_a_released_notebook(tmp_path):
     assert f"report: {report}" in proc.stdout and report.is_file()
     result = json_report.read(report.with_name("result.json"))
     assert [p.id for p in result.parts] == ["mnist1_shapes"]
-    unsandboxed = run_cli("check", str(notebook), "--part", "mnist1_shapes", "--no-sandbox", "--assignment", str(assignment),
-                          cwd=tmp_path)
+    unsandboxed = run_cli(
+        "check", str(notebook), "--part", "mnist1_shapes", "--no-sandbox", "--assignment", str(assignment), cwd=tmp_path
+    )
     assert "WITHOUT a sandbox" in unsandboxed.stdout
     assert 'id="no-sandbox"' in report.read_text()
 
@@ -167,16 +186,23 @@ def test_check_inside_a_live_kernel_grades_the_saved_notebook_without_recursing(
 
     assignment = one_layer_assignment(tmp_path / "course")
     notebook = nbformat.read(assignment / "mnist_1layer.ipynb", as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell('from grader import check\nprint(check("mnist1_shapes", lang="en", keep_work=True))'))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell('from grader import check\nprint(check("mnist1_shapes", lang="en", keep_work=True))')
+    )
     path = tmp_path / "student" / "mnist_1layer.ipynb"
     path.parent.mkdir()
     nbformat.write(notebook, path)
-    for var, value in {"DLGRADE_NOTEBOOK": str(path), "DLGRADE_SOLUTIONS": str(assignment.parent),
-                       "PYTHONPATH": str(REPO)}.items():
+    for var, value in {
+        "DLGRADE_NOTEBOOK": str(path),
+        "DLGRADE_SOLUTIONS": str(assignment.parent),
+        "PYTHONPATH": str(REPO),
+    }.items():
         monkeypatch.setenv(var, value)
     monkeypatch.delenv("DLGRADE_GRADING", raising=False)
     live = nbformat.read(path, as_version=4)
-    NotebookClient(live, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        live, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     printed = "".join(o.get("text", "") for o in live.cells[-1].outputs)
     assert "public checks only" in printed
     assert "4/4 (100%" in printed, printed
@@ -191,7 +217,9 @@ def test_the_demo_grades_the_sample_class_into_a_relative_folder(tmp_path):
     """What the README's demo command runs: `dlgrade demo --out reports`, from another folder."""
     proc = run_cli("demo", "--out", "reports", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    scores = {s: json.loads((tmp_path / "reports" / s / "result.json").read_text())["score"]
-              for s in ("alice", "bob", "carol", "dave")}
+    scores = {
+        s: json.loads((tmp_path / "reports" / s / "result.json").read_text())["score"]
+        for s in ("alice", "bob", "carol", "dave")
+    }
     assert scores["alice"] == 10 and scores["bob"] < 10, scores
     assert (tmp_path / "reports" / "index.html").is_file()

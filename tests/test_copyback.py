@@ -1,6 +1,7 @@
 """Copy-back of a run's work folder on crafted trees: only the named entries come back, as
 regular files and folders, within the byte, entry, depth and time budgets; the rest is named
 in the report. And the trees a run leaves can always be removed."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,13 @@ def _tree(root: Path) -> dict[str, str]:
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             info = path.lstat()
-            kind = ("dir" if stat.S_ISDIR(info.st_mode) else f"file:{info.st_size}"
-                    if stat.S_ISREG(info.st_mode) else "other")
+            kind = (
+                "dir"
+                if stat.S_ISDIR(info.st_mode)
+                else f"file:{info.st_size}"
+                if stat.S_ISREG(info.st_mode)
+                else "other"
+            )
             found[str(path.relative_to(root))] = kind
     return found
 
@@ -50,8 +56,11 @@ def work(tmp_path: Path) -> Path:
 def test_only_the_named_entries_come_back(work, tmp_path):
     report = copy_back(work, tmp_path / "out", KEEP, CopyLimits())
     assert _tree(tmp_path / "out") == {
-        "record.json": "file:22", "artifacts": "dir", "artifacts/part": "dir",
-        "artifacts/part/W.npy": "file:106", "executed.ipynb": "file:2",
+        "record.json": "file:22",
+        "artifacts": "dir",
+        "artifacts/part": "dir",
+        "artifacts/part/W.npy": "file:106",
+        "executed.ipynb": "file:2",
     }
     assert report.files == 3 and report.bytes == 130 and report.dropped_count == 0 and not report.stopped
 
@@ -68,8 +77,13 @@ def test_links_fifos_and_sockets_never_come_back(work, tmp_path):
     out = tmp_path / "out"
     assert all(kind in ("dir",) or kind.startswith("file:") for kind in _tree(out).values())
     assert not any(p.is_symlink() for p in out.rglob("*"))
-    assert _reasons(report) == {"artifacts/shadow": "link", "artifacts/part/b.npy": "link", "artifacts/up": "link",
-                                "artifacts/fifo": "special", "executed.ipynb": "link"}
+    assert _reasons(report) == {
+        "artifacts/shadow": "link",
+        "artifacts/part/b.npy": "link",
+        "artifacts/up": "link",
+        "artifacts/fifo": "special",
+        "executed.ipynb": "link",
+    }
 
 
 def test_a_sparse_file_counts_its_apparent_size(work, tmp_path):
@@ -215,10 +229,10 @@ def test_copy_is_fast_on_an_honest_tree(work, tmp_path):
 # --- what stays in a submission's output folder --------------------------------------------
 def _toy_grade(tmp_path: Path, runner, **options):
     import nbformat
-
-    from grader.pipeline.grading import GradeOptions, grade
-    from grader.assignment.spec import load_assignment
     from toy import make_toy
+
+    from grader.assignment.spec import load_assignment
+    from grader.pipeline.grading import GradeOptions, grade
 
     assignment = load_assignment(make_toy(tmp_path))
     sub = tmp_path / "subs" / "toy.ipynb"
@@ -234,8 +248,15 @@ class _Leaving:
         from fakes import FakeRunner, Scenario
 
         self.inner = FakeRunner(Scenario())
-        self.copied = {"files": 3, "bytes": 100, "seconds": 0.01, "dropped": dropped, "dropped_count": count,
-                       "dropped_bytes": 512 * MiB, "stopped": ""}
+        self.copied = {
+            "files": 3,
+            "bytes": 100,
+            "seconds": 0.01,
+            "dropped": dropped,
+            "dropped_count": count,
+            "dropped_bytes": 512 * MiB,
+            "stopped": "",
+        }
 
     def execute(self, job):
         outcome = self.inner.execute(job)
@@ -257,10 +278,12 @@ def test_work_folders_go_after_grading_unless_kept(tmp_path):
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_what_was_not_kept_is_said_in_the_result(tmp_path, lang):
-    dropped = [{"path": "artifacts/shadow", "reason": "link", "bytes": 0},
-               {"path": "artifacts/sparse.bin", "reason": "size", "bytes": 512 * MiB},
-               {"path": "artifacts/links/h1", "reason": "hard-link", "bytes": 0},
-               {"path": "artifacts/fifo", "reason": "special", "bytes": 0}]
+    dropped = [
+        {"path": "artifacts/shadow", "reason": "link", "bytes": 0},
+        {"path": "artifacts/sparse.bin", "reason": "size", "bytes": 512 * MiB},
+        {"path": "artifacts/links/h1", "reason": "hard-link", "bytes": 0},
+        {"path": "artifacts/fifo", "reason": "special", "bytes": 0},
+    ]
     result = _toy_grade(tmp_path, _Leaving(dropped, 40), lang=lang)
     part = next(p for p in result.parts if p.id == "toy-output")
     assert part.score == part.max_score == 0

@@ -1,6 +1,7 @@
 """Every exercise of the course, graded for real: each reference solution gets full marks, each
 untouched released notebook gets 0 without grader errors, each known-wrong variant (MUTANTS in
 its checks file) loses points, and calibration reproduces the stored thresholds."""
+
 import json
 import tempfile
 from pathlib import Path
@@ -8,14 +9,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.sandbox.bwrap import make_sandbox
-from grader.pipeline.calibrate import calibrate, mutant_notebook, mutants_of, reference_notebook
+from grader.assignment.spec import load_assignment, load_checks_module
 from grader.datasets import public_dir
+from grader.pipeline.calibrate import calibrate, mutant_notebook, mutants_of, reference_notebook
 from grader.pipeline.execution import SandboxedRunner
 from grader.pipeline.grading import GradeOptions
 from grader.pipeline.hidden import HiddenData
 from grader.pipeline.scheduler import grade_class
-from grader.assignment.spec import load_assignment, load_checks_module
+from grader.sandbox.bwrap import make_sandbox
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +50,9 @@ def test_reference_full_template_zero_mutants_lose(name, tmp_path):
         parts = [p for p in result.parts if p.notebook == spec.name and not p.id.endswith("-notebook")]
         score = sum(p.score for p in parts)
         full = sum(p.max_score for p in parts)
-        lost = [f"{p.id}/{c.name}: {c.status.value}: {c.message}" for p in parts for c in p.checks if c.score < c.max_score]
+        lost = [
+            f"{p.id}/{c.name}: {c.status.value}: {c.message}" for p in parts for c in p.checks if c.score < c.max_score
+        ]
         print(f"{result.submission}: {score}/{full}; lost: {lost}")  # shown with -s
         if result.problems:
             problems.append(f"{result.submission}: grader problems {result.problems}")
@@ -87,12 +90,20 @@ def test_calibration_reproduces_stored_thresholds():
         copy.mkdir(parents=True)
         released.mkdir(parents=True)
         for suffix in (".ipynb", ".checks.py"):  # no thresholds: calibration must make them anew
-            (copy / f"mnist_1layer{suffix}").write_bytes(spec.solution_path.with_name(f"mnist_1layer{suffix}").read_bytes())
+            (copy / f"mnist_1layer{suffix}").write_bytes(
+                spec.solution_path.with_name(f"mnist_1layer{suffix}").read_bytes()
+            )
         (released / "mnist_1layer.ipynb").write_bytes(spec.release_path.read_bytes())
         one = load_assignment(copy)
         runner = SandboxedRunner(make_sandbox(False))
-        report = calibrate(one, runner, seeds=len(stored["mnist1_holdout_accuracy"]["samples"]), options=options(),
-                           log=lambda m: None, run_mutants=False)["mnist_1layer.ipynb"]
+        report = calibrate(
+            one,
+            runner,
+            seeds=len(stored["mnist1_holdout_accuracy"]["samples"]),
+            options=options(),
+            log=lambda m: None,
+            run_mutants=False,
+        )["mnist_1layer.ipynb"]
     for metric, entry in stored.items():
         again = report.thresholds[metric]
         assert again["threshold"] == pytest.approx(entry["threshold"], abs=0.005), (metric, again, entry)

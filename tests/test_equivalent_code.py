@@ -3,14 +3,15 @@
 names, TensorFlow or Keras functions, lambdas, Activation / ReLU() / Softmax() layers; losses as
 names, functions, objects). The in-kernel helper runs here on real small models and the trusted
 check judges its export, without a sandbox (the model is never trained: configuration only)."""
+
 from pathlib import Path
 
 import pytest
 
+from grader.assignment.spec import load_checks_module
 from grader.checks import CheckContext, fold_keras_layers
 from grader.inside.kernel import activation_name, layer_specs, loss_name
 from grader.results import Status
-from grader.assignment.spec import load_checks_module
 
 pytestmark = pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`")
 tf = pytest.importorskip("tensorflow")
@@ -38,10 +39,22 @@ def my_relu(x):  # a student's own function: judged by what it computes, not by 
     return tf.maximum(x, 0.0)
 
 
-RELU = ["relu", tf.nn.relu, keras.activations.relu, keras.activations.get("relu"), keras.ops.relu,
-        lambda x: tf.nn.relu(x), my_relu]
-SOFTMAX = ["softmax", tf.nn.softmax, keras.activations.softmax, tf.keras.activations.softmax,
-           lambda x: tf.nn.softmax(x)]
+RELU = [
+    "relu",
+    tf.nn.relu,
+    keras.activations.relu,
+    keras.activations.get("relu"),
+    keras.ops.relu,
+    lambda x: tf.nn.relu(x),
+    my_relu,
+]
+SOFTMAX = [
+    "softmax",
+    tf.nn.softmax,
+    keras.activations.softmax,
+    tf.keras.activations.softmax,
+    lambda x: tf.nn.softmax(x),
+]
 SIGMOID = ["sigmoid", tf.nn.sigmoid, tf.math.sigmoid, keras.activations.sigmoid, lambda x: 1 / (1 + tf.exp(-x))]
 TANH = ["tanh", tf.nn.tanh, tf.math.tanh, keras.activations.tanh]
 
@@ -65,9 +78,14 @@ HIDDEN = RELU + ["Activation(relu)", "Activation(tf.nn.relu)", "ReLU()"]
 OUTPUT = SOFTMAX + ["Softmax()", "Activation(softmax)"]
 
 
-@pytest.mark.parametrize("fn, name", [(f, "relu") for f in RELU] + [(f, "softmax") for f in SOFTMAX]
-                         + [(f, "sigmoid") for f in SIGMOID] + [(f, "tanh") for f in TANH]
-                         + [(None, "linear"), ("linear", "linear"), (tf.identity, "linear")])
+@pytest.mark.parametrize(
+    "fn, name",
+    [(f, "relu") for f in RELU]
+    + [(f, "softmax") for f in SOFTMAX]
+    + [(f, "sigmoid") for f in SIGMOID]
+    + [(f, "tanh") for f in TANH]
+    + [(None, "linear"), ("linear", "linear"), (tf.identity, "linear")],
+)
 def test_an_activation_is_named_however_it_is_written(fn, name):
     assert activation_name(L.Dense(2, activation=fn).activation) == name
 
@@ -94,8 +112,9 @@ def test_iris_layers(hidden, output):
 
 @pytest.mark.parametrize("hidden, output", list(zip(HIDDEN, OUTPUT + OUTPUT[:3])))
 def test_mnist_mlp_layers(hidden, output):
-    model = _model((784,), *_dense(512, hidden), L.Dropout(0.2), *_dense(512, hidden), L.Dropout(0.2),
-                   *_dense(10, output))
+    model = _model(
+        (784,), *_dense(512, hidden), L.Dropout(0.2), *_dense(512, hidden), L.Dropout(0.2), *_dense(10, output)
+    )
     check = _check("keras/mnist_mlp.checks.py", "mlp_layers", "layers")
     assert _judge(check, "layers", layer_specs(model)).status is Status.PASS
 
@@ -111,11 +130,17 @@ def test_wrong_activations_still_fail_however_written():
     assert _judge(check, "layers", layer_specs(model)).status is Status.FAIL
 
 
-@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
-                                  keras.losses.sparse_categorical_crossentropy,
-                                  tf.keras.losses.sparse_categorical_crossentropy,
-                                  keras.losses.SparseCategoricalCrossentropy(),
-                                  keras.losses.get("sparse_categorical_crossentropy")])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        "sparse_categorical_crossentropy",
+        "SparseCategoricalCrossentropy",
+        keras.losses.sparse_categorical_crossentropy,
+        tf.keras.losses.sparse_categorical_crossentropy,
+        keras.losses.SparseCategoricalCrossentropy(),
+        keras.losses.get("sparse_categorical_crossentropy"),
+    ],
+)
 @pytest.mark.parametrize("optimizer", ["adam", keras.optimizers.Adam(learning_rate=0.001)])
 def test_mnist_mlp_loss(loss, optimizer):
     model = _model((784,), L.Dense(10, activation=tf.nn.softmax))
@@ -136,11 +161,21 @@ def test_loss_short_names_and_a_model_never_compiled():
     assert _judge(check, "loss", loss_name(wrong)).status is Status.FAIL
 
 
-@pytest.mark.parametrize("relu, sigmoid", [("relu", "sigmoid"), (tf.nn.relu, tf.nn.sigmoid),
-                                           (keras.activations.relu, keras.activations.sigmoid),
-                                           (lambda x: tf.nn.relu(x), "Activation(sigmoid)")])
+@pytest.mark.parametrize(
+    "relu, sigmoid",
+    [
+        ("relu", "sigmoid"),
+        (tf.nn.relu, tf.nn.sigmoid),
+        (keras.activations.relu, keras.activations.sigmoid),
+        (lambda x: tf.nn.relu(x), "Activation(sigmoid)"),
+    ],
+)
 def test_rnn_layers(relu, sigmoid):
-    out = [L.Dense(1), L.Activation(tf.nn.sigmoid)] if sigmoid == "Activation(sigmoid)" else [L.Dense(1, activation=sigmoid)]
+    out = (
+        [L.Dense(1), L.Activation(tf.nn.sigmoid)]
+        if sigmoid == "Activation(sigmoid)"
+        else [L.Dense(1, activation=sigmoid)]
+    )
     model = _model((8, 2), L.SimpleRNN(units=16, return_sequences=True, activation=relu), *out)
     check = _check("rnn/binary_addition.checks.py", "rnn_layers", "SimpleRNN model layers")
     assert _judge(check, "rnn_specs", layer_specs(model)).status is Status.PASS
@@ -151,18 +186,33 @@ def test_rnn_layers(relu, sigmoid):
 
 
 def test_rnn_activation_layer_after_the_recurrent_layer_is_not_its_activation():
-    model = _model((8, 2), L.SimpleRNN(units=16, return_sequences=True, activation="linear"), L.Activation("relu"),
-                   L.Dense(1, activation="sigmoid"))
+    model = _model(
+        (8, 2),
+        L.SimpleRNN(units=16, return_sequences=True, activation="linear"),
+        L.Activation("relu"),
+        L.Dense(1, activation="sigmoid"),
+    )
     check = _check("rnn/binary_addition.checks.py", "rnn_layers", "SimpleRNN model layers")
     assert _judge(check, "rnn_specs", layer_specs(model)).status is Status.FAIL
 
 
 def _generator(tanh):
-    last = ([L.Conv2DTranspose(1, 5, strides=2, padding="same"), L.Activation(tf.nn.tanh)] if tanh == "layer"
-            else [L.Conv2DTranspose(1, 5, strides=2, padding="same", activation=tanh)])
-    return _model((100,), L.Dense(7 * 7 * 128, use_bias=False), L.BatchNormalization(), L.LeakyReLU(),
-                  L.Reshape((7, 7, 128)), L.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-                  L.BatchNormalization(), L.LeakyReLU(), *last)
+    last = (
+        [L.Conv2DTranspose(1, 5, strides=2, padding="same"), L.Activation(tf.nn.tanh)]
+        if tanh == "layer"
+        else [L.Conv2DTranspose(1, 5, strides=2, padding="same", activation=tanh)]
+    )
+    return _model(
+        (100,),
+        L.Dense(7 * 7 * 128, use_bias=False),
+        L.BatchNormalization(),
+        L.LeakyReLU(),
+        L.Reshape((7, 7, 128)),
+        L.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+        L.BatchNormalization(),
+        L.LeakyReLU(),
+        *last,
+    )
 
 
 @pytest.mark.parametrize("tanh", ["tanh", tf.nn.tanh, keras.activations.tanh, "layer"])
@@ -174,9 +224,17 @@ def test_dcgan_generator_layers(tanh):
 
 @pytest.mark.parametrize("logit", [None, "linear", keras.activations.linear, lambda x: x])
 def test_dcgan_discriminator_layers(logit):
-    model = _model((28, 28, 1), L.Conv2D(64, 5, strides=2, padding="same"), L.LeakyReLU(), L.Dropout(0.3),
-                   L.Conv2D(128, 5, strides=2, padding="same"), L.LeakyReLU(), L.Dropout(0.3), L.Flatten(),
-                   L.Dense(1, activation=logit))
+    model = _model(
+        (28, 28, 1),
+        L.Conv2D(64, 5, strides=2, padding="same"),
+        L.LeakyReLU(),
+        L.Dropout(0.3),
+        L.Conv2D(128, 5, strides=2, padding="same"),
+        L.LeakyReLU(),
+        L.Dropout(0.3),
+        L.Flatten(),
+        L.Dense(1, activation=logit),
+    )
     check = _check("dcgan/dcgan.checks.py", "dcgan_discriminator", "discriminator layers")
     assert _judge(check, "disc_specs", layer_specs(model)).status is Status.PASS
 
@@ -198,9 +256,16 @@ def test_saved_models_load_however_activations_are_written(tmp_path):
 
     kernel.start(0, "numpy", str(tmp_path))
     hidden = lambda x: tf.nn.relu(x)  # noqa: E731
-    model = _model((4,), L.Dense(5, activation=hidden), L.Dense(3), L.Activation(tf.nn.softmax),
-                   L.Dense(3, activation=tf.nn.softmax))
-    rnn = _model((8, 2), L.SimpleRNN(4, return_sequences=True, activation=tf.nn.relu), L.Dense(1, activation=tf.nn.sigmoid))
+    model = _model(
+        (4,),
+        L.Dense(5, activation=hidden),
+        L.Dense(3),
+        L.Activation(tf.nn.softmax),
+        L.Dense(3, activation=tf.nn.softmax),
+    )
+    rnn = _model(
+        (8, 2), L.SimpleRNN(4, return_sequences=True, activation=tf.nn.relu), L.Dense(1, activation=tf.nn.sigmoid)
+    )
     kernel.save_models("p", {"m": lambda: model, "rnn": lambda: rnn})
     x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
     for name, original, inputs in (("m", model, x), ("rnn", rnn, np.ones((1, 8, 2), np.float32))):
@@ -217,15 +282,15 @@ def test_a_course_notebook_in_other_spellings_gets_full_marks(tmp_path):
     holding tf.nn.softmax, and a loss object: graded in the sandbox, full marks."""
     import nbformat
 
-    from grader.notebook import format as nbf
-    from grader.sandbox.bwrap import make_sandbox
-    from grader.pipeline.calibrate import reference_notebook
+    from grader.assignment.spec import load_assignment
     from grader.datasets import public_dir
+    from grader.notebook import format as nbf
+    from grader.pipeline.calibrate import reference_notebook
     from grader.pipeline.execution import SandboxedRunner
     from grader.pipeline.grading import GradeOptions
     from grader.pipeline.hidden import HiddenData
     from grader.pipeline.scheduler import grade_class
-    from grader.assignment.spec import load_assignment
+    from grader.sandbox.bwrap import make_sandbox
 
     assignment = load_assignment(SOLUTIONS / "keras")
     spec = next(s for s in assignment.notebooks if s.name == "iris.ipynb")
@@ -247,7 +312,9 @@ def test_a_course_notebook_in_other_spellings_gets_full_marks(tmp_path):
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / spec.name)
     options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData())
-    [result] = grade_class([folder], assignment, SandboxedRunner(make_sandbox(False)), tmp_path / "out", options, jobs=1)
+    [result] = grade_class(
+        [folder], assignment, SandboxedRunner(make_sandbox(False)), tmp_path / "out", options, jobs=1
+    )
     parts = [p for p in result.parts if p.notebook == spec.name and not p.id.endswith("-notebook")]
     lost = [f"{p.id}/{c.name}: {c.message}" for p in parts for c in p.checks if c.score < c.max_score]
     assert parts and not lost, lost

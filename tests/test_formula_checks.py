@@ -1,14 +1,15 @@
 """Formula: a loss the student wrote, called on fixed inputs in their kernel, judged against the
 trusted formula here (DCGAN's losses as the example). The exported results are the student's
 data: any type or shape must give a failed check with a message, never a grader error."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from grader.assignment.spec import load_checks_module
 from grader.checks import CheckContext, Formula, probe_export
 from grader.results import Status
-from grader.assignment.spec import load_checks_module
 
 DCGAN = load_checks_module(Path(__file__).resolve().parents[1] / "solutions/dcgan/dcgan.checks.py")
 PART = next(p for p in DCGAN.PARTS if p.id == "dcgan_losses")
@@ -130,8 +131,13 @@ def test_garbage_exports_fail_with_a_message_never_an_error(value, key):
 
 
 def test_without_a_factor_only_the_formula_itself_passes():
-    check = Formula("mse", 1, export="e", formula=lambda y, d: float(np.mean((np.asarray(y) - np.asarray(d)) ** 2)),
-                    probes=[([1.0, 2.0], [0.0, 0.0]), ([0.5, 0.0], [1.0, 3.0])])
+    check = Formula(
+        "mse",
+        1,
+        export="e",
+        formula=lambda y, d: float(np.mean((np.asarray(y) - np.asarray(d)) ** 2)),
+        probes=[([1.0, 2.0], [0.0, 0.0]), ([0.5, 0.0], [1.0, 3.0])],
+    )
     good = [2.5, 4.625]
     assert check(CheckContext("p", {"e": good}, {})).score == 1
     res = check(CheckContext("p", {"e": [2 * v for v in good]}, {}))

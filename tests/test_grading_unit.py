@@ -1,16 +1,16 @@
 """grade() on a fake runner: verdicts for every way a submission can go wrong, no TensorFlow."""
+
 import json
 
 import nbformat
 import numpy as np
 import pytest
-
-from grader.notebook import format as nbf
-from grader.pipeline.grading import GradeOptions, grade
-from grader.assignment.spec import load_assignment
-
 from fakes import FakeRunner, Scenario
 from toy import make_toy
+
+from grader.assignment.spec import load_assignment
+from grader.notebook import format as nbf
+from grader.pipeline.grading import GradeOptions, grade
 
 GOOD = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
 
@@ -60,8 +60,14 @@ def test_wrong_shape_shows_expected_and_got(toy):
 
 
 def test_untouched_template_is_not_implemented_not_an_error(toy):
-    result, _ = run(toy, submit(toy[1]), Scenario(errors={"toy_vars": ("NotImplementedError", "")},
-                                                   export_errors={"toy_shapes": {"W_shape": ("NameError", "W")}}))
+    result, _ = run(
+        toy,
+        submit(toy[1]),
+        Scenario(
+            errors={"toy_vars": ("NotImplementedError", "")},
+            export_errors={"toy_shapes": {"W_shape": ("NameError", "W")}},
+        ),
+    )
     assert result.score == 0
     for check in checks(result).values():
         assert check.status.value == "fail"
@@ -70,11 +76,19 @@ def test_untouched_template_is_not_implemented_not_an_error(toy):
 
 
 def test_code_written_above_the_template_raise_is_told_to_delete_it(toy):
-    stub = next(c.source for c in nbformat.read(toy[1] / "exercises/toy/toy.ipynb", as_version=4).cells
-                if nbf.grade_id(c) == "toy_vars")
-    result, _ = run(toy, submit(toy[1], "W = np.zeros((3, 2))\n" + stub),
-                    Scenario(errors={"toy_vars": ("NotImplementedError", "")},
-                             export_errors={"toy_shapes": {"W_shape": ("NameError", "W")}}))
+    stub = next(
+        c.source
+        for c in nbformat.read(toy[1] / "exercises/toy/toy.ipynb", as_version=4).cells
+        if nbf.grade_id(c) == "toy_vars"
+    )
+    result, _ = run(
+        toy,
+        submit(toy[1], "W = np.zeros((3, 2))\n" + stub),
+        Scenario(
+            errors={"toy_vars": ("NotImplementedError", "")},
+            export_errors={"toy_shapes": {"W_shape": ("NameError", "W")}},
+        ),
+    )
     check = checks(result)[("toy_shapes", "W")]
     assert check.status.value == "fail" and check.message_key == "not_implemented_stub_left"
     assert "delete that line" in check.message and "toy_vars" in check.message
@@ -82,9 +96,14 @@ def test_code_written_above_the_template_raise_is_told_to_delete_it(toy):
 
 
 def test_student_exception_is_an_error_with_their_message(toy):
-    result, _ = run(toy, submit(toy[1], "W = np.zeroes((3, 2))"),
-                    Scenario(errors={"toy_vars": ("AttributeError", "module 'numpy' has no attribute 'zeroes'")},
-                             export_errors={"toy_shapes": {"W_shape": ("NameError", "name 'W' is not defined")}}))
+    result, _ = run(
+        toy,
+        submit(toy[1], "W = np.zeroes((3, 2))"),
+        Scenario(
+            errors={"toy_vars": ("AttributeError", "module 'numpy' has no attribute 'zeroes'")},
+            export_errors={"toy_shapes": {"W_shape": ("NameError", "name 'W' is not defined")}},
+        ),
+    )
     check = checks(result)[("toy_shapes", "W")]
     assert check.status.value == "error"
     assert "AttributeError" in check.message and "zeroes" in check.message
@@ -99,8 +118,11 @@ def test_timeout_keeps_finished_parts_and_says_where(toy):
 
 
 def test_memory_kill_is_said_in_plain_words(toy):
-    result, _ = run(toy, submit(toy[1]), Scenario(exports=GOOD, stop_at="toy_train", stop_status="dead",
-                                                   stopped_detail="killed: memory limit 3 GiB"))
+    result, _ = run(
+        toy,
+        submit(toy[1]),
+        Scenario(exports=GOOD, stop_at="toy_train", stop_status="dead", stopped_detail="killed: memory limit 3 GiB"),
+    )
     part = next(p for p in result.parts if p.id == "toy_score")
     assert "killed: memory limit 3 GiB" in part.stopped
     assert "memory limit" in part.checks[0].message
@@ -134,6 +156,7 @@ def test_notebook_of_another_exercise(toy):
 def test_changed_locked_cell_is_restored_and_reported(toy):
     def cheat(nb):
         next(c for c in nb.cells if nbf.grade_id(c) == "toy_train").source = "acc = 1.0  # trust me"
+
     result, runner = run(toy, submit(toy[1], edit=cheat), Scenario(exports=GOOD))
     ran = runner.jobs[0].notebook
     assert next(c for c in ran.cells if nbf.grade_id(c) == "toy_train").source == "acc = 0.9"
@@ -144,6 +167,7 @@ def test_changed_locked_cell_is_restored_and_reported(toy):
 def test_deleted_graded_cell_runs_the_released_stub(toy):
     def delete(nb):
         nb.cells = [c for c in nb.cells if nbf.grade_id(c) != "toy_vars"]
+
     result, runner = run(toy, submit(toy[1], edit=delete), Scenario(errors={"toy_vars": ("NotImplementedError", "")}))
     ran = runner.jobs[0].notebook
     assert any(nbf.grade_id(c) == "toy_vars" for c in ran.cells)
@@ -155,6 +179,7 @@ def test_reordered_cells_are_put_back(toy):
     def swap(nb):
         i = next(i for i, c in enumerate(nb.cells) if nbf.grade_id(c) == "toy_vars")
         nb.cells[i], nb.cells[i + 1] = nb.cells[i + 1], nb.cells[i]
+
     result, runner = run(toy, submit(toy[1], "W = np.zeros((3, 2))", edit=swap), Scenario(exports=GOOD))
     order = [nbf.grade_id(c) for c in runner.jobs[0].notebook.cells if nbf.grade_id(c)]
     assert order == ["toy_intro", "toy_setup", "toy_vars", "toy_train"]
@@ -290,6 +315,7 @@ def test_saved_outputs_do_not_count_against_the_size_cap_and_are_not_run(toy):
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = [nbformat.v4.new_output("display_data", data=picture)]
+
     path = submit(toy[1], "W = np.zeros((3, 2))", edit=outputs)
     assert path.stat().st_size > 20 * 2**20
     result, runner = run(toy, path, Scenario(exports=GOOD))
@@ -309,6 +335,7 @@ def test_a_notebook_of_too_many_cells_is_refused_before_it_is_validated(toy):
 
     def many(nb):
         nb.cells += [nbformat.v4.new_code_cell("") for _ in range(MAX_CELLS)]
+
     result, runner = run(toy, submit(toy[1], edit=many), Scenario(exports=GOOD))
     assert not runner.jobs and result.score == 0
     assert f"over {MAX_CELLS} cells is refused" in next(iter(checks(result).values())).message
@@ -318,8 +345,10 @@ def test_a_notebook_that_lost_its_metadata_is_graded_and_told_so_without_a_failu
     def strip(nb):
         for cell in nb.cells:
             cell.metadata = {}
-    result, runner = run(toy, submit(toy[1], "W = np.zeros((3, 2))", edit=strip, name="renamed.ipynb"),
-                         Scenario(exports=GOOD))
+
+    result, runner = run(
+        toy, submit(toy[1], "W = np.zeros((3, 2))", edit=strip, name="renamed.ipynb"), Scenario(exports=GOOD)
+    )
     assert result.score == result.max_score == 8
     ran = next(c for c in runner.jobs[0].notebook.cells if nbf.grade_id(c) == "toy_vars")
     assert ran.source == "W = np.zeros((3, 2))"
@@ -349,23 +378,34 @@ def test_a_cell_that_raised_is_the_verdict_not_its_half_built_value(toy):
     assert check.got is None and "shape" not in check.message  # no judgment of the half-built value
     assert checks(result)[("toy_shapes", "steps")].status.value == "pass"  # what is right stays right
     from grader.reporters.view import localized
+
     ja = localized(result, "ja")
     shown = next(c for p in ja.parts for c in p.checks if c.name == "W" and p.id == "toy_shapes")
     assert "古い API" in shown.message and "learning_rate=0.01" in shown.message
 
 
 def test_a_locked_cell_that_raised_names_the_answer_cell_to_look_at(toy):
-    result, _ = run(toy, submit(toy[1]), Scenario(
-        errors={"toy_train": ("NameError", "name 'acc' is not defined")},
-        exports={"toy_shapes": GOOD["toy_shapes"]},
-        export_errors={"toy_score": {"acc": ("NameError", "name 'acc' is not defined")}}))
+    result, _ = run(
+        toy,
+        submit(toy[1]),
+        Scenario(
+            errors={"toy_train": ("NameError", "name 'acc' is not defined")},
+            exports={"toy_shapes": GOOD["toy_shapes"]},
+            export_errors={"toy_score": {"acc": ("NameError", "name 'acc' is not defined")}},
+        ),
+    )
     check = checks(result)[("toy_score", "accuracy")]
     assert check.message_key == "cell_raised.locked"
     assert "toy_train" in check.message and "your cell toy_vars" in check.message
     # and when the value is there but the locked cell failed, the same reason comes first
-    result, _ = run(toy, submit(toy[1]), Scenario(
-        errors={"toy_train": ("ValueError", "shapes (3, 2) and (3, 2) not aligned")},
-        exports={**GOOD, "toy_score": {"acc": 0.1}}))
+    result, _ = run(
+        toy,
+        submit(toy[1]),
+        Scenario(
+            errors={"toy_train": ("ValueError", "shapes (3, 2) and (3, 2) not aligned")},
+            exports={**GOOD, "toy_score": {"acc": 0.1}},
+        ),
+    )
     check = checks(result)[("toy_score", "accuracy")]
     assert check.message_key == "cell_raised.locked" and "toy_vars" in check.message
 
@@ -379,9 +419,15 @@ def test_nan_is_called_divergence(toy):
 
 def test_terminal_colour_codes_never_reach_a_message(toy):
     red = ("\x1b[0;31mAttributeError\x1b[0m", "module \x1b[1m'numpy'\x1b[0m has no attribute 'zeroes'\x07")
-    result, _ = run(toy, submit(toy[1]), Scenario(errors={"toy_vars": red},
-                                                   export_errors={"toy_shapes": {"W_shape": ("NameError", "\x1b[31mW\x1b[0m")}}))
+    result, _ = run(
+        toy,
+        submit(toy[1]),
+        Scenario(
+            errors={"toy_vars": red}, export_errors={"toy_shapes": {"W_shape": ("NameError", "\x1b[31mW\x1b[0m")}}
+        ),
+    )
     from grader.reporters.view import localized
+
     for shown in (result, localized(result, "ja")):
         for part in shown.parts:
             for c in part.checks:

@@ -6,6 +6,7 @@ The cases live in `tests/hostile/cases.py`. The assignment is a copy of the one-
 exercise with small limits (so timeouts and kills come fast) and one extra part that evaluates a
 saved `.keras` model, the target of planted models.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,22 +22,22 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from hostile import cases as hc
 
-from grader.intake import artifacts as art
-from grader.sandbox import cgroups
-from grader.cli import main as cli
 from grader import reporters
-from grader.sandbox.bwrap import NOBODY, make_sandbox
-from grader.pipeline.calibrate import reference_notebook
+from grader.assignment.spec import load_assignment
+from grader.cli import main as cli
 from grader.datasets import public_dir
 from grader.datasets.cache import cache_root
+from grader.intake import artifacts as art
+from grader.pipeline.calibrate import reference_notebook
 from grader.pipeline.execution import SandboxedRunner, clean_record
 from grader.pipeline.grading import GradeOptions
 from grader.pipeline.hidden import HiddenData
-from grader.results import Result
 from grader.pipeline.scheduler import grade_class
-from grader.assignment.spec import load_assignment
-from hostile import cases as hc
+from grader.results import Result
+from grader.sandbox import cgroups
+from grader.sandbox.bwrap import NOBODY, make_sandbox
 
 MiB = 2**20
 LIMITS = {
@@ -48,13 +49,13 @@ LIMITS = {
     "work_bytes": 64 * MiB,
     "copy_back_bytes": 48 * MiB,  # under the largest file a run may write
 }
-MODEL_PART = '''
+MODEL_PART = """
 
 # --- added for the hostile-submission tests -------------------------------------------------------
 from grader.checks import prediction_accuracy
 from grader.assignment import Evaluate
 
-SETUP = {"framework": "tf1", "limits": %r}
+SETUP = {"framework": "tf1", "limits": LIMITS_REPR}
 PARTS = PARTS + [
     Part(
         id="mnist1_model",
@@ -68,20 +69,36 @@ PARTS = PARTS + [
                            ok_key="accuracy.ok", bad_key="accuracy.low")],
     ),
 ]
-''' % LIMITS
+""".replace("LIMITS_REPR", repr(LIMITS))
 
 
 # --- unit tests of the fixes (fast) ---------------------------------------------------------------
 def test_clean_record_survives_a_forged_record():
     forged = {
-        "status": "pwned", "kernel_start_s": "soon",
-        "cells": [{"index": "0"}, "junk", None, {"index": 4, "grade_id": ["x"], "status": "ok", "seconds": 1e300,
-                                                  "error": {"ename": 5, "traceback": "x"}}, {"index": 4}, {"index": True}],
+        "status": "pwned",
+        "kernel_start_s": "soon",
+        "cells": [
+            {"index": "0"},
+            "junk",
+            None,
+            {"index": 4, "grade_id": ["x"], "status": "ok", "seconds": 1e300, "error": {"ename": 5, "traceback": "x"}},
+            {"index": 4},
+            {"index": True},
+        ],
     }
     record = clean_record(forged)
     assert record["status"] == "unknown" and record["kernel_start_s"] == 0.0
-    assert record["cells"] == [{"index": 4, "grade_id": None, "injected": "", "part": "", "status": "ok",
-                                "seconds": 0.0, "error": {"ename": "", "evalue": "", "traceback": []}}]
+    assert record["cells"] == [
+        {
+            "index": 4,
+            "grade_id": None,
+            "injected": "",
+            "part": "",
+            "status": "ok",
+            "seconds": 0.0,
+            "error": {"ename": "", "evalue": "", "traceback": []},
+        }
+    ]
     with pytest.raises(art.UnsafeArtifact):
         clean_record(["not", "a", "record"])
 
@@ -133,16 +150,35 @@ def test_worker_cuts_a_single_huge_stream_message_to_the_cap():
     client.clear_before_next_output = False  # set per cell when nbclient executes one
     outs: list = []
     for i in range(3):  # the kernel batches writes: one message may carry many megabytes
-        msg = {"msg_type": "stream", "parent_header": {"msg_id": "m"}, "header": {"msg_id": f"o{i}", "msg_type": "stream"},
-               "content": {"name": "stdout", "text": "x" * (4 * MiB)}}
+        msg = {
+            "msg_type": "stream",
+            "parent_header": {"msg_id": "m"},
+            "header": {"msg_id": f"o{i}", "msg_type": "stream"},
+            "content": {"name": "stdout", "text": "x" * (4 * MiB)},
+        }
         client.output(outs, msg, None, 0)
     assert len(json.dumps(outs)) < 70 * 1024
     assert outs[-1]["text"] == TRUNCATED and sum(o["text"] == TRUNCATED for o in outs) == 1
 
 
 def _dummy_host(tmp_path: Path) -> hc.Host:
-    return hc.Host(1, 2, ("127.0.0.1",), tmp_path, tmp_path, tmp_path, tmp_path, tmp_path, tmp_path,
-                   tmp_path, tmp_path / "nb.ipynb", tmp_path / "a" / "b" / "c", tmp_path, b"PK", b"PK")
+    return hc.Host(
+        1,
+        2,
+        ("127.0.0.1",),
+        tmp_path,
+        tmp_path,
+        tmp_path,
+        tmp_path,
+        tmp_path,
+        tmp_path,
+        tmp_path,
+        tmp_path / "nb.ipynb",
+        tmp_path / "a" / "b" / "c",
+        tmp_path,
+        b"PK",
+        b"PK",
+    )
 
 
 def test_every_case_is_a_notebook_whose_cells_compile(tmp_path, repo):
@@ -254,7 +290,9 @@ def _keras_models(workdir: Path, canary: Path) -> tuple[bytes, bytes]:
     path = os.fspath(canary)
     inputs = keras.Input((784,))
     hostile = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, :10] * 0 + len(open(path, "a").name) * 0)(inputs))
-    plain = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros")])
+    plain = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros")]
+    )
     hostile.save(workdir / "lambda.keras")
     plain.save(workdir / "plain.keras")
     canary.unlink(missing_ok=True)  # building the model called the Lambda once, here
@@ -279,7 +317,9 @@ def _sandbox_processes(outdir: Path) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            uid = int(next(l for l in (entry / "status").read_text().splitlines() if l.startswith("Uid:")).split()[1])
+            uid = int(
+                next(line for line in (entry / "status").read_text().splitlines() if line.startswith("Uid:")).split()[1]
+            )
             if uid != NOBODY:
                 continue
             cwd = os.readlink(entry / "cwd")
@@ -354,8 +394,15 @@ def graded(repo, tmp_path_factory) -> Graded:
     options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData(), keep_work=True)
     formats = list(reporters.REPORTERS)  # every file, through the same calls as `dlgrade grade`
     started = time.monotonic()
-    results = grade_class(order, assignment, SandboxedRunner(make_sandbox(False)), outdir, options, jobs=2,
-                          on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"))
+    results = grade_class(
+        order,
+        assignment,
+        SandboxedRunner(make_sandbox(False)),
+        outdir,
+        options,
+        jobs=2,
+        on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"),
+    )
     seconds = time.monotonic() - started
     class_error = ""
     try:
@@ -492,7 +539,9 @@ def test_every_class_file_is_written_and_valid(graded):
     assert "</html>" in (out / "index.html").read_text()
     rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8-sig"))))
     assert len(rows) == 1 + len(results)
-    assert not [c for row in rows for c in row if c.startswith(("=", "+", "@")) or c.startswith("-") and not c[1:2].isdigit()]
+    assert not [
+        c for row in rows for c in row if c.startswith(("=", "+", "@")) or c.startswith("-") and not c[1:2].isdigit()
+    ]
     suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
     assert sorted(s.get("name") for s in suites) == sorted(names)
     tokens = MarkdownIt("gfm-like").parse((out / "summary.md").read_text())
@@ -512,8 +561,11 @@ def test_filling_the_disk_fills_only_the_work_folder(graded):
 
 
 def _apparent(folder: Path, skip: tuple[str, ...] = ()) -> int:
-    return sum(p.lstat().st_size for p in folder.rglob("*")
-               if p.is_file() and not set(p.relative_to(folder).parts[:1]) & set(skip))
+    return sum(
+        p.lstat().st_size
+        for p in folder.rglob("*")
+        if p.is_file() and not set(p.relative_to(folder).parts[:1]) & set(skip)
+    )
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """Intake: a submission is read as regular files only, from inside itself, with bounds; links,
 FIFOs, devices, sockets and oversize files become verdicts in the result, never a hang, a crash
 or host bytes in a report. `dlgrade check` the same, and its report is never written through a link."""
+
 from __future__ import annotations
 
 import json
@@ -12,17 +13,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from grader.cli import main as cli
-
-from grader.intake import submission as intake
-from grader.notebook import format as nbf
-from grader.pipeline.grading import GradeOptions, grade, match_notebooks
-from grader.intake.submission import Refused, list_submission, read_regular
-from grader.assignment.spec import load_assignment
-
 from fakes import FakeRunner, Scenario
 from toy import make_toy
+
+from grader.assignment.spec import load_assignment
+from grader.cli import main as cli
+from grader.intake import submission as intake
+from grader.intake.submission import Refused, list_submission, read_regular
+from grader.notebook import format as nbf
+from grader.pipeline.grading import GradeOptions, grade, match_notebooks
 
 GOOD = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
 SECRET = "host-secret-7f3a: never in a report"
@@ -159,7 +158,9 @@ def test_a_top_level_link_is_refused_like_any_other(toy):
     fifo = toy[1] / "class" / "pipe"
     os.mkfifo(fifo)
     result, runner = graded(toy, fifo)
-    assert not runner.jobs and set(messages(result)) == {"pipe is not a regular file (a pipe, socket or device): not read"}
+    assert not runner.jobs and set(messages(result)) == {
+        "pipe is not a regular file (a pipe, socket or device): not read"
+    }
 
 
 def test_a_fifo_named_like_the_notebook_neither_blocks_nor_is_read(toy):
@@ -262,7 +263,8 @@ def test_deep_nesting_stops_at_the_depth_bound(tmp_path):
     assert time.monotonic() - started < 1
     assert listing.notebooks == [sub / "top.ipynb"]
     assert [r.message("en") for r in listing.refused] == [
-        f"folders more than {intake.MAX_DEPTH} levels deep were not searched (the first: {'/'.join(['d'] * 9)})"]
+        f"folders more than {intake.MAX_DEPTH} levels deep were not searched (the first: {'/'.join(['d'] * 9)})"
+    ]
 
 
 def test_many_entries_stop_at_the_entry_bound_and_top_notebooks_come_first(tmp_path, monkeypatch):
@@ -300,7 +302,8 @@ def test_notebooks_nearest_the_top_are_kept_within_the_byte_budget(tmp_path, mon
     listing = list_submission(sub)
     assert listing.notebooks == [sub / "a" / "b" / "0.ipynb", sub / "toy.ipynb", sub / "z.ipynb"]
     assert [r.message("en") for r in listing.refused] == [
-        "1 notebook(s) were not read, a/junk.ipynb first: one submission is read up to 16 notebooks and 0 MiB"]
+        "1 notebook(s) were not read, a/junk.ipynb first: one submission is read up to 16 notebooks and 0 MiB"
+    ]
 
 
 def test_checkpoints_git_and_macosx_folders_are_skipped(tmp_path):

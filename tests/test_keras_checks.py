@@ -1,5 +1,6 @@
 """TruthTable and KerasLayers: the Keras checks of the course's perceptron, iris and MNIST
 exercises, over data as the evaluate phase and the kernel helpers produce it."""
+
 import numpy as np
 import pytest
 
@@ -76,8 +77,12 @@ def test_loss_name_reads_every_way_of_giving_the_loss():
     from grader.inside.kernel import loss_name
 
     model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
-    for loss in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
-                 keras.losses.SparseCategoricalCrossentropy(), keras.losses.sparse_categorical_crossentropy):
+    for loss in (
+        "sparse_categorical_crossentropy",
+        "SparseCategoricalCrossentropy",
+        keras.losses.SparseCategoricalCrossentropy(),
+        keras.losses.sparse_categorical_crossentropy,
+    ):
         model.compile(loss=loss, optimizer="adam")
         assert loss_name(model) == "sparse_categorical_crossentropy", loss
     model.compile(loss="CategoricalCrossentropy", optimizer="adam")
@@ -87,7 +92,9 @@ def test_loss_name_reads_every_way_of_giving_the_loss():
 def test_a_bilingual_hint_follows_the_report_language():
     from grader.checks import Equals
 
-    check = Equals("loss", 1, expected="mse", export="loss", hint={"en": "use mean squared error", "ja": "二乗誤差を使おう"})
+    check = Equals(
+        "loss", 1, expected="mse", export="loss", hint={"en": "use mean squared error", "ja": "二乗誤差を使おう"}
+    )
     for lang, text in (("en", "use mean squared error"), ("ja", "二乗誤差を使おう"), ("fr", "use mean squared error")):
         ctx = CheckContext(part_id="p", values={"loss": "mae"}, thresholds={}, lang=lang)
         assert check(ctx).hint == text
@@ -108,8 +115,8 @@ def test_diverged_training_is_said_so():
 def test_dcgan_losses_of_nan_logits_are_divergence():
     from pathlib import Path
 
-    from grader.checks import Calibrated
     from grader.assignment.spec import load_checks_module
+    from grader.checks import Calibrated
 
     dcgan = load_checks_module(Path(__file__).resolve().parents[1] / "solutions/dcgan/dcgan.checks.py")
     logits = {k: np.zeros((64, 1)) for k in ("real_0", "fake_0", "real_1", "fake_1", "fake_2")}

@@ -1,6 +1,7 @@
 """The layout keeps its promises: the folders name the pipeline and the trust boundary, the code
 that runs inside the sandbox imports nothing trusted, the command line is a leaf, and the
 subpackages form layers without cycles (import-linter's contracts in pyproject.toml)."""
+
 import ast
 import subprocess
 import sys
@@ -21,7 +22,9 @@ def test_import_contracts_hold():
 
 def test_every_public_check_is_importable_from_grader_checks():
     tree = ast.parse(Path(core.__file__).read_text())
-    public = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
+    public = {
+        n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")
+    }
     assert public <= set(grader.checks.__all__), sorted(public - set(grader.checks.__all__))
 
 
@@ -29,5 +32,15 @@ def test_the_top_folder_holds_only_the_pipelines_stages_and_shared_models():
     modules = {p.stem for p in (REPO / "grader").glob("*.py")}
     assert modules == {"__init__", "errors", "i18n", "results"}
     packages = {p.name for p in (REPO / "grader").iterdir() if (p / "__init__.py").exists()}
-    assert packages == {"notebook", "assignment", "pipeline", "sandbox", "intake", "inside", "checks", "datasets",
-                        "reporters", "cli"}
+    assert packages == {
+        "notebook",
+        "assignment",
+        "pipeline",
+        "sandbox",
+        "intake",
+        "inside",
+        "checks",
+        "datasets",
+        "reporters",
+        "cli",
+    }

@@ -1,25 +1,23 @@
 """The one-layer MNIST exercise graded for real: TensorFlow, MNIST, nbclient, bubblewrap."""
+
 import copy
 
 import nbformat
 import pytest
 
-from grader.notebook import format as nbf
-from grader.sandbox.bwrap import make_sandbox
-from grader.pipeline.calibrate import reference_notebook
+from grader.assignment.spec import load_assignment
 from grader.datasets import public_dir
+from grader.notebook import format as nbf
+from grader.pipeline.calibrate import reference_notebook
 from grader.pipeline.execution import SandboxedRunner
 from grader.pipeline.grading import GradeOptions
 from grader.pipeline.hidden import HiddenData
 from grader.pipeline.scheduler import grade_class
-from grader.assignment.spec import load_assignment
+from grader.sandbox.bwrap import make_sandbox
 
 pytestmark = pytest.mark.slow
 
-CORRECT = (
-    "x = tf.placeholder(tf.float32, [None, 784])\n"
-    "d = tf.placeholder(tf.float32, [None, 10])\n"
-)
+CORRECT = "x = tf.placeholder(tf.float32, [None, 784])\nd = tf.placeholder(tf.float32, [None, 10])\n"
 
 
 def with_vars(nb, source):
@@ -38,12 +36,16 @@ def graded(repo, tmp_path_factory):
     subs = {
         "reference": reference_notebook(spec),
         "template": spec.release(),
-        "wrong_w": with_vars(spec.release(), CORRECT +
-                             "W = tf.Variable(tf.random_normal([784, 5], stddev=0.01))\nb = tf.Variable(tf.zeros([10]))"),
+        "wrong_w": with_vars(
+            spec.release(),
+            CORRECT + "W = tf.Variable(tf.random_normal([784, 5], stddev=0.01))\nb = tf.Variable(tf.zeros([10]))",
+        ),
         # trains nothing (W frozen at zeros, bias only) and prints a perfect accuracy
-        "fake_print": with_vars(spec.release(), CORRECT +
-                                "W = tf.Variable(tf.zeros([784, 10]), trainable=False)\nb = tf.Variable(tf.zeros([10]))\n"
-                                "print('Generation: 100. 正解率 = 0.99')"),
+        "fake_print": with_vars(
+            spec.release(),
+            CORRECT + "W = tf.Variable(tf.zeros([784, 10]), trainable=False)\nb = tf.Variable(tf.zeros([10]))\n"
+            "print('Generation: 100. 正解率 = 0.99')",
+        ),
     }
     # saved by an editor that drops cell metadata, under a name of the student's own
     subs["no_metadata"] = copy.deepcopy(subs["reference"])

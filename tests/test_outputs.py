@@ -2,6 +2,7 @@
 collide with each other or with the class files, no file name is ever an option, and every
 machine format escapes for its reader (spreadsheet, Markdown renderer, XML parser, terminal).
 Fast: a fake runner and hand-made Results, no TensorFlow."""
+
 from __future__ import annotations
 
 import csv
@@ -13,21 +14,20 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import nbformat
 import pytest
-from markdown_it import MarkdownIt
-
 from fakes import FakeRunner, Scenario
-from grader.cli import main as cli
+from markdown_it import MarkdownIt
+from toy import make_toy
+
 from grader import reporters
+from grader.assignment.spec import load_assignment
+from grader.cli import main as cli
 from grader.pipeline.grading import GradeOptions
+from grader.pipeline.scheduler import NAME_BYTES, grade_class, unique_names
 from grader.reporters import csv_report, gradescope, junit, markdown
 from grader.reporters.progress import Progress
 from grader.reporters.text import visible
 from grader.results import CheckResult, PartResult, Result, Status
-from grader.pipeline.scheduler import NAME_BYTES, grade_class, unique_names
-from grader.assignment.spec import load_assignment
-from toy import make_toy
 
 GOOD = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
 CLASS_FILES = ("index.html", "grades.csv", "summary.md", "junit.xml")
@@ -36,11 +36,32 @@ ESC = "\x1b"
 # CSI), bidi overrides, formulas, Markdown links, images, autolinks, HTML, table breaks, XML's
 # forbidden characters and a lone surrogate (a notebook's JSON may carry "\udc80").
 HOSTILE = [
-    "\x1b[2J\x1b[31mred", "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07", "\x9b31m", "abc\u202egnp.exe",
-    '=HYPERLINK("https://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTAB", "\rCR",
-    "\uff1d1+1", "[click](https://evil.example)", "![img](https://evil.example/x.png)", "<img src=x onerror=alert(1)>",
-    "https://evil.example/a www.evil.example", "a | b\n\n# heading", "nul\x00bell\x07ff\x0c", "lone \udc80 surrogate",
-    "\ufffe\uffff", "* item", "1. item", "> quote", "`code`", "<details>", "&amp;", "山田太郎の答え",
+    "\x1b[2J\x1b[31mred",
+    "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07",
+    "\x9b31m",
+    "abc\u202egnp.exe",
+    '=HYPERLINK("https://evil.example","x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTAB",
+    "\rCR",
+    "\uff1d1+1",
+    "[click](https://evil.example)",
+    "![img](https://evil.example/x.png)",
+    "<img src=x onerror=alert(1)>",
+    "https://evil.example/a www.evil.example",
+    "a | b\n\n# heading",
+    "nul\x00bell\x07ff\x0c",
+    "lone \udc80 surrogate",
+    "\ufffe\uffff",
+    "* item",
+    "1. item",
+    "> quote",
+    "`code`",
+    "<details>",
+    "&amp;",
+    "山田太郎の答え",
 ]
 
 
@@ -64,10 +85,36 @@ def _key(name: str) -> str:
 
 
 def test_output_names_never_collide_nor_take_a_class_file_and_are_safe(tmp_path):
-    entries = ["bob", "bob.ipynb", "Bob.ipynb", "BOB", "index.html", "INDEX.HTML", "grades.csv.ipynb", "summary.md",
-               "junit.xml", ".cache", "_class", "--no-sandbox", "-h", "..ipynb", "...", "a/hw.ipynb", "b/hw.ipynb",
-               "x\x1b[31my", "abc\u202egnp", "cafe\u0301", "caf\u00e9", "山田太郎", "山田太郎.ipynb", "あ" * 80,
-               "e" * 250, "tab\there", "zero\u200bwidth", "q?*:<>|\"\\"]
+    entries = [
+        "bob",
+        "bob.ipynb",
+        "Bob.ipynb",
+        "BOB",
+        "index.html",
+        "INDEX.HTML",
+        "grades.csv.ipynb",
+        "summary.md",
+        "junit.xml",
+        ".cache",
+        "_class",
+        "--no-sandbox",
+        "-h",
+        "..ipynb",
+        "...",
+        "a/hw.ipynb",
+        "b/hw.ipynb",
+        "x\x1b[31my",
+        "abc\u202egnp",
+        "cafe\u0301",
+        "caf\u00e9",
+        "山田太郎",
+        "山田太郎.ipynb",
+        "あ" * 80,
+        "e" * 250,
+        "tab\there",
+        "zero\u200bwidth",
+        'q?*:<>|"\\',
+    ]
     paths = _tree(tmp_path / "class", entries)
     names = unique_names(paths)
     assert set(names) == set(paths)
@@ -99,8 +146,6 @@ def test_a_folder_keeps_its_name_beside_a_notebook_of_that_name(tmp_path):
     assert unique_names([notebook, folder]) == {folder: "bob", notebook: "bob.ipynb"}
 
 
-
-
 @pytest.fixture
 def toy_class(tmp_path):
     """A class of honest toy notebooks in hostile places: folders named like the class files,
@@ -108,8 +153,18 @@ def toy_class(tmp_path):
     sol = make_toy(tmp_path)
     notebook = (tmp_path / "exercises/toy/toy.ipynb").read_bytes()
     root = tmp_path / "class"
-    folders = ["index.html", "grades.csv", "summary.md", "junit.xml", "--no-sandbox", "bob", "x\x1b[31mred",
-               '=HYPERLINK("evil.example","x")', "[click](javascript:alert(1))", "山田"]
+    folders = [
+        "index.html",
+        "grades.csv",
+        "summary.md",
+        "junit.xml",
+        "--no-sandbox",
+        "bob",
+        "x\x1b[31mred",
+        '=HYPERLINK("evil.example","x")',
+        "[click](javascript:alert(1))",
+        "山田",
+    ]
     subs = []
     for name in folders:
         (root / name).mkdir(parents=True)
@@ -124,8 +179,15 @@ def _grade_and_write(assignment, subs, outdir, jobs=4) -> tuple[list[Result], Fa
     """What `dlgrade grade` does: each result written as it comes, then the class files."""
     runner = FakeRunner(Scenario(exports=GOOD))
     formats = list(reporters.REPORTERS)
-    results = grade_class(subs, assignment, runner, outdir, GradeOptions(), jobs=jobs,
-                          on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"))
+    results = grade_class(
+        subs,
+        assignment,
+        runner,
+        outdir,
+        GradeOptions(),
+        jobs=jobs,
+        on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"),
+    )
     reporters.write_class(results, outdir, formats, "en", 0.6)
     return results, runner
 
@@ -165,8 +227,14 @@ def test_a_failing_format_costs_only_that_file(toy_class, monkeypatch):
     monkeypatch.setattr(gradescope, "write_submission", broken)
     monkeypatch.setattr(junit, "write_class", broken)
     formats = list(reporters.REPORTERS)
-    results = grade_class(subs[:3], assignment, FakeRunner(Scenario(exports=GOOD)), outdir, GradeOptions(),
-                          on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"))
+    results = grade_class(
+        subs[:3],
+        assignment,
+        FakeRunner(Scenario(exports=GOOD)),
+        outdir,
+        GradeOptions(),
+        on_done=lambda r, *_: reporters.write_submission(r, outdir, formats, "en"),
+    )
     for r in results:
         assert [p["kind"] for p in r.problems] == ["report"] and "gradescope" in r.problems[0]["message"]
         assert (outdir / r.submission / "report.html").is_file()
@@ -209,8 +277,14 @@ def test_report_writes_into_the_folder_each_record_came_from_and_skips_a_broken_
 
 # --- file names are not options (6) ------------------------------------------------------------
 BASE = {  # each subcommand with its required arguments (spelled with =: a file --out exists in the test)
-    "grade": ["x.ipynb", "--assignment=a", "--out=o"], "report": ["o"], "check": ["x.ipynb"],
-    "release": ["s"], "calibrate": ["s"], "data": ["info"], "demo": [], "lint": ["s"],
+    "grade": ["x.ipynb", "--assignment=a", "--out=o"],
+    "report": ["o"],
+    "check": ["x.ipynb"],
+    "release": ["s"],
+    "calibrate": ["s"],
+    "data": ["info"],
+    "demo": [],
+    "lint": ["s"],
 }
 
 
@@ -269,15 +343,19 @@ def test_a_glob_in_a_folder_holding_no_sandbox_grades_it_as_a_submission(tmp_pat
     assert args.no_sandbox is False and args.submissions == ["./--no-sandbox", "alice.ipynb"]
     # a file named -- is a path too, not the end of the options
     (tmp_path / "--").mkdir()
-    args = cli.build_parser().parse_args(cli.paths_not_options(["grade", "--", "alice.ipynb", "--assignment", "a",
-                                                                "--out", "o"]))
+    args = cli.build_parser().parse_args(
+        cli.paths_not_options(["grade", "--", "alice.ipynb", "--assignment", "a", "--out", "o"])
+    )
     assert args.submissions == ["./--", "alice.ipynb"] and args.out == "o"
 
 
 def test_options_are_never_abbreviated(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for argv in (["grade", "x", "--assignment", "a", "--out", "o", "--no-s"], ["check", "x", "--no-sand"],
-                 ["grade", "x", "--assign", "a", "--out", "o"]):
+    for argv in (
+        ["grade", "x", "--assignment", "a", "--out", "o", "--no-s"],
+        ["check", "x", "--no-sand"],
+        ["grade", "x", "--assign", "a", "--out", "o"],
+    ):
         with pytest.raises(SystemExit) as exc:
             cli.build_parser().parse_args(argv)
         assert exc.value.code == 2
@@ -314,8 +392,15 @@ def hostile_results() -> list[Result]:
             CheckResult("old api", Status.PASS, 0.0, 0.0, message=text, hint=text, kind="legacy-api"),
         ]
         part = PartResult.from_checks(f"p{i % 2}", text, checks, stopped=text, notebook=text)
-        results.append(Result(submission=text, assignment=text, parts=[part],
-                              problems=[{"kind": text, "message": text}], notebooks=[{"name": text}]))
+        results.append(
+            Result(
+                submission=text,
+                assignment=text,
+                parts=[part],
+                problems=[{"kind": text, "message": text}],
+                notebooks=[{"name": text}],
+            )
+        )
     return results
 
 
@@ -357,9 +442,12 @@ def test_summary_shows_students_text_as_written_never_as_links_images_or_html(tm
     # the class table (header + one row per student) and each student's table (header + 3 checks):
     # no student's text breaks a row or adds one
     assert len(rows) == (1 + len(results)) + len(results) * (1 + 3)
-    assert not [t for t in tokens if t.type in ("heading_open", "blockquote_open", "bullet_list_open",
-                                                 "ordered_list_open")
-                and any(h in (t.content or "") for h in HOSTILE)]
+    assert not [
+        t
+        for t in tokens
+        if t.type in ("heading_open", "blockquote_open", "bullet_list_open", "ordered_list_open")
+        and any(h in (t.content or "") for h in HOSTILE)
+    ]
     headings = [t for t in tokens if t.type == "heading_open"]
     assert len(headings) == 1  # the summary's own title
 

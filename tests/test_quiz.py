@@ -1,4 +1,5 @@
 """Tests of grader.checks.textnorm and grader.checks.quiz, and of the course rubrics in solutions/concepts."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from grader.i18n import t
 from grader.checks.quiz import (
     Choice,
     Concept,
@@ -17,8 +17,9 @@ from grader.checks.quiz import (
     score_choice,
     score_free_text,
 )
-from grader.results import Status
 from grader.checks.textnorm import display_width, guess_language, normalize
+from grader.i18n import t
+from grader.results import Status
 
 RUBRICS_PATH = Path(__file__).resolve().parent.parent / "solutions" / "concepts" / "rubrics.json"
 RUBRICS = load_rubrics(RUBRICS_PATH)
@@ -121,8 +122,15 @@ def test_display_width_counts_cjk_double():
 def test_every_rubric_loads_with_positive_points():
     free = [r for r in RUBRICS.values() if isinstance(r, Rubric)]
     choices = [r for r in RUBRICS.values() if isinstance(r, Choice)]
-    assert {"vgg", "googlenet", "resnet", "rl_explore_exploit", "rl_state_vs_action_value",
-            "rl_q_learning", "rl_policy_gradient"} <= set(RUBRICS)
+    assert {
+        "vgg",
+        "googlenet",
+        "resnet",
+        "rl_explore_exploit",
+        "rl_state_vs_action_value",
+        "rl_q_learning",
+        "rl_policy_gradient",
+    } <= set(RUBRICS)
     assert sum(q.startswith("cnn_mc") for q in RUBRICS) >= 4 and sum(q.startswith("rl_mc") for q in RUBRICS) >= 3
     assert all(r.points > 0 and all(c.points > 0 for c in r.concepts) for r in free)
     assert all(c.points > 0 for c in choices)
@@ -141,12 +149,21 @@ def test_real_student_answer_scores_full(qid, answer):
 @pytest.mark.parametrize(
     "qid, answer",
     [
-        ("vgg", "A simple architecture: blocks of conv, conv, max pool stacked on top of each other; "
-                "it has many parameters."),
-        ("googlenet", "Built from Inception modules; 1x1 convolutions for dimension reduction; "
-                      "filters of several sizes applied in parallel."),
-        ("resnet", "Skip connections add the input to the output (residual learning), which mitigates the "
-                   "vanishing gradient problem so that very deep networks can be trained."),
+        (
+            "vgg",
+            "A simple architecture: blocks of conv, conv, max pool stacked on top of each other; "
+            "it has many parameters.",
+        ),
+        (
+            "googlenet",
+            "Built from Inception modules; 1x1 convolutions for dimension reduction; "
+            "filters of several sizes applied in parallel.",
+        ),
+        (
+            "resnet",
+            "Skip connections add the input to the output (residual learning), which mitigates the "
+            "vanishing gradient problem so that very deep networks can be trained.",
+        ),
     ],
 )
 def test_english_equivalent_scores_full(qid, answer):
@@ -243,8 +260,10 @@ def test_positive_statements_are_not_read_as_negations(qid, concept, answer):
 
 
 def test_long_answer_with_few_concepts_goes_to_review():
-    answer = ("ResNetはとても有名なモデルで、画像認識のコンテストで優勝した。残差という考え方を使っており、"
-              "その後の多くのモデルに影響を与えた。実装も比較的簡単である。")
+    answer = (
+        "ResNetはとても有名なモデルで、画像認識のコンテストで優勝した。残差という考え方を使っており、"
+        "その後の多くのモデルに影響を与えた。実装も比較的簡単である。"
+    )
     results = score_free_text(answer, RUBRICS["resnet"])
     st = statuses(results)
     assert st["skip_residual"] is Status.PASS
@@ -334,18 +353,34 @@ def test_bad_concepts_are_rejected(kwargs):
 # --------------------------------------------------------------------------- multiple choice
 
 SINGLE = Choice("mc", {"a": "1x1", "b": "3x3", "c": "5x5", "d": "11x11"}, "b")
-MULTI = Choice("mc_multi", {"a": "チャンネル数を減らす", "b": "計算量を減らす", "c": "解像度を半分にする", "d": "非線形性を加える"},
-               {"a", "b", "d"})
+MULTI = Choice(
+    "mc_multi",
+    {"a": "チャンネル数を減らす", "b": "計算量を減らす", "c": "解像度を半分にする", "d": "非線形性を加える"},
+    {"a", "b", "d"},
+)
 KANA = Choice("mc_kana", {"ア": "探索", "イ": "利用", "ウ": "割引率"}, "ア")
 
 
 @pytest.mark.parametrize(
     "answer, expected",
     [
-        ("b", {"b"}), ("B", {"b"}), ("(b)", {"b"}), ("（ｂ）", {"b"}), ("ｂ", {"b"}), (" b. ", {"b"}),
-        ("b) 3x3", {"b"}), ("B: 3×3 filters", {"b"}), ("3x3", {"b"}), ("３×３", {"b"}), ("答えはbです", {"b"}),
-        ("Answer: b", {"b"}), ("a, c", {"a", "c"}), ("", set()), ("YOUR ANSWER HERE", set()),
-        ("I think it is the small one", None), ("e", None),
+        ("b", {"b"}),
+        ("B", {"b"}),
+        ("(b)", {"b"}),
+        ("（ｂ）", {"b"}),
+        ("ｂ", {"b"}),
+        (" b. ", {"b"}),
+        ("b) 3x3", {"b"}),
+        ("B: 3×3 filters", {"b"}),
+        ("3x3", {"b"}),
+        ("３×３", {"b"}),
+        ("答えはbです", {"b"}),
+        ("Answer: b", {"b"}),
+        ("a, c", {"a", "c"}),
+        ("", set()),
+        ("YOUR ANSWER HERE", set()),
+        ("I think it is the small one", None),
+        ("e", None),
         ("b) 5x5", None),  # the letter says one option, the text another
     ],
 )
@@ -356,9 +391,14 @@ def test_parse_single_choice(answer, expected):
 @pytest.mark.parametrize(
     "answer, expected",
     [
-        ("a, b, d", {"a", "b", "d"}), ("a,b,d", {"a", "b", "d"}), ("a・b・d", {"a", "b", "d"}),
-        ("a and b and d", {"a", "b", "d"}), ("(a)(b)(d)", {"a", "b", "d"}), ("abd", {"a", "b", "d"}),
-        ("ａ、ｂ、ｄ", {"a", "b", "d"}), ("a) チャンネル数を減らす, d) 非線形性を加える", {"a", "d"}),
+        ("a, b, d", {"a", "b", "d"}),
+        ("a,b,d", {"a", "b", "d"}),
+        ("a・b・d", {"a", "b", "d"}),
+        ("a and b and d", {"a", "b", "d"}),
+        ("(a)(b)(d)", {"a", "b", "d"}),
+        ("abd", {"a", "b", "d"}),
+        ("ａ、ｂ、ｄ", {"a", "b", "d"}),
+        ("a) チャンネル数を減らす, d) 非線形性を加える", {"a", "d"}),
         ("計算量を減らす", {"b"}),
     ],
 )
@@ -435,141 +475,418 @@ def test_load_rubrics_rejects_malformed_files(tmp_path):
 # measured then: see the report of this module's rubrics.
 ANSWERS = [
     # written with the rubrics
-    ('vgg', REAL_VGG, ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('vgg', 'VGG is a simple network that stacks 3x3 convolutions followed by max pooling, repeated. It is deep (16 or 19 layers) and has a lot of parameters (about 138M).', ['conv_pool_stack', 'deep_16_19', 'many_parameters', 'simple_structure']),
-    ('vgg', '３×３の小さなフィルタの畳み込み層を何層も重ね、最大プーリングを挟むだけのシンプルな構造。VGG16/VGG19のように層が深く、パラメータ数が非常に多い。', ['conv_pool_stack', 'deep_16_19', 'many_parameters', 'simple_structure']),
-    ('vgg', '畳み込み層とプーリング層を交互に積み重ねたネットワーク。', ['conv_pool_stack']),
-    ('vgg', 'VGG16 has 16 layers.', ['deep_16_19']),
+    ("vgg", REAL_VGG, ["conv_pool_stack", "many_parameters", "simple_structure"]),
+    (
+        "vgg",
+        "VGG is a simple network that stacks 3x3 convolutions followed by max pooling, repeated. It is deep (16 or 19 layers) and has a lot of parameters (about 138M).",
+        ["conv_pool_stack", "deep_16_19", "many_parameters", "simple_structure"],
+    ),
+    (
+        "vgg",
+        "３×３の小さなフィルタの畳み込み層を何層も重ね、最大プーリングを挟むだけのシンプルな構造。VGG16/VGG19のように層が深く、パラメータ数が非常に多い。",
+        ["conv_pool_stack", "deep_16_19", "many_parameters", "simple_structure"],
+    ),
+    ("vgg", "畳み込み層とプーリング層を交互に積み重ねたネットワーク。", ["conv_pool_stack"]),
+    ("vgg", "VGG16 has 16 layers.", ["deep_16_19"]),
     # ResNet's idea under VGG: a known wrong claim, nothing is credited
-    ('vgg', 'スキップ接続を使って残差を学習することで、100層以上の深いネットワークでも学習できる。', []),
-    ('vgg', 'ｼﾝﾌﾟﾙな構造で、3x3のｺﾝﾎﾞﾘｭｰｼｮﾝを重ねる。ﾊﾟﾗﾒｰﾀが多い', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('vgg', 'しんぷるなこうぞう。3×3のたたみこみを積み重ねる。ぱらめーたすうが多い。', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('vgg', 'Simple archtecture, stacking conv layers with maxpooling; huge number of params', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('vgg', 'VGGはシンプルではない。', []),
-    ('vgg', 'VGG uses inception modules with 1x1 convolutions to reduce the number of channels.', []),
-    ('vgg', 'わかりません', []),
-    ('googlenet', REAL_GOOGLENET, ['inception', 'multi_scale_parallel', 'reduction_1x1']),
-    ('googlenet', 'GoogLeNet is built from Inception modules: 1x1, 3x3 and 5x5 convolutions and pooling run in parallel, and 1x1 convolutions reduce the number of channels before the big filters. It also uses auxiliary classifiers and global average pooling.', ['auxiliary_loss', 'global_average_pooling', 'inception', 'multi_scale_parallel', 'reduction_1x1']),
-    ('googlenet', 'インセプションモジュールを積み重ねた構造。1×1畳み込みで次元を削減して計算量を抑え、異なるサイズのフィルタを並列に適用する。', ['inception', 'multi_scale_parallel', 'reduction_1x1']),
-    ('googlenet', 'Inceptionモジュールを使う。', ['inception']),
-    ('googlenet', 'uses 1x1 convolutions', []),
-    ('googlenet', 'inseption module, and 1x1 conv for dimensionality reduction', ['inception', 'reduction_1x1']),
-    ('googlenet', '3x3の畳み込みを重ねたシンプルな構造で、パラメータが多い。', []),
-    ('googlenet', 'ＧｏｏｇＬｅＮｅｔはｉｎｃｅｐｔｉｏｎモジュールを用いる。１ｘ１ conv で次元削減、複数のフィルタを並列に使う', ['inception', 'multi_scale_parallel', 'reduction_1x1']),
-    ('googlenet', 'Inception moduleは使わない。', []),
-    ('googlenet', 'It has inception modules and auxiliary losses in the middle of the network to help training.', ['auxiliary_loss', 'inception']),
-    ('googlenet', 'インセプション構造、Global Average Poolingで全結合層を減らし、補助的な損失(auxiliary loss)も使う', ['auxiliary_loss', 'global_average_pooling', 'inception']),
-    ('googlenet', '使用Inception模块，通过1x1卷积降维，并行使用多种尺寸的卷积核。', ['inception']),
-    ('resnet', REAL_RESNET, ['deep_trainable', 'identity_mapping', 'skip_residual', 'vanishing_gradient']),
-    ('resnet', 'ResNet adds skip (shortcut) connections so each block learns a residual F(x) and outputs F(x)+x. This eases the vanishing gradient problem, so very deep networks (152 layers) can be trained.', ['deep_trainable', 'skip_residual', 'vanishing_gradient']),
-    ('resnet', 'ショートカット接続により残差を学習する。勾配消失が起きにくく、100層を超える深いネットワークでも学習可能。', ['deep_trainable', 'skip_residual', 'vanishing_gradient']),
-    ('resnet', '残差ブロックを使う', ['skip_residual']),
-    ('resnet', 'Very deep network.', ['deep_trainable']),
-    ('resnet', '3x3の畳み込みとプーリングを単純に積み重ねた構造で、パラメータ数が多い。', []),
-    ('resnet', 'ResNetは残差接続を使わない。', []),
-    ('resnet', 'ResNet does not use skip connections; it is just deeper.', []),
-    ('resnet', 'すきっぷこねくしょんで勾配消失を防ぎ、深い層でも学習できる', ['deep_trainable', 'skip_residual', 'vanishing_gradient']),
+    ("vgg", "スキップ接続を使って残差を学習することで、100層以上の深いネットワークでも学習できる。", []),
+    (
+        "vgg",
+        "ｼﾝﾌﾟﾙな構造で、3x3のｺﾝﾎﾞﾘｭｰｼｮﾝを重ねる。ﾊﾟﾗﾒｰﾀが多い",
+        ["conv_pool_stack", "many_parameters", "simple_structure"],
+    ),
+    (
+        "vgg",
+        "しんぷるなこうぞう。3×3のたたみこみを積み重ねる。ぱらめーたすうが多い。",
+        ["conv_pool_stack", "many_parameters", "simple_structure"],
+    ),
+    (
+        "vgg",
+        "Simple archtecture, stacking conv layers with maxpooling; huge number of params",
+        ["conv_pool_stack", "many_parameters", "simple_structure"],
+    ),
+    ("vgg", "VGGはシンプルではない。", []),
+    ("vgg", "VGG uses inception modules with 1x1 convolutions to reduce the number of channels.", []),
+    ("vgg", "わかりません", []),
+    ("googlenet", REAL_GOOGLENET, ["inception", "multi_scale_parallel", "reduction_1x1"]),
+    (
+        "googlenet",
+        "GoogLeNet is built from Inception modules: 1x1, 3x3 and 5x5 convolutions and pooling run in parallel, and 1x1 convolutions reduce the number of channels before the big filters. It also uses auxiliary classifiers and global average pooling.",
+        ["auxiliary_loss", "global_average_pooling", "inception", "multi_scale_parallel", "reduction_1x1"],
+    ),
+    (
+        "googlenet",
+        "インセプションモジュールを積み重ねた構造。1×1畳み込みで次元を削減して計算量を抑え、異なるサイズのフィルタを並列に適用する。",
+        ["inception", "multi_scale_parallel", "reduction_1x1"],
+    ),
+    ("googlenet", "Inceptionモジュールを使う。", ["inception"]),
+    ("googlenet", "uses 1x1 convolutions", []),
+    ("googlenet", "inseption module, and 1x1 conv for dimensionality reduction", ["inception", "reduction_1x1"]),
+    ("googlenet", "3x3の畳み込みを重ねたシンプルな構造で、パラメータが多い。", []),
+    (
+        "googlenet",
+        "ＧｏｏｇＬｅＮｅｔはｉｎｃｅｐｔｉｏｎモジュールを用いる。１ｘ１ conv で次元削減、複数のフィルタを並列に使う",
+        ["inception", "multi_scale_parallel", "reduction_1x1"],
+    ),
+    ("googlenet", "Inception moduleは使わない。", []),
+    (
+        "googlenet",
+        "It has inception modules and auxiliary losses in the middle of the network to help training.",
+        ["auxiliary_loss", "inception"],
+    ),
+    (
+        "googlenet",
+        "インセプション構造、Global Average Poolingで全結合層を減らし、補助的な損失(auxiliary loss)も使う",
+        ["auxiliary_loss", "global_average_pooling", "inception"],
+    ),
+    ("googlenet", "使用Inception模块，通过1x1卷积降维，并行使用多种尺寸的卷积核。", ["inception"]),
+    ("resnet", REAL_RESNET, ["deep_trainable", "identity_mapping", "skip_residual", "vanishing_gradient"]),
+    (
+        "resnet",
+        "ResNet adds skip (shortcut) connections so each block learns a residual F(x) and outputs F(x)+x. This eases the vanishing gradient problem, so very deep networks (152 layers) can be trained.",
+        ["deep_trainable", "skip_residual", "vanishing_gradient"],
+    ),
+    (
+        "resnet",
+        "ショートカット接続により残差を学習する。勾配消失が起きにくく、100層を超える深いネットワークでも学習可能。",
+        ["deep_trainable", "skip_residual", "vanishing_gradient"],
+    ),
+    ("resnet", "残差ブロックを使う", ["skip_residual"]),
+    ("resnet", "Very deep network.", ["deep_trainable"]),
+    ("resnet", "3x3の畳み込みとプーリングを単純に積み重ねた構造で、パラメータ数が多い。", []),
+    ("resnet", "ResNetは残差接続を使わない。", []),
+    ("resnet", "ResNet does not use skip connections; it is just deeper.", []),
+    (
+        "resnet",
+        "すきっぷこねくしょんで勾配消失を防ぎ、深い層でも学習できる",
+        ["deep_trainable", "skip_residual", "vanishing_gradient"],
+    ),
     # a bare list of terms: sent to a person, nothing credited by the scorer
-    ('resnet', 'ｼｮｰﾄｶｯﾄｺﾈｸｼｮﾝ、ﾎﾞﾄﾙﾈｯｸ構造、恒等写像', []),
-    ('resnet', 'uses residul learning and skip conections to avoid vanishing gradients', ['skip_residual', 'vanishing_gradient']),
-    ('resnet', 'identity mappingのshortcutを足すことで、gradientが直接伝わる→deep なnetworkでもtraining可能', ['deep_trainable', 'identity_mapping', 'skip_residual', 'vanishing_gradient']),
-    ('rl_explore_exploit', '過去のデータでベストとされる行動のみを取り続けると、他のより良い行動を見つけられない(探索不足)。逆に未知の行動ばかり取ると過去の経験が活かせない(利用不足)。', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', 'Exploration means trying new actions to gather information; exploitation means taking the best action known so far. Doing only one of them hurts the other, so we need to balance them (e.g. ε-greedy).', ['epsilon_greedy', 'exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', '探索と利用はトレードオフの関係にある。', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', '探索とは新しい行動を試すこと。', ['exploration']),
-    ('rl_explore_exploit', 'たんさく:いろいろな行動をためす。りよう:いちばんよい行動をえらぶ。りょうりつはむずかしい', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', 'Exploration is the state of the agent and exploitation is its reward.', []),
-    ('rl_explore_exploit', 'If the agent always exploits, it never finds better actions.', ['exploitation', 'tradeoff']),
-    ('rl_explore_exploit', '探索はしない。', []),
-    ('rl_explore_exploit', '탐색과 활용의 트레이드오프', []),
-    ('rl_explore_exploit', 'ＥＸＰＬＯＲＡＴＩＯＮ ｖｓ ＥＸＰＬＯＩＴＡＴＩＯＮ: balance between them', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_state_vs_action_value', '状態価値関数はある状態の価値に注目し、行動価値関数は状態と行動を組み合わせた価値に注目する。', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', 'The state-value function V(s) gives the expected return from state s under a policy; the action-value function Q(s,a) gives the expected return after taking action a in state s.', ['action_dependence', 'action_value', 'expected_return', 'state_value']),
-    ('rl_state_vs_action_value', '状態価値関数はV、行動価値関数はQで表す。', ['action_value', 'state_value']),
-    ('rl_state_vs_action_value', '状態価値関数は状態の価値、行動価値関数は状態と価値を組み合わせた価値', ['action_value', 'state_value']),
-    ('rl_state_vs_action_value', 'V is the reward, Q is the quality of the policy.', []),
-    ('rl_state_vs_action_value', 'じょうたいかち関数V(s)とこうどうかち関数Q(s,a)', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', 'Q-values depend on both the state and the action.', ['action_dependence', 'action_value']),
-    ('rl_state_vs_action_value', 'V(s)=Σπ(a|s)Q(s,a)の関係がある', ['action_dependence', 'action_value', 'relation', 'state_value']),
-    ('rl_state_vs_action_value', '状態価値関数は行動を考慮しない。行動価値関数は行動も考慮する。', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', '状态价值函数只依赖于状态，动作价值函数依赖于状态和动作。', []),
-    ('rl_q_learning', '行動価値関数を、行動する毎に更新することにより学習を進める方法。', ['per_step', 'q_update']),
-    ('rl_q_learning', "Q-learning is an off-policy TD method: after each step it updates Q(s,a) toward r + γ max_a' Q(s',a') with learning rate α.", ['learning_rate', 'max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'Q値を更新する手法。各ステップで、報酬と次の状態での最大のQ値を使ってQ(s,a)を更新する(TD学習)。', ['max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'Qテーブルを使う強化学習の手法', ['q_update']),
-    ('rl_q_learning', '方策を直接パラメータ化して勾配で最適化する手法', []),
-    ('rl_q_learning', 'Q-learning updates Q values at every step using the maximum Q of the next state.', ['max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'ニューラルネットで行動価値関数を近似して学習する(DQN)', ['function_approximation', 'q_update']),
-    ('rl_q_learning', 'Q学習は行動価値を更新しない', []),
-    ('rl_q_learning', "Ｑ値をＴＤ誤差で毎ステップ更新し、ｍａｘ Ｑ(s',a')を目標にする", ['max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'YOUR ANSWER HERE', []),
-    ('rl_policy_gradient', '方策をモデル化して最適化する手法。θ(t+1)=θ(t)+ε∇J(θ)で更新する。Jは方策の良さで、平均報酬や割引報酬和で定義する。方策勾配定理: ∇θJ(θ)=E[∇θ log πθ(a|s) Qπ(s,a)]', ['gradient_ascent', 'objective_definition', 'parameterized_policy', 'theorem']),
-    ('rl_policy_gradient', 'The policy π_θ(a|s) is a neural network with parameters θ; we do gradient ascent on the expected return J(θ). The policy gradient theorem says ∇J(θ) = E[∇ log π(a|s) Q(s,a)], estimated e.g. by REINFORCE.', ['estimators', 'gradient_ascent', 'parameterized_policy', 'theorem']),
-    ('rl_policy_gradient', '方策を直接学習する方法', ['parameterized_policy']),
-    ('rl_policy_gradient', 'We update θ in the direction of ∇J(θ).', ['gradient_ascent']),
-    ('rl_policy_gradient', '行動価値関数を毎ステップ更新して最大のQ値を選ぶ', []),
-    ('rl_policy_gradient', '∇J(θ)=E[∇log π(a|s)Q(s,a)]', ['theorem']),
-    ('rl_policy_gradient', '方策をﾊﾟﾗﾒｰﾀθを持つﾓﾃﾞﾙで表し、勾配上昇法で方策の良さJ(θ)を最大化する。', ['gradient_ascent', 'parameterized_policy']),
-    ('rl_policy_gradient', 'It does not use a parameterized policy; it learns Q values.', []),
-    ('rl_policy_gradient', 'Policy gradient methods optimize the policy directly by gradient ascent. The theorem gives the gradient as the expectation of grad log pi times Q.', ['gradient_ascent', 'parameterized_policy', 'theorem']),
-    ('rl_policy_gradient', "I don't know", []),
+    ("resnet", "ｼｮｰﾄｶｯﾄｺﾈｸｼｮﾝ、ﾎﾞﾄﾙﾈｯｸ構造、恒等写像", []),
+    (
+        "resnet",
+        "uses residul learning and skip conections to avoid vanishing gradients",
+        ["skip_residual", "vanishing_gradient"],
+    ),
+    (
+        "resnet",
+        "identity mappingのshortcutを足すことで、gradientが直接伝わる→deep なnetworkでもtraining可能",
+        ["deep_trainable", "identity_mapping", "skip_residual", "vanishing_gradient"],
+    ),
+    (
+        "rl_explore_exploit",
+        "過去のデータでベストとされる行動のみを取り続けると、他のより良い行動を見つけられない(探索不足)。逆に未知の行動ばかり取ると過去の経験が活かせない(利用不足)。",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    (
+        "rl_explore_exploit",
+        "Exploration means trying new actions to gather information; exploitation means taking the best action known so far. Doing only one of them hurts the other, so we need to balance them (e.g. ε-greedy).",
+        ["epsilon_greedy", "exploitation", "exploration", "tradeoff"],
+    ),
+    ("rl_explore_exploit", "探索と利用はトレードオフの関係にある。", ["exploitation", "exploration", "tradeoff"]),
+    ("rl_explore_exploit", "探索とは新しい行動を試すこと。", ["exploration"]),
+    (
+        "rl_explore_exploit",
+        "たんさく:いろいろな行動をためす。りよう:いちばんよい行動をえらぶ。りょうりつはむずかしい",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    ("rl_explore_exploit", "Exploration is the state of the agent and exploitation is its reward.", []),
+    (
+        "rl_explore_exploit",
+        "If the agent always exploits, it never finds better actions.",
+        ["exploitation", "tradeoff"],
+    ),
+    ("rl_explore_exploit", "探索はしない。", []),
+    ("rl_explore_exploit", "탐색과 활용의 트레이드오프", []),
+    (
+        "rl_explore_exploit",
+        "ＥＸＰＬＯＲＡＴＩＯＮ ｖｓ ＥＸＰＬＯＩＴＡＴＩＯＮ: balance between them",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "状態価値関数はある状態の価値に注目し、行動価値関数は状態と行動を組み合わせた価値に注目する。",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "The state-value function V(s) gives the expected return from state s under a policy; the action-value function Q(s,a) gives the expected return after taking action a in state s.",
+        ["action_dependence", "action_value", "expected_return", "state_value"],
+    ),
+    ("rl_state_vs_action_value", "状態価値関数はV、行動価値関数はQで表す。", ["action_value", "state_value"]),
+    (
+        "rl_state_vs_action_value",
+        "状態価値関数は状態の価値、行動価値関数は状態と価値を組み合わせた価値",
+        ["action_value", "state_value"],
+    ),
+    ("rl_state_vs_action_value", "V is the reward, Q is the quality of the policy.", []),
+    (
+        "rl_state_vs_action_value",
+        "じょうたいかち関数V(s)とこうどうかち関数Q(s,a)",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "Q-values depend on both the state and the action.",
+        ["action_dependence", "action_value"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "V(s)=Σπ(a|s)Q(s,a)の関係がある",
+        ["action_dependence", "action_value", "relation", "state_value"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "状態価値関数は行動を考慮しない。行動価値関数は行動も考慮する。",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    ("rl_state_vs_action_value", "状态价值函数只依赖于状态，动作价值函数依赖于状态和动作。", []),
+    ("rl_q_learning", "行動価値関数を、行動する毎に更新することにより学習を進める方法。", ["per_step", "q_update"]),
+    (
+        "rl_q_learning",
+        "Q-learning is an off-policy TD method: after each step it updates Q(s,a) toward r + γ max_a' Q(s',a') with learning rate α.",
+        ["learning_rate", "max_target", "per_step", "q_update"],
+    ),
+    (
+        "rl_q_learning",
+        "Q値を更新する手法。各ステップで、報酬と次の状態での最大のQ値を使ってQ(s,a)を更新する(TD学習)。",
+        ["max_target", "per_step", "q_update"],
+    ),
+    ("rl_q_learning", "Qテーブルを使う強化学習の手法", ["q_update"]),
+    ("rl_q_learning", "方策を直接パラメータ化して勾配で最適化する手法", []),
+    (
+        "rl_q_learning",
+        "Q-learning updates Q values at every step using the maximum Q of the next state.",
+        ["max_target", "per_step", "q_update"],
+    ),
+    ("rl_q_learning", "ニューラルネットで行動価値関数を近似して学習する(DQN)", ["function_approximation", "q_update"]),
+    ("rl_q_learning", "Q学習は行動価値を更新しない", []),
+    (
+        "rl_q_learning",
+        "Ｑ値をＴＤ誤差で毎ステップ更新し、ｍａｘ Ｑ(s',a')を目標にする",
+        ["max_target", "per_step", "q_update"],
+    ),
+    ("rl_q_learning", "YOUR ANSWER HERE", []),
+    (
+        "rl_policy_gradient",
+        "方策をモデル化して最適化する手法。θ(t+1)=θ(t)+ε∇J(θ)で更新する。Jは方策の良さで、平均報酬や割引報酬和で定義する。方策勾配定理: ∇θJ(θ)=E[∇θ log πθ(a|s) Qπ(s,a)]",
+        ["gradient_ascent", "objective_definition", "parameterized_policy", "theorem"],
+    ),
+    (
+        "rl_policy_gradient",
+        "The policy π_θ(a|s) is a neural network with parameters θ; we do gradient ascent on the expected return J(θ). The policy gradient theorem says ∇J(θ) = E[∇ log π(a|s) Q(s,a)], estimated e.g. by REINFORCE.",
+        ["estimators", "gradient_ascent", "parameterized_policy", "theorem"],
+    ),
+    ("rl_policy_gradient", "方策を直接学習する方法", ["parameterized_policy"]),
+    ("rl_policy_gradient", "We update θ in the direction of ∇J(θ).", ["gradient_ascent"]),
+    ("rl_policy_gradient", "行動価値関数を毎ステップ更新して最大のQ値を選ぶ", []),
+    ("rl_policy_gradient", "∇J(θ)=E[∇log π(a|s)Q(s,a)]", ["theorem"]),
+    (
+        "rl_policy_gradient",
+        "方策をﾊﾟﾗﾒｰﾀθを持つﾓﾃﾞﾙで表し、勾配上昇法で方策の良さJ(θ)を最大化する。",
+        ["gradient_ascent", "parameterized_policy"],
+    ),
+    ("rl_policy_gradient", "It does not use a parameterized policy; it learns Q values.", []),
+    (
+        "rl_policy_gradient",
+        "Policy gradient methods optimize the policy directly by gradient ascent. The theorem gives the gradient as the expectation of grad log pi times Q.",
+        ["gradient_ascent", "parameterized_policy", "theorem"],
+    ),
+    ("rl_policy_gradient", "I don't know", []),
     # held out: written before the rubric changes they prompted
-    ('vgg', 'VGGは畳み込み層を2~3層重ねてからMaxPoolingする、というブロックを繰り返すだけの単純な構造。重みが多くメモリを大量に使う。', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('vgg', 'Very deep CNN (VGG-19) using only 3×3 kernels everywhere.', ['conv_pool_stack', 'deep_16_19']),
-    ('vgg', '2014年のILSVRCで2位。構造が分かりやすく、転移学習によく使われる。', ['simple_structure']),
-    ('vgg', '全結合層が大きいのでパラメータ数がとても多い(約1.4億)。', ['many_parameters']),
-    ('vgg', "the architecture is plain: conv-conv-pool, conv-conv-pool, ... then 3 FC layers, so it's heavy (138 million parameters)", ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('googlenet', 'Inceptionモジュールを9個重ねたネットワーク。モジュール内では1x1,3x3,5x5の畳み込みとプーリングを並列に行い、結果を連結する。', ['inception', 'multi_scale_parallel']),
-    ('googlenet', '1x1 convolutions are used as a bottleneck to cut the channel count, which keeps the Inception module cheap.', ['inception', 'reduction_1x1']),
-    ('googlenet', 'ネットワークの途中に補助的な分類器を付けて勾配消失を防いでいる。', ['auxiliary_loss']),
-    ('googlenet', 'インセプションモジュール。1×1畳み込みでチャネル数を減らして計算量を削減。', ['inception', 'reduction_1x1']),
-    ('googlenet', 'Wide rather than deep: each block applies filters of different sizes at once and concatenates them.', ['multi_scale_parallel']),
-    ('resnet', '残差ブロックで入力xをそのまま出力に足す(F(x)+x)。これにより152層でも学習できる。', ['deep_trainable', 'skip_residual']),
-    ('resnet', 'Shortcut connections let the gradient flow back directly, so the network can be made much deeper without degradation.', ['deep_trainable', 'skip_residual', 'vanishing_gradient']),
-    ('resnet', '層を飛び越える接続を入れることで勾配が消えにくくなる', ['skip_residual', 'vanishing_gradient']),
-    ('resnet', 'ResNet-50 uses bottleneck blocks (1x1, 3x3, 1x1).', ['bottleneck']),
-    ('resnet', 'VGGより深い', []),
-    ('rl_explore_exploit', '探索ばかりだと得られる報酬が少なく、利用ばかりだともっと良い行動を見落とす。どちらかを増やせばもう一方が減る。', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', 'exploration = gather info about the environment, exploitation = maximise reward with current knowledge; you cannot do both at the same time', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', 'ε-greedyのように確率εでランダムに行動し、それ以外は最善の行動をとる。', ['epsilon_greedy', 'exploitation', 'exploration']),
-    ('rl_explore_exploit', '知識が不完全なまま行動しながらデータを集める必要がある', []),
-    ('rl_explore_exploit', "The agent should sometimes try actions it hasn't tried yet.", ['exploration']),
-    ('rl_state_vs_action_value', 'V(s)は状態sにいることの価値、Q(s,a)は状態sで行動aを選んだときの価値。', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', 'state value = how good a state is; action value = how good an action is in that state', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', '行動価値関数の方が情報が多い', ['action_value']),
-    ('rl_state_vs_action_value', 'Vは状態だけの関数で、Qは状態と行動の関数。', ['action_dependence', 'state_value']),
-    ('rl_state_vs_action_value', 'Both estimate future cumulative reward.', ['expected_return']),
-    ('rl_q_learning', "Q(s,a)←Q(s,a)+α(r+γmaxQ(s',a')−Q(s,a)) で行動価値を更新していく方法", ['learning_rate', 'max_target', 'q_update']),
-    ('rl_q_learning', 'A model-free method that learns the value of each action in each state from experience, one transition at a time.', ['per_step', 'q_update']),
-    ('rl_q_learning', '関数近似とQ学習を組み合わせたのがDQN', ['function_approximation']),
-    ('rl_q_learning', '各行動を選んだときの価値を表にして、試行のたびに書き換える。次の状態で一番大きい価値を使う。', ['max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'SARSAと違い、実際に取る行動ではなく最も価値の高い行動で更新する(方策オフ型)。', ['max_target']),
-    ('rl_policy_gradient', '方策πをθでパラメータ化し、Jの勾配方向にθを動かす。Jの勾配は方策勾配定理によりE[∇logπ Q]で計算できる。', ['gradient_ascent', 'parameterized_policy', 'theorem']),
-    ('rl_policy_gradient', "Instead of learning values, we learn the policy's parameters by following the gradient of the expected reward.", ['gradient_ascent', 'parameterized_policy']),
-    ('rl_policy_gradient', '方策勾配定理は状態価値関数とベルマン方程式から導出される。', []),
-    ('rl_policy_gradient', '∇θ J = E[∇θ log π(a|s) · Q^π(s,a)]', ['theorem']),
-    ('rl_policy_gradient', 'ニューラルネットで方策を表し、報酬の期待値を最大化するようにパラメータを更新する', ['gradient_ascent', 'parameterized_policy']),
-    ('vgg', '小さい(3x3)フィルタを使った畳み込みを何度も繰り返し、その後プーリングで縮小する。構造は単純だが重い。', ['conv_pool_stack', 'many_parameters', 'simple_structure']),
-    ('vgg', 'VGG just keeps stacking the same conv blocks, which made it easy to understand and to reuse as a feature extractor.', ['conv_pool_stack', 'simple_structure']),
-    ('vgg', '層が19層もあって当時としては深い', ['deep_16_19']),
-    ('googlenet', '異なる大きさの畳み込みを同時に行うInceptionモジュールを採用し、1x1 convでチャネルを圧縮している', ['inception', 'multi_scale_parallel', 'reduction_1x1']),
-    ('googlenet', '22 layers deep, uses inception blocks and replaces the fully connected layers with global average pooling.', ['global_average_pooling', 'inception']),
-    ('googlenet', 'パラメータ数がVGGよりずっと少ない', []),
-    ('resnet', '入力を数層先にショートカットして加える。層が増えても精度が落ちにくい。', ['deep_trainable', 'skip_residual']),
-    ('resnet', 'Learns residual functions F(x)=H(x)-x instead of H(x); identity shortcuts keep gradients alive through 100+ layers.', ['deep_trainable', 'identity_mapping', 'skip_residual', 'vanishing_gradient']),
-    ('resnet', '残差学習', ['skip_residual']),
-    ('rl_explore_exploit', 'いま一番良いと思う行動(利用)と、まだ試していない行動(探索)のどちらを選ぶかのジレンマ', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', 'Explore too much and you waste reward; exploit too much and you may get stuck with a suboptimal action.', ['exploitation', 'exploration', 'tradeoff']),
-    ('rl_explore_exploit', '報酬を最大化するために行動を選ぶこと', []),
-    ('rl_state_vs_action_value', 'Vは方策に従ったときの状態の良さ、Qはある行動をとった後に方策に従ったときの良さ。', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', 'V(s) only takes the state, Q(s, a) takes state and action.', ['action_dependence', 'action_value', 'state_value']),
-    ('rl_state_vs_action_value', 'どちらも価値を表す関数', []),
-    ('rl_q_learning', 'Q値を、報酬と次状態のQ値の最大値を使ったTD誤差で更新していくアルゴリズム', ['max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'It keeps a table of Q(s,a) and updates it after every transition using the Bellman optimality equation.', ['max_target', 'per_step', 'q_update']),
-    ('rl_q_learning', 'エージェントが報酬をもらって学習する', []),
-    ('rl_policy_gradient', '方策をパラメータθのモデルとし、θ←θ+ε∇J(θ)で更新する方法。', ['gradient_ascent', 'parameterized_policy']),
-    ('rl_policy_gradient', 'The gradient of J equals the expected value of grad log policy multiplied by the action value.', ['theorem']),
-    ('rl_policy_gradient', '方策の良さJを最大にするようにθを勾配法で調整する。Jは平均報酬や割引報酬和で定義。', ['gradient_ascent', 'objective_definition']),]
+    (
+        "vgg",
+        "VGGは畳み込み層を2~3層重ねてからMaxPoolingする、というブロックを繰り返すだけの単純な構造。重みが多くメモリを大量に使う。",
+        ["conv_pool_stack", "many_parameters", "simple_structure"],
+    ),
+    ("vgg", "Very deep CNN (VGG-19) using only 3×3 kernels everywhere.", ["conv_pool_stack", "deep_16_19"]),
+    ("vgg", "2014年のILSVRCで2位。構造が分かりやすく、転移学習によく使われる。", ["simple_structure"]),
+    ("vgg", "全結合層が大きいのでパラメータ数がとても多い(約1.4億)。", ["many_parameters"]),
+    (
+        "vgg",
+        "the architecture is plain: conv-conv-pool, conv-conv-pool, ... then 3 FC layers, so it's heavy (138 million parameters)",
+        ["conv_pool_stack", "many_parameters", "simple_structure"],
+    ),
+    (
+        "googlenet",
+        "Inceptionモジュールを9個重ねたネットワーク。モジュール内では1x1,3x3,5x5の畳み込みとプーリングを並列に行い、結果を連結する。",
+        ["inception", "multi_scale_parallel"],
+    ),
+    (
+        "googlenet",
+        "1x1 convolutions are used as a bottleneck to cut the channel count, which keeps the Inception module cheap.",
+        ["inception", "reduction_1x1"],
+    ),
+    ("googlenet", "ネットワークの途中に補助的な分類器を付けて勾配消失を防いでいる。", ["auxiliary_loss"]),
+    (
+        "googlenet",
+        "インセプションモジュール。1×1畳み込みでチャネル数を減らして計算量を削減。",
+        ["inception", "reduction_1x1"],
+    ),
+    (
+        "googlenet",
+        "Wide rather than deep: each block applies filters of different sizes at once and concatenates them.",
+        ["multi_scale_parallel"],
+    ),
+    (
+        "resnet",
+        "残差ブロックで入力xをそのまま出力に足す(F(x)+x)。これにより152層でも学習できる。",
+        ["deep_trainable", "skip_residual"],
+    ),
+    (
+        "resnet",
+        "Shortcut connections let the gradient flow back directly, so the network can be made much deeper without degradation.",
+        ["deep_trainable", "skip_residual", "vanishing_gradient"],
+    ),
+    ("resnet", "層を飛び越える接続を入れることで勾配が消えにくくなる", ["skip_residual", "vanishing_gradient"]),
+    ("resnet", "ResNet-50 uses bottleneck blocks (1x1, 3x3, 1x1).", ["bottleneck"]),
+    ("resnet", "VGGより深い", []),
+    (
+        "rl_explore_exploit",
+        "探索ばかりだと得られる報酬が少なく、利用ばかりだともっと良い行動を見落とす。どちらかを増やせばもう一方が減る。",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    (
+        "rl_explore_exploit",
+        "exploration = gather info about the environment, exploitation = maximise reward with current knowledge; you cannot do both at the same time",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    (
+        "rl_explore_exploit",
+        "ε-greedyのように確率εでランダムに行動し、それ以外は最善の行動をとる。",
+        ["epsilon_greedy", "exploitation", "exploration"],
+    ),
+    ("rl_explore_exploit", "知識が不完全なまま行動しながらデータを集める必要がある", []),
+    ("rl_explore_exploit", "The agent should sometimes try actions it hasn't tried yet.", ["exploration"]),
+    (
+        "rl_state_vs_action_value",
+        "V(s)は状態sにいることの価値、Q(s,a)は状態sで行動aを選んだときの価値。",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "state value = how good a state is; action value = how good an action is in that state",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    ("rl_state_vs_action_value", "行動価値関数の方が情報が多い", ["action_value"]),
+    ("rl_state_vs_action_value", "Vは状態だけの関数で、Qは状態と行動の関数。", ["action_dependence", "state_value"]),
+    ("rl_state_vs_action_value", "Both estimate future cumulative reward.", ["expected_return"]),
+    (
+        "rl_q_learning",
+        "Q(s,a)←Q(s,a)+α(r+γmaxQ(s',a')−Q(s,a)) で行動価値を更新していく方法",
+        ["learning_rate", "max_target", "q_update"],
+    ),
+    (
+        "rl_q_learning",
+        "A model-free method that learns the value of each action in each state from experience, one transition at a time.",
+        ["per_step", "q_update"],
+    ),
+    ("rl_q_learning", "関数近似とQ学習を組み合わせたのがDQN", ["function_approximation"]),
+    (
+        "rl_q_learning",
+        "各行動を選んだときの価値を表にして、試行のたびに書き換える。次の状態で一番大きい価値を使う。",
+        ["max_target", "per_step", "q_update"],
+    ),
+    ("rl_q_learning", "SARSAと違い、実際に取る行動ではなく最も価値の高い行動で更新する(方策オフ型)。", ["max_target"]),
+    (
+        "rl_policy_gradient",
+        "方策πをθでパラメータ化し、Jの勾配方向にθを動かす。Jの勾配は方策勾配定理によりE[∇logπ Q]で計算できる。",
+        ["gradient_ascent", "parameterized_policy", "theorem"],
+    ),
+    (
+        "rl_policy_gradient",
+        "Instead of learning values, we learn the policy's parameters by following the gradient of the expected reward.",
+        ["gradient_ascent", "parameterized_policy"],
+    ),
+    ("rl_policy_gradient", "方策勾配定理は状態価値関数とベルマン方程式から導出される。", []),
+    ("rl_policy_gradient", "∇θ J = E[∇θ log π(a|s) · Q^π(s,a)]", ["theorem"]),
+    (
+        "rl_policy_gradient",
+        "ニューラルネットで方策を表し、報酬の期待値を最大化するようにパラメータを更新する",
+        ["gradient_ascent", "parameterized_policy"],
+    ),
+    (
+        "vgg",
+        "小さい(3x3)フィルタを使った畳み込みを何度も繰り返し、その後プーリングで縮小する。構造は単純だが重い。",
+        ["conv_pool_stack", "many_parameters", "simple_structure"],
+    ),
+    (
+        "vgg",
+        "VGG just keeps stacking the same conv blocks, which made it easy to understand and to reuse as a feature extractor.",
+        ["conv_pool_stack", "simple_structure"],
+    ),
+    ("vgg", "層が19層もあって当時としては深い", ["deep_16_19"]),
+    (
+        "googlenet",
+        "異なる大きさの畳み込みを同時に行うInceptionモジュールを採用し、1x1 convでチャネルを圧縮している",
+        ["inception", "multi_scale_parallel", "reduction_1x1"],
+    ),
+    (
+        "googlenet",
+        "22 layers deep, uses inception blocks and replaces the fully connected layers with global average pooling.",
+        ["global_average_pooling", "inception"],
+    ),
+    ("googlenet", "パラメータ数がVGGよりずっと少ない", []),
+    (
+        "resnet",
+        "入力を数層先にショートカットして加える。層が増えても精度が落ちにくい。",
+        ["deep_trainable", "skip_residual"],
+    ),
+    (
+        "resnet",
+        "Learns residual functions F(x)=H(x)-x instead of H(x); identity shortcuts keep gradients alive through 100+ layers.",
+        ["deep_trainable", "identity_mapping", "skip_residual", "vanishing_gradient"],
+    ),
+    ("resnet", "残差学習", ["skip_residual"]),
+    (
+        "rl_explore_exploit",
+        "いま一番良いと思う行動(利用)と、まだ試していない行動(探索)のどちらを選ぶかのジレンマ",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    (
+        "rl_explore_exploit",
+        "Explore too much and you waste reward; exploit too much and you may get stuck with a suboptimal action.",
+        ["exploitation", "exploration", "tradeoff"],
+    ),
+    ("rl_explore_exploit", "報酬を最大化するために行動を選ぶこと", []),
+    (
+        "rl_state_vs_action_value",
+        "Vは方策に従ったときの状態の良さ、Qはある行動をとった後に方策に従ったときの良さ。",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    (
+        "rl_state_vs_action_value",
+        "V(s) only takes the state, Q(s, a) takes state and action.",
+        ["action_dependence", "action_value", "state_value"],
+    ),
+    ("rl_state_vs_action_value", "どちらも価値を表す関数", []),
+    (
+        "rl_q_learning",
+        "Q値を、報酬と次状態のQ値の最大値を使ったTD誤差で更新していくアルゴリズム",
+        ["max_target", "per_step", "q_update"],
+    ),
+    (
+        "rl_q_learning",
+        "It keeps a table of Q(s,a) and updates it after every transition using the Bellman optimality equation.",
+        ["max_target", "per_step", "q_update"],
+    ),
+    ("rl_q_learning", "エージェントが報酬をもらって学習する", []),
+    (
+        "rl_policy_gradient",
+        "方策をパラメータθのモデルとし、θ←θ+ε∇J(θ)で更新する方法。",
+        ["gradient_ascent", "parameterized_policy"],
+    ),
+    (
+        "rl_policy_gradient",
+        "The gradient of J equals the expected value of grad log policy multiplied by the action value.",
+        ["theorem"],
+    ),
+    (
+        "rl_policy_gradient",
+        "方策の良さJを最大にするようにθを勾配法で調整する。Jは平均報酬や割引報酬和で定義。",
+        ["gradient_ascent", "objective_definition"],
+    ),
+]
 
 
 def _agreement(cases) -> tuple[int, int, list[str]]:
@@ -607,15 +924,26 @@ def test_rubrics_agree_with_a_human_grader_on_student_answers():
 CLAIM_RUBRIC = Rubric(
     "g",
     [
-        Concept("reduce", 1, ["1x1"], claims=[{"subject": ["1x1", "pointwise"], "relation": ["減らす", "削減", "reduce"], "within": 40}]),
+        Concept(
+            "reduce",
+            1,
+            ["1x1"],
+            claims=[{"subject": ["1x1", "pointwise"], "relation": ["減らす", "削減", "reduce"], "within": 40}],
+        ),
         Concept("parallel", 1, ["並列", "parallel"]),
     ],
     min_chars=10,
     review_band=(0.0, 1.0),
     prompt={"ja": "GoogLeNetの特徴を述べよ", "en": "Describe GoogLeNet."},
     wrong_claims=[
-        {"id": "halves", "concept": "reduce", "subject": ["1x1"], "relation": ["半分", "halve"], "within": 40,
-         "label": {"en": "1x1 keeps the size", "ja": "1x1 は縦横を変えない"}},
+        {
+            "id": "halves",
+            "concept": "reduce",
+            "subject": ["1x1"],
+            "relation": ["半分", "halve"],
+            "within": 40,
+            "label": {"en": "1x1 keeps the size", "ja": "1x1 は縦横を変えない"},
+        },
         {"id": "resnet_idea", "subject": ["残差", "residual"], "unless": ["resnet"]},
     ],
 )
@@ -669,7 +997,10 @@ def test_a_swapped_attribution_costs_every_concept_unless_it_is_a_comparison():
 
 def test_a_wrong_claim_of_negated_polarity():
     rubric = Rubric(
-        "t", [Concept("tradeoff", 1, ["trade-off", "トレードオフ"], negations=[])], min_chars=10, review_band=(0.0, 1.0),
+        "t",
+        [Concept("tradeoff", 1, ["trade-off", "トレードオフ"], negations=[])],
+        min_chars=10,
+        review_band=(0.0, 1.0),
         wrong_claims=[{"id": "none", "subject": ["trade-off", "トレードオフ"], "negated": True}],
     )
     assert total(score_free_text("So there is a trade-off between the two.", rubric)) == (1.0, 1.0)
@@ -679,7 +1010,12 @@ def test_a_wrong_claim_of_negated_polarity():
 
 @pytest.mark.parametrize(
     "answer",
-    ["1x1, reduce, parallel", "1x1、次元削減、並列", "- pointwise conv\n- channel reduction\n- parallel filters", "Q(s,a), reduce, parallel"],
+    [
+        "1x1, reduce, parallel",
+        "1x1、次元削減、並列",
+        "- pointwise conv\n- channel reduction\n- parallel filters",
+        "Q(s,a), reduce, parallel",
+    ],
 )
 def test_a_bare_list_of_terms_goes_to_review_with_no_points(answer):
     results = score_free_text(answer, CLAIM_RUBRIC)
@@ -694,17 +1030,32 @@ def test_the_copied_question_goes_to_review(answer):
 
 
 def test_a_prose_answer_the_scorer_cannot_place_goes_to_review():
-    results = score_free_text("It mixes several receptive fields cheaply inside every block of the network.", CLAIM_RUBRIC)
+    results = score_free_text(
+        "It mixes several receptive fields cheaply inside every block of the network.", CLAIM_RUBRIC
+    )
     assert {r.status for r in results} == {Status.NEEDS_REVIEW}
 
 
 def test_schema_2_claims_and_wrong_claims_load(tmp_path):
     path = tmp_path / "r.json"
-    path.write_text(json.dumps({"schema": "dlgrade.rubrics/2", "questions": [{
-        "id": "g", "type": "free_text",
-        "concepts": [{"id": "reduce", "points": 1, "claims": [{"subject": ["1x1"], "relation": ["reduce"]}]}],
-        "wrong_claims": [{"id": "halves", "subject": ["1x1"], "relation": ["halve"]}],
-    }]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "schema": "dlgrade.rubrics/2",
+                "questions": [
+                    {
+                        "id": "g",
+                        "type": "free_text",
+                        "concepts": [
+                            {"id": "reduce", "points": 1, "claims": [{"subject": ["1x1"], "relation": ["reduce"]}]}
+                        ],
+                        "wrong_claims": [{"id": "halves", "subject": ["1x1"], "relation": ["halve"]}],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     rubric = load_rubrics(path)["g"]
     assert found(score_free_text("1x1 convolutions reduce the channels.", rubric)) == {"reduce"}
     path.write_text(json.dumps({"schema": "dlgrade.rubrics/3", "questions": []}), encoding="utf-8")
@@ -739,7 +1090,9 @@ def test_without_the_tagger_scoring_falls_back_to_the_surface(monkeypatch):
     from grader.checks import japanese
 
     monkeypatch.setattr(japanese, "_tagger", lambda: None)
-    rubric = Rubric("g", [Concept("reduce", 1, ["1x1"], claims=[{"subject": ["1x1"], "relation": ["削減"]}])], min_chars=10)
+    rubric = Rubric(
+        "g", [Concept("reduce", 1, ["1x1"], claims=[{"subject": ["1x1"], "relation": ["削減"]}])], min_chars=10
+    )
     assert found(score_free_text("1x1の畳み込みで次元を削減する。", rubric)) == {"reduce"}
     # no morphology to tell a Japanese list from a sentence: scored, not called a list
     assert {r.message_key for r in score_free_text("1x1、削減", rubric)} == {"quiz.found"}

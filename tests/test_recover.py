@@ -1,17 +1,17 @@
 """Cells that lost their nbgrader metadata (VS Code, copied into a fresh notebook, deleted and
 re-typed) are recognised by content and place, on the course's real released notebooks."""
+
 import copy
 
 import nbformat
 import pytest
-
-from grader.notebook import format as nbf
-from grader.pipeline.grading import match_notebooks
-from grader.notebook.recover import recover_ids, similarity
-from grader.assignment.spec import load_assignment
-from grader.notebook.validate import WrongExercise, prepare
-
 from classroom import REPO
+
+from grader.assignment.spec import load_assignment
+from grader.notebook import format as nbf
+from grader.notebook.recover import recover_ids, similarity
+from grader.notebook.validate import WrongExercise, prepare
+from grader.pipeline.grading import match_notebooks
 
 
 def released(name: str) -> nbformat.NotebookNode:
@@ -41,8 +41,15 @@ def answers(prepared) -> dict[str, str]:
     return {nbf.grade_id(c): c.source for c in prepared.notebook.cells if nbf.is_solution(c)}
 
 
-@pytest.mark.parametrize("name", ["mnist_tf/mnist_3layer.ipynb", "keras/perceptron.ipynb", "rnn/binary_addition.ipynb",
-                                  "concepts/cnn_architectures.ipynb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mnist_tf/mnist_3layer.ipynb",
+        "keras/perceptron.ipynb",
+        "rnn/binary_addition.ipynb",
+        "concepts/cnn_architectures.ipynb",
+    ],
+)
 def test_a_notebook_without_any_metadata_keeps_every_answer(name):
     good = solved(name)
     prepared = prepare(stripped(good), released(name))
@@ -56,11 +63,16 @@ def test_an_answer_retyped_in_new_cells_is_graded_as_that_answer():
     name = "mnist_tf/mnist_3layer.ipynb"
     nb = solved(name)
     i = next(i for i, c in enumerate(nb.cells) if nbf.grade_id(c) == "mnist3_optimizer")
-    nb.cells[i:i + 1] = [nbformat.v4.new_code_cell("learning_rate = 1e-4"),
-                         nbformat.v4.new_markdown_cell("Adam works best here"),
-                         nbformat.v4.new_code_cell("optimizer = tf.train.AdamOptimizer(learning_rate)")]
+    nb.cells[i : i + 1] = [
+        nbformat.v4.new_code_cell("learning_rate = 1e-4"),
+        nbformat.v4.new_markdown_cell("Adam works best here"),
+        nbformat.v4.new_code_cell("optimizer = tf.train.AdamOptimizer(learning_rate)"),
+    ]
     prepared = prepare(nb, released(name))
-    assert answers(prepared)["mnist3_optimizer"] == "learning_rate = 1e-4\n\noptimizer = tf.train.AdamOptimizer(learning_rate)"
+    assert (
+        answers(prepared)["mnist3_optimizer"]
+        == "learning_rate = 1e-4\n\noptimizer = tf.train.AdamOptimizer(learning_rate)"
+    )
     found = [f for f in prepared.findings if f.code == "recovered-place"]
     assert [(f.cell, f.args["count"]) for f in found] == [("mnist3_optimizer", 2)]
     assert "2 cell(s)" in found[0].message and "解答セル mnist3_optimizer" in found[0].message_in("ja")
@@ -143,8 +155,10 @@ def test_a_cell_magic_is_never_joined_with_other_cells():
     name = "mnist_tf/mnist_3layer.ipynb"
     nb = solved(name)
     i = next(i for i, c in enumerate(nb.cells) if nbf.grade_id(c) == "mnist3_optimizer")
-    nb.cells[i:i + 1] = [nbformat.v4.new_code_cell("%%bash\necho training soon"),
-                         nbformat.v4.new_code_cell("optimizer = tf.train.AdamOptimizer(1e-4)")]
+    nb.cells[i : i + 1] = [
+        nbformat.v4.new_code_cell("%%bash\necho training soon"),
+        nbformat.v4.new_code_cell("optimizer = tf.train.AdamOptimizer(1e-4)"),
+    ]
     prepared = prepare(nb, released(name))
     assert answers(prepared)["mnist3_optimizer"] == "optimizer = tf.train.AdamOptimizer(1e-4)"
     assert any(c.source.startswith("%%bash") and not nbf.grade_id(c) for c in prepared.notebook.cells)

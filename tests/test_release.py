@@ -2,18 +2,19 @@ import copy
 
 import nbformat
 import pytest
-
-from grader.notebook import format as nbf
-from grader.errors import AssignmentError
-from grader.notebook.release import release_notebook
-
 from toy import make_toy
+
+from grader.errors import AssignmentError
+from grader.notebook import format as nbf
+from grader.notebook.release import release_notebook
 
 
 @pytest.fixture
 def toy(tmp_path):
     sol = make_toy(tmp_path)
-    return nbformat.read(sol / "toy.ipynb", as_version=4), nbformat.read(tmp_path / "exercises/toy/toy.ipynb", as_version=4)
+    return nbformat.read(sol / "toy.ipynb", as_version=4), nbformat.read(
+        tmp_path / "exercises/toy/toy.ipynb", as_version=4
+    )
 
 
 def test_solution_replaced_by_stub_and_rest_kept(toy):
@@ -35,7 +36,17 @@ def test_metadata_is_nbgrader_schema_v3_with_valid_checksums(toy):
     nbformat.validate(released)
     for cell in released.cells:
         m = cell.metadata["nbgrader"]
-        assert set(m) <= {"schema_version", "grade", "solution", "locked", "task", "grade_id", "points", "checksum", "cell_type"}
+        assert set(m) <= {
+            "schema_version",
+            "grade",
+            "solution",
+            "locked",
+            "task",
+            "grade_id",
+            "points",
+            "checksum",
+            "cell_type",
+        }
         assert m["schema_version"] == 3
         assert m["checksum"] == nbf.compute_checksum(cell)
         if m["locked"]:
@@ -51,7 +62,9 @@ def test_checksum_changes_with_source(toy):
 
 
 def test_outputs_cleared_and_hidden_tests_removed():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS")]
+    )
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="secret")]
     nb.cells[0].execution_count = 3
     nb.cells[0].metadata["nbgrader"] = {"grade": True, "points": 1, "grade_id": "t", "locked": True}
@@ -87,4 +100,6 @@ def test_committed_exercises_match_their_solutions(repo):
         fresh = release_notebook(nbformat.read(path, as_version=4))
         committed = nbformat.read(released, as_version=4)
         assert [c.source for c in fresh.cells] == [c.source for c in committed.cells], path
-        assert [c.metadata.get("nbgrader") for c in fresh.cells] == [c.metadata.get("nbgrader") for c in committed.cells]
+        assert [c.metadata.get("nbgrader") for c in fresh.cells] == [
+            c.metadata.get("nbgrader") for c in committed.cells
+        ]

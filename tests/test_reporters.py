@@ -1,4 +1,5 @@
 """Reporters: every format from the same Results, hidden checks never leaking, both languages."""
+
 from __future__ import annotations
 
 import csv
@@ -8,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
-
 from classroom import SECRET, graded_class, sample_results, write_plots
+
 from grader import reporters
 from grader.reporters import csv_report, dashboard, gradescope, html, json_report, junit, markdown
 from grader.reporters.progress import Progress
@@ -28,6 +29,7 @@ def by_name(results, name) -> Result:
 
 # --- what a student may see --------------------------------------------------------------------
 
+
 def test_student_view_strips_hidden_checks_details(results):
     bob = student_view(by_name(results, "bob"), "en")
     hidden = next(c for p in bob.parts for c in p.checks if c.hidden)
@@ -41,7 +43,9 @@ def test_messages_re_rendered_in_the_readers_language(results):
     b = next(c for c in by_name(results, "bob").parts[0].checks if c.name == "b")
     assert message(b, "ja") == "b の形状が [1] になっています。期待される形状は [10] です"
     assert message(b, "en") == b.message
-    odd = CheckResult("x", Status.FAIL, 0, 1, message="as graded", message_key="shape.wrong", message_args={"name": "x"})
+    odd = CheckResult(
+        "x", Status.FAIL, 0, 1, message="as graded", message_key="shape.wrong", message_args={"name": "x"}
+    )
     assert message(odd, "ja") == "as graded"  # arguments missing: keep the graded text, never "{got}"
     unknown = CheckResult("x", Status.FAIL, 0, 1, message="as graded", message_key="not.in.catalogue")
     assert message(unknown, "ja") == "as graded"
@@ -53,6 +57,7 @@ def test_grade_letters(fraction, letter):
 
 
 # --- student report ----------------------------------------------------------------------------
+
 
 def test_student_report_shows_what_matters(results, tmp_path):
     write_plots(tmp_path, results)
@@ -94,6 +99,7 @@ def test_broken_submissions_render(results, tmp_path):
 
 # --- dashboard ---------------------------------------------------------------------------------
 
+
 def test_dashboard_numbers(results):
     counts, labels = dashboard.histogram([r.fraction for r in results])
     assert counts[9] == 1 and counts[2] == 1 and counts[0] == 3 and sum(counts) == 5
@@ -126,6 +132,7 @@ def test_dashboard_page(results, tmp_path):
 
 
 # --- machine formats ---------------------------------------------------------------------------
+
 
 def test_junit_parses_back(results, tmp_path):
     root = ET.parse(junit.write_class(results, tmp_path, "en")).getroot()
@@ -162,11 +169,28 @@ def test_gradescope_parses_back(results, tmp_path):
 def test_csv_gradebook(results, tmp_path):
     path = csv_report.write_class(results, tmp_path)
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    assert list(rows[0]) == ["submission", "assignment", "shapes", "quiz", "total", "max_score", "percent",
-                             "grade", "needs_review", "problems", "isolated"]
+    assert list(rows[0]) == [
+        "submission",
+        "assignment",
+        "shapes",
+        "quiz",
+        "total",
+        "max_score",
+        "percent",
+        "grade",
+        "needs_review",
+        "problems",
+        "isolated",
+    ]
     bob = next(r for r in rows if r["submission"] == "bob")
     assert (bob["shapes"], bob["quiz"], bob["total"], bob["percent"], bob["grade"], bob["needs_review"]) == (
-        "1", "0", "1", "20.0", "F", "1")
+        "1",
+        "0",
+        "1",
+        "20.0",
+        "F",
+        "1",
+    )
     frank = next(r for r in rows if r["submission"] == "frank")
     assert frank["quiz"] == ""  # a part the result lacks stays empty
     assert next(r for r in rows if r["submission"] == "carol")["isolated"] == "false"
@@ -208,6 +232,7 @@ def test_formats_registry(results, tmp_path):
 
 # --- progress ----------------------------------------------------------------------------------
 
+
 def test_progress_in_a_log_names_work_in_hand_and_time_left(results):
     out = io.StringIO()
     progress = Progress(["alice", "bob", "carol", "dave"], jobs=2, stream=out)
@@ -223,6 +248,7 @@ def test_progress_in_a_log_names_work_in_hand_and_time_left(results):
 
 # --- the real class ----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_every_real_result_validates_against_the_schema():
     graded = graded_class()
@@ -236,8 +262,18 @@ def test_a_cell_that_raised_is_one_failure_however_many_checks_it_fed():
     from grader.results import CheckResult, PartResult, Result, Status
 
     def raised(key: str) -> Result:
-        checks = [CheckResult(name=n, status=Status.FAIL, score=0, max_score=1, message="your cell raised",
-                              message_key=key, message_args={"cell": "mlp_model"}) for n in ("layers", "loss", "acc")]
+        checks = [
+            CheckResult(
+                name=n,
+                status=Status.FAIL,
+                score=0,
+                max_score=1,
+                message="your cell raised",
+                message_key=key,
+                message_args={"cell": "mlp_model"},
+            )
+            for n in ("layers", "loss", "acc")
+        ]
         result = Result(submission=key, assignment="a")
         result.parts = [PartResult.from_checks("p", "Part", checks)]
         return result

@@ -1,6 +1,7 @@
 """Retraining from other seeds (spec.Retrain): a correct XOR network that one unlucky start fails
 is trained again in the student's kernel and judged on its best run; a network that cannot learn
 the table fails every run and is told so; retraining never spends more than its time budget."""
+
 import json
 from pathlib import Path
 
@@ -8,19 +9,18 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.inside import kernel
-from grader.intake.artifacts import ByteBudget, PartData
+from grader.assignment import Evaluate
+from grader.assignment.spec import NotebookSpec, Part, Retrain
 from grader.checks import CheckContext, TruthTable
 from grader.errors import AssignmentError
-from grader.assignment import Evaluate
+from grader.inside import kernel
+from grader.intake.artifacts import ByteBudget, PartData, retrain_id, seeded
 from grader.pipeline.evaluate import _evaluations
 from grader.pipeline.execution import ExecutionOutcome, inject, part_sources
 from grader.pipeline.hidden import HiddenData
+from grader.pipeline.scoring import retrained
 from grader.results import Status
 from grader.sandbox.base import Limits, ProcessOutcome
-from grader.pipeline.scoring import retrained
-from grader.assignment.spec import NotebookSpec, Part, Retrain
-from grader.intake.artifacts import retrain_id, seeded
 
 XOR = (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32), np.array([0, 1, 1, 0]))
 RIGHT = np.array([[0.1], [0.9], [0.8], [0.2]])
@@ -30,9 +30,14 @@ LINEAR = np.array([[0.1], [0.9], [0.8], [0.7]])  # the best a network without a 
 def _ctx(predictions, runs=(), stopped="") -> CheckContext:
     hidden = HiddenData()
     hidden.register("xor_test", lambda: XOR)
-    return CheckContext(part_id="p", values={}, thresholds={}, hidden=hidden, predictions=predictions,
-                        retrained={"runs": [{"seed": s, "seconds": 1.0, "error": e} for s, e in runs],
-                                   "stopped": stopped})
+    return CheckContext(
+        part_id="p",
+        values={},
+        thresholds={},
+        hidden=hidden,
+        predictions=predictions,
+        retrained={"runs": [{"seed": s, "seconds": 1.0, "error": e} for s, e in runs], "stopped": stopped},
+    )
 
 
 def _xor(ctx, lang="en"):
@@ -49,8 +54,9 @@ def test_the_best_run_counts_and_the_report_says_the_network_was_trained_again()
 
 
 def test_a_network_that_fails_every_run_is_told_it_is_not_bad_luck():
-    result = _xor(_ctx({"xor": LINEAR, "xor__seed1": LINEAR, "xor__seed2": "ValueError: cannot load"},
-                       runs=[(1, ""), (2, "")]))
+    result = _xor(
+        _ctx({"xor": LINEAR, "xor__seed1": LINEAR, "xor__seed2": "ValueError: cannot load"}, runs=[(1, ""), (2, "")])
+    )
     assert result.status is Status.FAIL and result.score == 0
     assert result.message_key == "truth_table.wrong.retrained"
     assert "Not bad luck" in result.message and "[1.0, 1.0] -> 1 (expected 0)" in result.message
@@ -84,22 +90,37 @@ def _cell(kind, src, gid):
     return cell
 
 
-NB = nbformat.v4.new_notebook(cells=[
-    _cell("code", "import keras", "setup"),
-    _cell("code", "model_xor = build()", "xor_model"),
-    _cell("markdown", "text", "why"),
-    _cell("code", "model_xor.fit(X, T)", "xor_train"),
-    _cell("code", "print(model_xor.predict(X))", "xor_test"),
-])
-PART = Part(id="xor", title="XOR", cells=["xor_model"], after="xor_train", checks=[],
-            models={"m": "model_xor"}, evaluate={"xor": Evaluate(dataset="xor_test", model="m")},
-            retrain=Retrain(seeds=(7, 8), until="done(model_xor)", share=0.5))
+NB = nbformat.v4.new_notebook(
+    cells=[
+        _cell("code", "import keras", "setup"),
+        _cell("code", "model_xor = build()", "xor_model"),
+        _cell("markdown", "text", "why"),
+        _cell("code", "model_xor.fit(X, T)", "xor_train"),
+        _cell("code", "print(model_xor.predict(X))", "xor_test"),
+    ]
+)
+PART = Part(
+    id="xor",
+    title="XOR",
+    cells=["xor_model"],
+    after="xor_train",
+    checks=[],
+    models={"m": "model_xor"},
+    evaluate={"xor": Evaluate(dataset="xor_test", model="m")},
+    retrain=Retrain(seeds=(7, 8), until="done(model_xor)", share=0.5),
+)
 
 
 def test_the_retrain_cell_runs_the_parts_code_again_after_its_export(tmp_path):
     assert part_sources(NB, PART) == ["model_xor = build()", "model_xor.fit(X, T)"]
-    spec = NotebookSpec(name="x.ipynb", solution_path=tmp_path, release_path=tmp_path, parts=[PART],
-                        framework="keras", limits=Limits(cell_timeout_s=100, notebook_timeout_s=400))
+    spec = NotebookSpec(
+        name="x.ipynb",
+        solution_path=tmp_path,
+        release_path=tmp_path,
+        parts=[PART],
+        framework="keras",
+        limits=Limits(cell_timeout_s=100, notebook_timeout_s=400),
+    )
     out = inject(NB, spec, 0, tmp_path / "artifacts")
     kinds = [c.metadata.get("dlgrade", {}).get("injected", "") for c in out.cells]
     assert kinds == ["seed", "", "", "", "", "export", "retrain", ""]
@@ -110,8 +131,13 @@ def test_the_retrain_cell_runs_the_parts_code_again_after_its_export(tmp_path):
     weird = Part(**{**PART.__dict__, "cells": ["xor_model"]})
     nb = nbformat.from_dict(json.loads(json.dumps(NB)))
     nb.cells[1].source = "s = '''\\n' + \"\\\"\" + '''\n%time x = 1"
-    compile(inject(nb, NotebookSpec(name="x", solution_path=tmp_path, release_path=tmp_path, parts=[weird]),
-                   0, tmp_path).cells[6].source, "<retrain>", "exec")
+    compile(
+        inject(nb, NotebookSpec(name="x", solution_path=tmp_path, release_path=tmp_path, parts=[weird]), 0, tmp_path)
+        .cells[6]
+        .source,
+        "<retrain>",
+        "exec",
+    )
 
 
 def test_a_part_without_a_retrain_plan_gets_no_retrain_cell(tmp_path):
@@ -133,23 +159,36 @@ def _outcome(tmp_path, runs_json) -> ExecutionOutcome:
     (folder / "runs.json").write_text(json.dumps(runs_json))
     (folder / "_models.json").write_text(json.dumps({"saved": {seeded("m", 7): "keras"}, "errors": {}}))
     (folder / f"{seeded('m', 7)}.keras").write_bytes(b"zip")
-    return ExecutionOutcome(record={}, process=ProcessOutcome(returncode=0, wall_s=1.0), executed_path=None,
-                            artifacts_dir=tmp_path / "artifacts")
+    return ExecutionOutcome(
+        record={},
+        process=ProcessOutcome(returncode=0, wall_s=1.0),
+        executed_path=None,
+        artifacts_dir=tmp_path / "artifacts",
+    )
 
 
 def test_what_the_kernel_says_of_its_runs_is_checked_before_the_report_shows_it(tmp_path):
-    hostile = {"runs": [{"seed": 7, "seconds": 2.5, "error": "\x1b[31mboom" + "x" * 1000},
-                        {"seed": True, "seconds": 1}, {"seed": 99, "seconds": 1}, "junk",
-                        {"seed": 8, "seconds": float("nan") if False else -5}] * 50,
-               "stopped": "<script>"}
+    hostile = {
+        "runs": [
+            {"seed": 7, "seconds": 2.5, "error": "\x1b[31mboom" + "x" * 1000},
+            {"seed": True, "seconds": 1},
+            {"seed": 99, "seconds": 1},
+            "junk",
+            {"seed": 8, "seconds": float("nan") if False else -5},
+        ]
+        * 50,
+        "stopped": "<script>",
+    }
     data = PartData(ran=True)
     state = retrained(_outcome(tmp_path, hostile), PART, data, ByteBudget(10**6))
     assert [r["seed"] for r in state["runs"]] == [7, 8]  # seeds of the plan only, at most one per seed
     assert state["runs"][0]["error"].startswith("boom") and len(state["runs"][0]["error"]) == 300
     assert state["runs"][1]["seconds"] == 0.0 and state["stopped"] == ""
     assert set(data.models) == {seeded("m", 7)}
-    assert retrained(_outcome(tmp_path / "b", {"runs": "no"}), PART, PartData(ran=True), ByteBudget(10**6)) == \
-        {"runs": [], "stopped": ""}
+    assert retrained(_outcome(tmp_path / "b", {"runs": "no"}), PART, PartData(ran=True), ByteBudget(10**6)) == {
+        "runs": [],
+        "stopped": "",
+    }
 
 
 @pytest.fixture
@@ -170,8 +209,9 @@ def _runs(tmp_path):
 def test_the_kernel_retrains_until_a_run_passes(fake_kernel, tmp_path):
     source = "calls.append(len(calls))"
     kernel._cell_seconds[hash(source)] = 0.01
-    kernel.retrain("xor", seeds=[1, 2, 3, 4], cells=[source], models={},
-                   until=lambda: len(fake_kernel["calls"]) >= 2, budget_s=60)
+    kernel.retrain(
+        "xor", seeds=[1, 2, 3, 4], cells=[source], models={}, until=lambda: len(fake_kernel["calls"]) >= 2, budget_s=60
+    )
     state = _runs(tmp_path)
     assert fake_kernel["calls"] == [0, 1] and [r["seed"] for r in state["runs"]] == [1, 2]
     assert state["stopped"] == "passed"

@@ -2,23 +2,22 @@
 whose first run fails (made unlucky on purpose, so that the test does not hang on a seed) gets
 full marks from a later run; a network without a non-linear hidden layer fails every run and
 is told it is not bad luck."""
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.sandbox.bwrap import make_sandbox
+from grader.assignment.spec import load_assignment
+from grader.notebook.release import release_assignment
 from grader.pipeline.execution import SandboxedRunner
 from grader.pipeline.grading import GradeOptions
 from grader.pipeline.hidden import HiddenData
-from grader.notebook.release import release_assignment
 from grader.pipeline.scheduler import grade_class
-from grader.assignment.spec import load_assignment
+from grader.sandbox.bwrap import make_sandbox
 
 pytestmark = pytest.mark.slow
 
-CHECKS = '''
+CHECKS = """
 import numpy as np
 from grader.checks import TruthTable
 from grader.assignment import Evaluate, Part, Retrain
@@ -30,7 +29,7 @@ PARTS = [Part(id="xor", title="XOR", cells=["xor_model"], models={"m": "model_xo
               retrain=Retrain(seeds=(1, 2, 3, 4, 5),
                               until="_dlgrade_kernel.computes(model_xor, [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0])"),
               checks=[TruthTable("XOR truth table", 3, evaluation="xor", dataset="xor_gate", model="m")])]
-'''
+"""
 SETUP = """import numpy as np
 import keras
 from keras import layers
@@ -40,15 +39,24 @@ MODEL = """model_xor = keras.Sequential([keras.Input(shape=(2,)), {hidden}, laye
 model_xor.compile(loss='binary_crossentropy', optimizer=keras.optimizers.Adam(learning_rate=0.1))
 model_xor.fit(X, T_xor, epochs=100, batch_size=4, verbose=0)"""
 # the first run ends with the output layer zeroed (0.5 everywhere: rows read as 0), later runs do not
-UNLUCKY = "runs = globals().get('runs', 0) + 1\n" + MODEL.format(hidden="layers.Dense(8, activation='tanh')") + (
-    "\nif runs == 1:\n    model_xor.layers[-1].set_weights([np.zeros((8, 1)), np.zeros(1)])")
+UNLUCKY = (
+    "runs = globals().get('runs', 0) + 1\n"
+    + MODEL.format(hidden="layers.Dense(8, activation='tanh')")
+    + ("\nif runs == 1:\n    model_xor.layers[-1].set_weights([np.zeros((8, 1)), np.zeros(1)])")
+)
 LINEAR = MODEL.format(hidden="layers.Dense(8)")
 
 
 def _cell(src, gid, solution=False):
     cell = new_code_cell(src)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "grade": False, "solution": solution, "locked": not solution,
-                                 "task": False, "grade_id": gid}
+    cell.metadata["nbgrader"] = {
+        "schema_version": 3,
+        "grade": False,
+        "solution": solution,
+        "locked": not solution,
+        "task": False,
+        "grade_id": gid,
+    }
     return cell
 
 
@@ -58,9 +66,15 @@ def graded(tmp_path_factory):
     sol = root / "solutions" / "xor"
     sol.mkdir(parents=True)
     model = MODEL.format(hidden="layers.Dense(8, activation='tanh')")
-    nbformat.write(new_notebook(cells=[_cell(SETUP, "xor_setup"),
-                                       _cell(f"### BEGIN SOLUTION\n{model}\n### END SOLUTION", "xor_model", True)]),
-                   sol / "xor.ipynb")
+    nbformat.write(
+        new_notebook(
+            cells=[
+                _cell(SETUP, "xor_setup"),
+                _cell(f"### BEGIN SOLUTION\n{model}\n### END SOLUTION", "xor_model", True),
+            ]
+        ),
+        sol / "xor.ipynb",
+    )
     (sol / "xor.checks.py").write_text(CHECKS)
     release_assignment(sol, root / "exercises")
     assignment = load_assignment(sol)
@@ -71,8 +85,9 @@ def graded(tmp_path_factory):
         (root / "class" / name).mkdir(parents=True)
         nbformat.write(nb, root / "class" / name / "xor.ipynb")
         subs.append(root / "class" / name)
-    results = grade_class(subs, assignment, SandboxedRunner(make_sandbox(False)), root / "out",
-                          GradeOptions(hidden=HiddenData()), jobs=2)
+    results = grade_class(
+        subs, assignment, SandboxedRunner(make_sandbox(False)), root / "out", GradeOptions(hidden=HiddenData()), jobs=2
+    )
     return {r.submission: r for r in results}
 
 

@@ -1,5 +1,6 @@
 """The bubblewrap sandbox, tested with real processes: what student code can see, reach, write
 and consume, and that nothing of it survives the run."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,8 @@ import pytest
 
 import grader
 from grader.sandbox import cgroups
-from grader.sandbox.bwrap import NOBODY, BubblewrapSandbox, SandboxUnavailable, make_sandbox, seccomp_program
 from grader.sandbox.base import Limits, MiB, ProcessOutcome, Unsandboxed
+from grader.sandbox.bwrap import NOBODY, BubblewrapSandbox, SandboxUnavailable, make_sandbox, seccomp_program
 
 REPO = Path(grader.__path__[0]).resolve().parent
 
@@ -86,14 +87,18 @@ def result(outcome: ProcessOutcome) -> dict:
 # --- identity and reporting --------------------------------------------------------------------
 @needs_root
 def test_runs_as_nobody_without_capabilities(sandbox, workdir):
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         import json, os
         status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines())
         print(json.dumps({"ids": [os.getuid(), os.geteuid(), os.getgid(), os.getegid()],
                           "groups": os.getgroups(), "cap": status["CapEff"].strip(),
                           "bnd": status["CapBnd"].strip(), "nnp": status["NoNewPrivs"].strip(),
                           "home": os.environ["HOME"], "cwd": os.getcwd()}))
-    """, workdir)
+    """,
+        workdir,
+    )
     got = result(outcome)
     assert got["ids"] == [NOBODY] * 4
     assert got["groups"] == []
@@ -116,23 +121,32 @@ def test_exit_status_passes_through(sandbox, workdir):
 
 @needs_bwrap
 def test_numpy_imports(sandbox, workdir):
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         import json, numpy
         print(json.dumps({"sum": int(numpy.arange(10).sum())}))
-    """, workdir)
+    """,
+        workdir,
+    )
     assert result(outcome) == {"sum": 45}
 
 
 @pytest.mark.slow
 @needs_bwrap
 def test_tensorflow_trains(sandbox, workdir):
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         import json, numpy as np, tensorflow as tf
         m = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1)])
         m.compile("sgd", "mse")
         h = m.fit(np.ones((32, 4)), np.ones((32, 1)), epochs=2, verbose=0)
         print(json.dumps({"epochs": len(h.history["loss"])}))
-    """, workdir, timeout_s=120)
+    """,
+        workdir,
+        timeout_s=120,
+    )
     assert result(outcome) == {"epochs": 2}
 
 
@@ -144,7 +158,9 @@ def test_tcp_to_host_listener_fails(sandbox, workdir):
     listener.listen(5)
     port = listener.getsockname()[1]
     try:
-        outcome, _ = run(sandbox, f"""
+        outcome, _ = run(
+            sandbox,
+            f"""
             import json, socket
             try:
                 socket.create_connection(("127.0.0.1", {port}), timeout=3)
@@ -152,7 +168,9 @@ def test_tcp_to_host_listener_fails(sandbox, workdir):
             except OSError as exc:
                 err = type(exc).__name__
             print(json.dumps({{"error": err}}))
-        """, workdir)
+        """,
+            workdir,
+        )
         assert result(outcome)["error"] is not None
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -167,7 +185,9 @@ def test_udp_and_dns_fail(sandbox, workdir):
     receiver.bind(("127.0.0.1", 0))
     port = receiver.getsockname()[1]
     try:
-        outcome, _ = run(sandbox, f"""
+        outcome, _ = run(
+            sandbox,
+            f"""
             import json, socket
             out = {{}}
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -183,7 +203,9 @@ def test_udp_and_dns_fail(sandbox, workdir):
             except OSError as exc:
                 out["dns"] = type(exc).__name__
             print(json.dumps(out))
-        """, workdir)
+        """,
+            workdir,
+        )
         got = result(outcome)
         assert got["udp_out"] is not None
         assert got["dns"] == "gaierror"
@@ -198,7 +220,9 @@ def test_udp_and_dns_fail(sandbox, workdir):
 def test_vsock_and_new_user_namespaces_are_denied(sandbox, workdir):
     if sandbox.seccomp is None:
         pytest.skip("no seccomp filter for this architecture")
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         import ctypes, errno, json, socket
         try:
             socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
@@ -208,7 +232,9 @@ def test_vsock_and_new_user_namespaces_are_denied(sandbox, workdir):
         libc = ctypes.CDLL(None, use_errno=True)
         rc = libc.unshare(0x10000000)  # CLONE_NEWUSER
         print(json.dumps({"vsock": vsock, "unshare": [rc, ctypes.get_errno()]}))
-    """, workdir)
+    """,
+        workdir,
+    )
     got = result(outcome)
     assert got["vsock"] == 97  # EAFNOSUPPORT
     assert got["unshare"] == [-1, 1]  # EPERM
@@ -221,7 +247,9 @@ def test_host_files_are_invisible(sandbox, workdir, tmp_path):
     canary.parent.mkdir()
     canary.write_text("answer key")
     canary.chmod(0o644)
-    outcome, _ = run(sandbox, f"""
+    outcome, _ = run(
+        sandbox,
+        f"""
         import json, os
         def exists(p): return os.path.exists(p)
         print(json.dumps({{
@@ -234,7 +262,9 @@ def test_host_files_are_invisible(sandbox, workdir, tmp_path):
             "etc": sorted(os.listdir("/etc")),
             "home": exists("/home"),
         }}))
-    """, workdir)
+    """,
+        workdir,
+    )
     got = result(outcome)
     assert got["canary"] is False
     assert got["solutions"] is False and got["tests"] is False
@@ -255,7 +285,9 @@ def test_ro_paths_are_readable_not_writable(sandbox, workdir, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "x.txt").write_text("data")
-    outcome, _ = run(sandbox, f"""
+    outcome, _ = run(
+        sandbox,
+        f"""
         import json
         text = open({str(data / "x.txt")!r}).read()
         try:
@@ -264,7 +296,10 @@ def test_ro_paths_are_readable_not_writable(sandbox, workdir, tmp_path):
         except OSError as exc:
             err = exc.errno
         print(json.dumps({{"text": text, "write": err}}))
-    """, workdir, ro_paths=[data])
+    """,
+        workdir,
+        ro_paths=[data],
+    )
     got = result(outcome)
     assert got["text"] == "data" and got["write"] is not None
     assert not (data / "y.txt").exists()
@@ -274,7 +309,9 @@ def test_ro_paths_are_readable_not_writable(sandbox, workdir, tmp_path):
 def test_writes_outside_workdir_fail_and_leave_nothing(sandbox, workdir):
     name = f"dlgrade-{uuid.uuid4().hex}"
     targets = ["/usr", "/etc", "/", str(REPO / "grader"), sys.prefix, sys.base_prefix, "/root"]
-    outcome, _ = run(sandbox, f"""
+    outcome, _ = run(
+        sandbox,
+        f"""
         import json, os
         out = {{}}
         for d in {targets!r}:
@@ -286,7 +323,9 @@ def test_writes_outside_workdir_fail_and_leave_nothing(sandbox, workdir):
         open("/tmp/{name}", "w").write("private tmp")
         open("out.txt", "w").write("work")
         print(json.dumps(out))
-    """, workdir)
+    """,
+        workdir,
+    )
     got = result(outcome)
     assert all(v != "written" for v in got.values()), got
     for d in targets + ["/tmp"]:
@@ -299,11 +338,16 @@ def test_writes_outside_workdir_fail_and_leave_nothing(sandbox, workdir):
 # --- limits ------------------------------------------------------------------------------------
 @needs_root
 def test_memory_limit_stops_allocation(sandbox, workdir):
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         chunks = []
         while True:
             chunks.append(b"x" * (16 << 20))
-    """, workdir, memory_bytes=256 * MiB)
+    """,
+        workdir,
+        memory_bytes=256 * MiB,
+    )
     assert outcome.stopped == "memory"
     assert outcome.stopped_detail == "killed: memory limit 256 MiB"
     assert 128 * MiB < outcome.peak_memory_bytes <= 256 * MiB
@@ -311,7 +355,9 @@ def test_memory_limit_stops_allocation(sandbox, workdir):
 
 @needs_root
 def test_fork_bomb_is_contained(sandbox, workdir):
-    outcome, marker = run(sandbox, """
+    outcome, marker = run(
+        sandbox,
+        """
         import json, os, time
         n = 0
         for _ in range(500):
@@ -324,20 +370,28 @@ def test_fork_bomb_is_contained(sandbox, workdir):
                 os._exit(0)
             n += 1
         print(json.dumps({"children": n}))
-    """, workdir, max_tasks=32)
+    """,
+        workdir,
+        max_tasks=32,
+    )
     assert result(outcome)["children"] < 32
     assert _processes_with(marker) == []  # the sleeping children died with the run
 
 
 @needs_bwrap
 def test_infinite_loop_hits_wall_timeout(sandbox, workdir):
-    outcome, marker = run(sandbox, """
+    outcome, marker = run(
+        sandbox,
+        """
         import os
         if os.fork() == 0:
             os.setsid()  # a child that tries to escape the process group
         while True:
             pass
-    """, workdir, timeout_s=1.5)
+    """,
+        workdir,
+        timeout_s=1.5,
+    )
     assert outcome.stopped == "wall-timeout"
     assert outcome.wall_s < 10
     assert _processes_with(marker) == []
@@ -345,7 +399,9 @@ def test_infinite_loop_hits_wall_timeout(sandbox, workdir):
 
 @needs_bwrap
 def test_file_size_limit(sandbox, workdir):
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         import json
         try:
             with open("big.bin", "wb") as fh:
@@ -354,14 +410,19 @@ def test_file_size_limit(sandbox, workdir):
         except OSError as exc:
             err = exc.errno
         print(json.dumps({"errno": err}))
-    """, workdir, file_size_bytes=1 * MiB)
+    """,
+        workdir,
+        file_size_bytes=1 * MiB,
+    )
     assert result(outcome)["errno"] == 27  # EFBIG
     assert (workdir / "big.bin").stat().st_size <= 1 * MiB
 
 
 @needs_root
 def test_private_tmp_is_size_capped(sandbox, workdir):
-    outcome, _ = run(sandbox, """
+    outcome, _ = run(
+        sandbox,
+        """
         import json
         try:
             with open("/tmp/fill", "wb") as fh:
@@ -371,7 +432,10 @@ def test_private_tmp_is_size_capped(sandbox, workdir):
         except OSError as exc:
             err = exc.errno
         print(json.dumps({"errno": err}))
-    """, workdir, tmp_bytes=8 * MiB)
+    """,
+        workdir,
+        tmp_bytes=8 * MiB,
+    )
     assert result(outcome)["errno"] == 28  # ENOSPC
 
 
@@ -414,9 +478,20 @@ def test_userns_mode_for_ordinary_users():
                               "sandbox": o.sandbox}}))
         """)
         proc = subprocess.run(
-            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-             str(SYSTEM_PYTHON), "-c", script],
-            capture_output=True, text=True, cwd=base, timeout=60,
+            [
+                "setpriv",
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                "--",
+                str(SYSTEM_PYTHON),
+                "-c",
+                script,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=base,
+            timeout=60,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(work)},
         )
         assert proc.returncode == 0, proc.stderr
@@ -455,8 +530,9 @@ V1_PROC = "8:pids:/\n4:memory:/jobs/abc\n0::/\n"
 
 def test_detect_layout_v1_hybrid(tmp_path):
     layout = cgroups.detect_layout(V1_MOUNTINFO, V1_PROC)
-    assert layout == cgroups.Layout("v1", memory=Path("/sys/fs/cgroup/memory/jobs/abc"),
-                                    pids=Path("/sys/fs/cgroup/pids"))
+    assert layout == cgroups.Layout(
+        "v1", memory=Path("/sys/fs/cgroup/memory/jobs/abc"), pids=Path("/sys/fs/cgroup/pids")
+    )
 
 
 def test_detect_layout_container_view_strips_mount_root():

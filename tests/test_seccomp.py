@@ -3,6 +3,7 @@ interpreter runs it on every listed call, fast), and every denial holds inside t
 sandbox as uid 65534, with the same calls unfiltered as the proof that the filter is what
 denies them. Kernel keyrings get their own test: the grader's session keyring stays unreadable
 and nothing passes from one run to the next through uid 65534's user keyring."""
+
 from __future__ import annotations
 
 import json
@@ -17,19 +18,26 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import seccomp as sc
-from grader.sandbox.bwrap import BubblewrapSandbox
 from grader.sandbox.base import Limits
+from grader.sandbox.bwrap import BubblewrapSandbox
 
 MACHINES = ["x86_64", "aarch64"]
 EPERM, ENOSYS, EAFNOSUPPORT = 1, 38, 97
-CLONE_NEW = {"ns": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000,
-             "user": 0x10000000, "pid": 0x20000000, "net": 0x40000000}
+CLONE_NEW = {
+    "ns": 0x00020000,
+    "cgroup": 0x02000000,
+    "uts": 0x04000000,
+    "ipc": 0x08000000,
+    "user": 0x10000000,
+    "pid": 0x20000000,
+    "net": 0x40000000,
+}
 SIGCHLD = 17
 
 
 # --- the program, run by a classic-BPF interpreter (fast) -----------------------------------
 def _insns(prog: bytes) -> list[tuple[int, int, int, int]]:
-    return [struct.unpack("=HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
+    return [struct.unpack("=HBBI", prog[i : i + 8]) for i in range(0, len(prog), 8)]
 
 
 def _run(prog: bytes, arch: int, nr: int, arg0: int = 0) -> int:
@@ -52,10 +60,32 @@ def _run(prog: bytes, arch: int, nr: int, arg0: int = 0) -> int:
 
 ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 COMMON_ALLOWED = {  # calls every Python, TensorFlow and Jupyter process makes
-    "x86_64": {"read": 0, "write": 1, "openat": 257, "mmap": 9, "futex": 202, "epoll_wait": 232,
-               "socket": 41, "wait4": 61, "execve": 59, "prctl": 157, "getrandom": 318},
-    "aarch64": {"read": 63, "write": 64, "openat": 56, "mmap": 222, "futex": 98, "epoll_pwait": 22,
-                "socket": 198, "wait4": 260, "execve": 221, "prctl": 167, "getrandom": 278},
+    "x86_64": {
+        "read": 0,
+        "write": 1,
+        "openat": 257,
+        "mmap": 9,
+        "futex": 202,
+        "epoll_wait": 232,
+        "socket": 41,
+        "wait4": 61,
+        "execve": 59,
+        "prctl": 157,
+        "getrandom": 318,
+    },
+    "aarch64": {
+        "read": 63,
+        "write": 64,
+        "openat": 56,
+        "mmap": 222,
+        "futex": 98,
+        "epoll_pwait": 22,
+        "socket": 198,
+        "wait4": 260,
+        "execve": 221,
+        "prctl": 167,
+        "getrandom": 278,
+    },
 }
 
 
@@ -77,13 +107,51 @@ def test_every_listed_call_is_denied_and_ordinary_calls_pass(machine):
     prog, arch, nr = sc.seccomp_program(machine), ARCH[machine], sc.syscall_numbers(machine)
     denied = sc.denied_calls(machine)
     # the brief of the filter: everything named here must be in the table
-    for name in ("keyctl", "add_key", "request_key", "ptrace", "process_vm_readv", "process_vm_writev",
-                 "userfaultfd", "perf_event_open", "bpf", "io_uring_enter", "io_uring_register", "mount",
-                 "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
-                 "mount_setattr", "unshare", "setns", "kexec_load", "kexec_file_load", "init_module",
-                 "finit_module", "delete_module", "clock_settime", "clock_adjtime", "settimeofday", "adjtimex",
-                 "acct", "swapon", "swapoff", "reboot", "syslog", "lookup_dcookie", "name_to_handle_at",
-                 "open_by_handle_at", "quotactl", "nfsservctl", "vhangup"):
+    for name in (
+        "keyctl",
+        "add_key",
+        "request_key",
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "userfaultfd",
+        "perf_event_open",
+        "bpf",
+        "io_uring_enter",
+        "io_uring_register",
+        "mount",
+        "umount2",
+        "pivot_root",
+        "move_mount",
+        "open_tree",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "mount_setattr",
+        "unshare",
+        "setns",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "clock_settime",
+        "clock_adjtime",
+        "settimeofday",
+        "adjtimex",
+        "acct",
+        "swapon",
+        "swapoff",
+        "reboot",
+        "syslog",
+        "lookup_dcookie",
+        "name_to_handle_at",
+        "open_by_handle_at",
+        "quotactl",
+        "nfsservctl",
+        "vhangup",
+    ):
         assert name in denied, name
     if machine == "x86_64":
         assert {"iopl", "ioperm"} <= set(denied)
@@ -110,7 +178,7 @@ def test_every_listed_call_is_denied_and_ordinary_calls_pass(machine):
 
 
 # --- inside the real sandbox (slow) ----------------------------------------------------------
-PROBE = '''
+PROBE = """
 import ctypes, json, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -122,7 +190,7 @@ def call(nr, *args):
 
 calls = json.loads(sys.argv[1])
 print(json.dumps({name: call(*spec) for name, spec in calls.items()}))
-'''
+"""
 # Arguments that make each call harmless, and (unfiltered) fail otherwise than with EPERM
 # where the kernel allows it: the control run shows the filter is what denies them.
 ARGS = {
@@ -140,8 +208,18 @@ ARGS = {
     "quotactl_fd": [-1, 0, 0, 0],
     "name_to_handle_at": [-100, 0, 0, 0, 0],
 }
-FILTER_MATTERS = ("keyctl", "ptrace", "process_vm_readv", "kcmp", "unshare", "setns", "pidfd_getfd",
-                  "clone3", "io_uring_setup", "personality_change")
+FILTER_MATTERS = (
+    "keyctl",
+    "ptrace",
+    "process_vm_readv",
+    "kcmp",
+    "unshare",
+    "setns",
+    "pidfd_getfd",
+    "clone3",
+    "io_uring_setup",
+    "personality_change",
+)
 
 
 def _calls(machine: str, unfiltered: bool) -> dict[str, list]:
@@ -152,15 +230,20 @@ def _calls(machine: str, unfiltered: bool) -> dict[str, list]:
     calls["personality_query"] = [nr["personality"], 0xFFFFFFFF]
     calls["socket_vsock"] = [nr["socket"], 40, 1, 0]
     if not unfiltered:  # unfiltered, a clone would really fork the probe
-        calls.update({f"clone_new{ns}": [nr["clone"], flag | SIGCHLD, 0, 0, 0, 0]
-                      for ns, flag in CLONE_NEW.items()})
+        calls.update({f"clone_new{ns}": [nr["clone"], flag | SIGCHLD, 0, 0, 0, 0] for ns, flag in CLONE_NEW.items()})
     return calls
 
 
 def _probe(sandbox, workdir: Path, calls: dict) -> dict:
     workdir.mkdir()
-    outcome = sandbox.run([sys.executable, "-c", PROBE, json.dumps(calls)], workdir=workdir, ro_paths=[],
-                          env={}, limits=Limits(), timeout_s=60)
+    outcome = sandbox.run(
+        [sys.executable, "-c", PROBE, json.dumps(calls)],
+        workdir=workdir,
+        ro_paths=[],
+        env={},
+        limits=Limits(),
+        timeout_s=60,
+    )
     assert outcome.returncode == 0, outcome.stderr_tail
     return json.loads(outcome.stdout_tail.strip().splitlines()[-1])
 
@@ -188,7 +271,8 @@ def test_every_denied_call_fails_inside_the_sandbox(probed):
     assert got["personality_query"][0] >= 0  # asking is allowed
     assert got["socket_vsock"] == [-1, EAFNOSUPPORT]
     assert {k: v for k, v in got.items() if k.startswith("clone_new")} == {
-        f"clone_new{ns}": [-1, EPERM] for ns in CLONE_NEW}
+        f"clone_new{ns}": [-1, EPERM] for ns in CLONE_NEW
+    }
 
 
 @pytest.mark.slow
@@ -280,8 +364,14 @@ def test_keyrings_are_closed_to_the_notebook(tmp_path):
     if shutil.which("bwrap") is None or sc.seccomp_program() is None:
         pytest.skip("needs bubblewrap and a filter for this machine")
     repo = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, "-c", KEYRING_SCRIPT, str(tmp_path)], capture_output=True, text=True,
-                          timeout=120, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    proc = subprocess.run(
+        [sys.executable, "-c", KEYRING_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     first, second = got["filtered0"], got["filtered1"]

@@ -1,18 +1,18 @@
 """Time limits: a part whose own cell ran out of time is told its network trains too slowly;
 later parts say where the notebook stopped; every notebook's limits keep 2x headroom over the
 slowest correct choice measured by benchmarks/cell_limits.py."""
+
 import json
 from pathlib import Path
 
 import pytest
-
-from grader.pipeline.execution import ExecutionOutcome
-from grader.sandbox.base import ProcessOutcome
-from grader.pipeline.scoring import stop_reason
-from grader.assignment.spec import Part, load_assignment
-
 from fakes import Scenario
 from test_grading_unit import GOOD, checks, run, submit, toy  # noqa: F401 (toy is a fixture)
+
+from grader.assignment.spec import Part, load_assignment
+from grader.pipeline.execution import ExecutionOutcome
+from grader.pipeline.scoring import stop_reason
+from grader.sandbox.base import ProcessOutcome
 
 REPO = Path(__file__).resolve().parent.parent
 LIMITS = {"cell_timeout_s": 240, "notebook_timeout_s": 600}
@@ -21,19 +21,40 @@ LIMITS = {"cell_timeout_s": 240, "notebook_timeout_s": 600}
 RNN = Part(id="simple", title="SimpleRNN", cells=["rnn_model", "rnn_train"], checks=[])
 GRU = Part(id="gru", title="GRU", cells=["rnn2_model", "rnn2_train"], checks=[])
 MLP = Part(id="mlp", title="MLP", cells=["mlp_model"], after="mlp_train", checks=[])
-CELLS = [("", "seed", ""), ("rnn_setup", "", ""), ("rnn_model", "", ""), ("rnn_train", "", ""),
-         ("", "export", "simple"), ("rnn_eval", "", ""), ("", "", ""), ("rnn2_model", "", ""), ("rnn2_train", "", ""),
-         ("", "export", "gru"), ("mlp_model", "", ""), ("mlp_train", "", ""), ("", "export", "mlp")]
+CELLS = [
+    ("", "seed", ""),
+    ("rnn_setup", "", ""),
+    ("rnn_model", "", ""),
+    ("rnn_train", "", ""),
+    ("", "export", "simple"),
+    ("rnn_eval", "", ""),
+    ("", "", ""),
+    ("rnn2_model", "", ""),
+    ("rnn2_train", "", ""),
+    ("", "export", "gru"),
+    ("mlp_model", "", ""),
+    ("mlp_train", "", ""),
+    ("", "export", "mlp"),
+]
 
 
 def outcome(stop_at: int, status: str = "timeout", stopped: str | None = None, detail: str = "") -> ExecutionOutcome:
     cells = []
     for index, (gid, injected, part) in enumerate(CELLS):
         state = "ok" if index < stop_at else status if index == stop_at else "not-run"
-        cells.append({"index": index, "grade_id": gid, "injected": injected, "part": part, "status": state,
-                      "seconds": 250.0 if index == stop_at else 1.0})
-    process = ProcessOutcome(returncode=1, wall_s=600.0, stopped=stopped, stopped_detail=detail,
-                             sandbox={"limits": LIMITS})
+        cells.append(
+            {
+                "index": index,
+                "grade_id": gid,
+                "injected": injected,
+                "part": part,
+                "status": state,
+                "seconds": 250.0 if index == stop_at else 1.0,
+            }
+        )
+    process = ProcessOutcome(
+        returncode=1, wall_s=600.0, stopped=stopped, stopped_detail=detail, sandbox={"limits": LIMITS}
+    )
     return ExecutionOutcome({"status": "timeout", "cells": cells}, process, None, Path("/nonexistent"))
 
 
@@ -98,8 +119,18 @@ def test_a_slow_part_is_one_failure_on_the_dashboard_however_many_checks_it_has(
     from grader.results import CheckResult, PartResult, Result, Status
 
     reason = stop_reason(outcome(3), "en")
-    checks_ = [CheckResult(name=n, status=Status.ERROR, score=0, max_score=1, message=reason,
-                           message_key="stopped.too_slow", message_args={"reason": reason}) for n in ("layers", "acc")]
+    checks_ = [
+        CheckResult(
+            name=n,
+            status=Status.ERROR,
+            score=0,
+            max_score=1,
+            message=reason,
+            message_key="stopped.too_slow",
+            message_args={"reason": reason},
+        )
+        for n in ("layers", "acc")
+    ]
     result = Result(submission="s", assignment="a")
     result.parts = [PartResult.from_checks("simple", "SimpleRNN", checks_, notebook="rnn.ipynb")]
     failures = dashboard.frequent_failures([result])
@@ -131,9 +162,11 @@ def test_limits_are_twice_the_slowest_correct_choice_measured(spec):
 
 
 # --- a real notebook over a tiny limit -----------------------------------------------------------
-SLOW_TRAIN = ("losses = []\nfor i in range(iters_num):\n"
-              "    loss = model.fit(x, d, batch_size=len(x), epochs=1, verbose=0).history['loss'][0]\n"
-              "    losses.append(float(loss))\n")  # correct, and about 100 s on the shared machine
+SLOW_TRAIN = (
+    "losses = []\nfor i in range(iters_num):\n"
+    "    loss = model.fit(x, d, batch_size=len(x), epochs=1, verbose=0).history['loss'][0]\n"
+    "    losses.append(float(loss))\n"
+)  # correct, and about 100 s on the shared machine
 
 
 @pytest.mark.slow
@@ -142,20 +175,24 @@ def test_a_real_notebook_that_trains_past_its_cell_limit_is_told_why(tmp_path):
 
     import nbformat
 
-    from grader.sandbox.bwrap import make_sandbox
-    from grader.pipeline.calibrate import mutant_notebook
-    from grader.pipeline.grading import make_options
-    from grader.pipeline.execution import SandboxedRunner
-    from grader.pipeline.grading import grade
     from grader.assignment.spec import Assignment
+    from grader.pipeline.calibrate import mutant_notebook
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.pipeline.grading import grade, make_options
+    from grader.sandbox.bwrap import make_sandbox
 
     folder = REPO / "solutions" / "keras"
     spec = next(s for s in load_assignment(folder).notebooks if s.stem == "linear_regression")
     spec = dataclasses.replace(spec, limits=dataclasses.replace(spec.limits, cell_timeout_s=10, notebook_timeout_s=150))
     path = tmp_path / spec.name
     nbformat.write(mutant_notebook(spec, {"linreg_train": SLOW_TRAIN}), path)
-    result = grade(path, Assignment("keras", folder, [spec]), SandboxedRunner(make_sandbox(False)), tmp_path / "out",
-                   make_options("en"))
+    result = grade(
+        path,
+        Assignment("keras", folder, [spec]),
+        SandboxedRunner(make_sandbox(False)),
+        tmp_path / "out",
+        make_options("en"),
+    )
     parts = {p.id: p for p in result.parts}
     for pid in ("linreg_params", "linreg_loss"):
         assert "trains too slowly" in parts[pid].stopped and "linreg_train" in parts[pid].stopped, parts[pid].stopped

@@ -4,6 +4,7 @@ before it works, stays within a per-submission budget, and holds no lock others 
 Each test feeds one small adversarial input of a class of fault and asserts on what was done
 (calls counted, bytes traced, the verdict), or that the work ends under a generous timeout.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,12 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import Scenario
+from test_grading_unit import run, submit, toy  # noqa: F401  (fixture)
 
-from grader.intake import artifacts as art
-from grader.inside import evaluators
-from grader.checks import legacy
-from grader.checks import quiz
-from grader.pipeline import scoring
+from grader.assignment.spec import NotebookSpec, Part
 from grader.checks import (
     CheckContext,
     Custom,
@@ -31,17 +30,18 @@ from grader.checks import (
     PredictionError,
     Shape,
     dense_chain_accuracy,
+    legacy,
+    quiz,
     softmax_accuracy,
 )
-from grader.inside.evaluators import tf1_cnn
-from grader.pipeline.execution import MAX_RECORD_CELLS, ExecutionOutcome, clean_record
 from grader.i18n import t
+from grader.inside import evaluators
+from grader.inside.evaluators import tf1_cnn
+from grader.intake import artifacts as art
+from grader.pipeline import scoring
+from grader.pipeline.execution import MAX_RECORD_CELLS, ExecutionOutcome, clean_record
 from grader.results import CheckResult, Status
-from grader.sandbox.base import ProcessOutcome, run_process, Limits
-from grader.assignment.spec import NotebookSpec, Part
-
-from fakes import FakeRunner, Scenario
-from test_grading_unit import run, submit, toy  # noqa: F401  (fixture)
+from grader.sandbox.base import Limits, ProcessOutcome, run_process
 
 
 def finishes(fn, seconds: float = 10.0):
@@ -68,10 +68,13 @@ def ctx(values, **kw) -> CheckContext:
 
 
 # --- quiz answers ------------------------------------------------------------------------------
-RUBRIC = quiz.Rubric("q", [
-    quiz.Concept("res", 1, synonyms=["residual", "skip connection"]),
-    quiz.Concept("both", 1, all_of=[["1x1"], ["conv"], ["reduce"]]),
-])
+RUBRIC = quiz.Rubric(
+    "q",
+    [
+        quiz.Concept("res", 1, synonyms=["residual", "skip connection"]),
+        quiz.Concept("both", 1, all_of=[["1x1"], ["conv"], ["reduce"]]),
+    ],
+)
 
 
 def test_a_huge_answer_is_read_up_to_the_cap_with_a_note_for_a_person():
@@ -110,7 +113,9 @@ def test_a_600_term_sum_is_scanned_and_findings_around_it_kept():
 
 
 def test_a_600_term_sum_in_a_student_cell_grades_normally(toy):
-    path = submit(toy[1], "import numpy as np\nW = np.zeros((3, 2))\nsteps = [1, 10, 100]\n" + SUM.replace("total", "_t"))
+    path = submit(
+        toy[1], "import numpy as np\nW = np.zeros((3, 2))\nsteps = [1, 10, 100]\n" + SUM.replace("total", "_t")
+    )
     good = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
     result, _ = run(toy, path, Scenario(exports=good))
     assert not result.problems and result.score == result.max_score == 8
@@ -119,7 +124,9 @@ def test_a_600_term_sum_in_a_student_cell_grades_normally(toy):
 def test_a_cell_is_reparsed_a_bounded_number_of_times(monkeypatch):
     whole = []
     real = ast.parse
-    monkeypatch.setattr(legacy.ast, "parse", lambda text, *a, **k: (whole.append(1) if "\n" in text else None) or real(text, *a, **k))
+    monkeypatch.setattr(
+        legacy.ast, "parse", lambda text, *a, **k: (whole.append(1) if "\n" in text else None) or real(text, *a, **k)
+    )
     legacy.scan_notebook(["x = (\n" * 500 + "import tensorflow as tf\ntf.Session()\n"])
     assert len(whole) <= legacy.MAX_REPAIRS + 2
 
@@ -185,10 +192,13 @@ def test_figures_are_read_without_validating_a_million_outputs(tmp_path):
 # --- records -------------------------------------------------------------------------------------
 def test_a_forged_record_is_capped_in_cells_and_text():
     long = "v" * 5000
-    forged = {"status": "finished", "cells": [
-        {"index": i, "status": "ok", "error": {"ename": "E", "evalue": long, "traceback": [long] * 50}}
-        for i in range(MAX_RECORD_CELLS + 500)
-    ]}
+    forged = {
+        "status": "finished",
+        "cells": [
+            {"index": i, "status": "ok", "error": {"ename": "E", "evalue": long, "traceback": [long] * 50}}
+            for i in range(MAX_RECORD_CELLS + 500)
+        ],
+    }
     record = clean_record(forged)
     assert len(record["cells"]) == MAX_RECORD_CELLS
     text = sum(len(c["error"]["evalue"]) + sum(map(len, c["error"]["traceback"])) for c in record["cells"])
@@ -198,8 +208,12 @@ def test_a_forged_record_is_capped_in_cells_and_text():
 def test_why_a_run_stopped_is_found_in_one_pass_over_the_record(monkeypatch):
     cells = [{"index": i, "status": "ok", "injected": "seed" if i % 2 else ""} for i in range(5000)]
     cells.append({"index": 5000, "status": "dead"})
-    outcome = ExecutionOutcome(clean_record({"status": "dead", "cells": cells}),
-                               ProcessOutcome(returncode=1, wall_s=1.0), None, Path("/nonexistent"))
+    outcome = ExecutionOutcome(
+        clean_record({"status": "dead", "cells": cells}),
+        ProcessOutcome(returncode=1, wall_s=1.0),
+        None,
+        Path("/nonexistent"),
+    )
     calls = []
     real = scoring._position
     monkeypatch.setattr(scoring, "_position", lambda o, e: calls.append(1) or real(o, e))
@@ -214,41 +228,53 @@ def npy(shape, descr="<f8", payload=b"\0" * 80, fortran=False) -> bytes:
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + payload
 
 
-@pytest.mark.parametrize("data", [
-    npy((2**40,)),  # 8 TiB claimed, 80 bytes present: np.load allocated first (MemoryError)
-    npy((2**31, 2**31)),
-    npy((11,)),  # one element more than present
-    npy((9,)),  # and less
-    npy((0, 2**62)),
-    npy((10,), descr="|O"),
-    npy((10,), descr=[("a", "<f8")]),
-    npy((10,), descr="|V8"),
-    npy((10,), descr="<M8[s]"),
-    npy((10, 2), descr="<U0", payload=b""),
-    b"\x93NUMPY\x03\x00junk",
-    b"not an array at all",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        npy((2**40,)),  # 8 TiB claimed, 80 bytes present: np.load allocated first (MemoryError)
+        npy((2**31, 2**31)),
+        npy((11,)),  # one element more than present
+        npy((9,)),  # and less
+        npy((0, 2**62)),
+        npy((10,), descr="|O"),
+        npy((10,), descr=[("a", "<f8")]),
+        npy((10,), descr="|V8"),
+        npy((10,), descr="<M8[s]"),
+        npy((10, 2), descr="<U0", payload=b""),
+        b"\x93NUMPY\x03\x00junk",
+        b"not an array at all",
+    ],
+)
 def test_an_npy_header_is_checked_against_the_bytes_present(data):
     with pytest.raises(art.UnsafeArtifact):
         art.parse_npy(data)
 
 
 def test_plain_arrays_read_as_np_load_reads_them():
-    for value in (np.arange(12.0).reshape(3, 4), np.asfortranarray(np.arange(6).reshape(2, 3)),
-                  np.float32(3), np.zeros((0, 5)), np.array([True, False]), np.array(["ab", "c"])):
+    for value in (
+        np.arange(12.0).reshape(3, 4),
+        np.asfortranarray(np.arange(6).reshape(2, 3)),
+        np.float32(3),
+        np.zeros((0, 5)),
+        np.array([True, False]),
+        np.array(["ab", "c"]),
+    ):
         buf = io.BytesIO()
         np.save(buf, value)
         got = art.parse_npy(buf.getvalue())
         assert got.dtype == np.asarray(value).dtype and np.array_equal(got, value)
 
 
-@pytest.mark.parametrize("text", [
-    "[" * 100_000 + "]" * 100_000,  # json.loads recursion
-    "[" * 900 + "]" * 900,  # parses, then breaks what recurses over it later
-    '{"a": ' * 80 + "1" + "}" * 80,
-    "[" + "9" * 5000 + "]",  # an int of over 4,300 digits: a ValueError, not a JSONDecodeError
-    "[1, 2",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,  # json.loads recursion
+        "[" * 900 + "]" * 900,  # parses, then breaks what recurses over it later
+        '{"a": ' * 80 + "1" + "}" * 80,
+        "[" + "9" * 5000 + "]",  # an int of over 4,300 digits: a ValueError, not a JSONDecodeError
+        "[1, 2",
+    ],
+)
 def test_json_is_refused_when_too_deep_or_not_json(text):
     with pytest.raises(art.UnsafeArtifact):
         art.parse_json(text.encode())
@@ -281,9 +307,12 @@ def score(tmp_path, parts: list[Part], exports: dict, **kw):
     artifacts = tmp_path / "artifacts"
     for part, values in exports.items():
         write_part(artifacts, part, values)
-    cells = [{"index": i, "grade_id": None, "injected": "export", "part": p.id, "status": "ok"} for i, p in enumerate(parts)]
-    outcome = ExecutionOutcome({"status": "finished", "cells": cells}, ProcessOutcome(returncode=0, wall_s=1.0),
-                               None, artifacts)
+    cells = [
+        {"index": i, "grade_id": None, "injected": "export", "part": p.id, "status": "ok"} for i, p in enumerate(parts)
+    ]
+    outcome = ExecutionOutcome(
+        {"status": "finished", "cells": cells}, ProcessOutcome(returncode=0, wall_s=1.0), None, artifacts
+    )
     return scoring.score_notebook(spec, outcome, **kw)
 
 
@@ -301,8 +330,13 @@ def test_a_long_curve_is_read_without_a_python_list_of_it(tmp_path):
 
 
 def test_exports_over_the_submission_budget_are_too_large_to_grade(tmp_path):
-    part = Part("p", "P", cells=["c"], exports={"W": "W", "b": "b"},
-                checks=[Equals("b", 1, expected=[0.0] * 10), Equals("W", 1, expected=0)])
+    part = Part(
+        "p",
+        "P",
+        cells=["c"],
+        exports={"W": "W", "b": "b"},
+        checks=[Equals("b", 1, expected=[0.0] * 10), Equals("W", 1, expected=0)],
+    )
     exports = {"p": {"b": np.zeros(10), "W": np.zeros(10_000)}}
     for lang, word in (("en", "too large to grade"), ("ja", "大きすぎて採点できません")):
         scored = score(tmp_path / lang, [part], exports, lang=lang, budget=scoring.ScoringBudget(export_bytes=20_000))
@@ -323,7 +357,9 @@ def test_checks_after_the_deadline_are_too_large_to_grade(tmp_path):
     spent = Custom("slow", 1, fn=lambda c: now.__setitem__(0, 1000.0) or CheckResult("slow", Status.PASS, 1, 1))
     never = Custom("later", 2, fn=lambda c: pytest.fail("ran after the deadline"))
     part = Part("p", "P", cells=["c"], checks=[spent, never])
-    scored = score(tmp_path, [part], {"p": {}}, lang="ja", budget=scoring.ScoringBudget(seconds=60, clock=lambda: now[0]))
+    scored = score(
+        tmp_path, [part], {"p": {}}, lang="ja", budget=scoring.ScoringBudget(seconds=60, clock=lambda: now[0])
+    )
     slow, later = scored.parts[0].checks
     assert slow.status is Status.PASS and later.status is Status.ERROR and later.score == 0 and later.max_score == 2
     assert later.message_key == "too_large.time" and "60" in later.message and "大きすぎて" in later.message
@@ -331,19 +367,51 @@ def test_checks_after_the_deadline_are_too_large_to_grade(tmp_path):
 
 def test_the_evaluate_sandbox_does_not_spend_the_checks_time(tmp_path):
     now = [0.0]
-    part = Part("p", "P", cells=["c"], evaluate={"holdout": object()},
-                checks=[Custom("after", 1, fn=lambda c: CheckResult("after", Status.PASS, 1, 1))])
-    scored = score(tmp_path, [part], {"p": {}}, evaluate=lambda data: now.__setitem__(0, 500.0) or {},
-                   budget=scoring.ScoringBudget(seconds=60, clock=lambda: now[0]))
+    part = Part(
+        "p",
+        "P",
+        cells=["c"],
+        evaluate={"holdout": object()},
+        checks=[Custom("after", 1, fn=lambda c: CheckResult("after", Status.PASS, 1, 1))],
+    )
+    scored = score(
+        tmp_path,
+        [part],
+        {"p": {}},
+        evaluate=lambda data: now.__setitem__(0, 500.0) or {},
+        budget=scoring.ScoringBudget(seconds=60, clock=lambda: now[0]),
+    )
     assert scored.parts[0].checks[0].status is Status.PASS
 
 
 # --- exported values of the wrong type or size -------------------------------------------------
-@pytest.mark.parametrize("got", ["784,10", {"a": 1}, [[784], [10]], [True, 10], [float("inf"), 10],
-                                 [float("nan"), 10], [784.5, 10], [10**30, 10], [-1, 10], "x" * 10**6, 7, [None] * 10**5])
+@pytest.mark.parametrize(
+    "got",
+    [
+        "784,10",
+        {"a": 1},
+        [[784], [10]],
+        [True, 10],
+        [float("inf"), 10],
+        [float("nan"), 10],
+        [784.5, 10],
+        [10**30, 10],
+        [-1, 10],
+        "x" * 10**6,
+        7,
+        [None] * 10**5,
+    ],
+)
 def test_a_shape_of_the_wrong_type_fails_its_check(got):
-    values = {"W_shape": got, "W1_shape": got, "b1_shape": [10], "W2_shape": [10, 10], "b2_shape": [10],
-              "W3_shape": [10, 10], "b3_shape": [10]}
+    values = {
+        "W_shape": got,
+        "W1_shape": got,
+        "b1_shape": [10],
+        "W2_shape": [10, 10],
+        "b2_shape": [10],
+        "W3_shape": [10, 10],
+        "b3_shape": [10],
+    }
     for check in (Shape("W", 1, expected=[784, 10]), DenseChainShapes("chain", 1), HiddenSizes("sizes", 1)):
         result = check(ctx(values))
         assert result.status is Status.FAIL
@@ -374,12 +442,15 @@ class Holdout:
         return self.x, self.y
 
 
-@pytest.mark.parametrize("W, b", [
-    (np.zeros((784, 20_000), np.float32), np.zeros(20_000, np.float32)),  # as wide as a student likes
-    (np.zeros((784, 11), np.float32), np.zeros(11, np.float32)),
-    (np.zeros((784, 10), np.complex64), np.zeros(10)),
-    ([["a"] * 10] * 784, np.zeros(10)),
-])
+@pytest.mark.parametrize(
+    "W, b",
+    [
+        (np.zeros((784, 20_000), np.float32), np.zeros(20_000, np.float32)),  # as wide as a student likes
+        (np.zeros((784, 11), np.float32), np.zeros(11, np.float32)),
+        (np.zeros((784, 10), np.complex64), np.zeros(10)),
+        ([["a"] * 10] * 784, np.zeros(10)),
+    ],
+)
 def test_softmax_weights_are_checked_before_the_product(W, b):
     with pytest.raises(PredictionError):
         softmax_accuracy()({"W": W, "b": b}, ctx({}, hidden=Holdout()))
@@ -394,13 +465,27 @@ def test_an_mlp_wider_than_the_cap_is_refused_before_the_forward_pass(monkeypatc
 
 def test_the_cnn_pass_checks_its_cost_before_any_convolution(monkeypatch):
     monkeypatch.setattr(evaluators, "_conv2d_same", lambda *a: pytest.fail("convolved"))
-    shapes = {"W_conv1": (5, 5, 1, 32), "b_conv1": (32,), "W_conv2": (28, 28, 32, 512), "b_conv2": (512,),
-              "W_fc1": (7 * 7 * 512, 1024), "b_fc1": (1024,), "W_fc2": (1024, 10), "b_fc2": (10,)}
+    shapes = {
+        "W_conv1": (5, 5, 1, 32),
+        "b_conv1": (32,),
+        "W_conv2": (28, 28, 32, 512),
+        "b_conv2": (512,),
+        "W_fc1": (7 * 7 * 512, 1024),
+        "b_fc1": (1024,),
+        "W_fc2": (1024, 10),
+        "b_fc2": (10,),
+    }
     arrays = {k: np.broadcast_to(np.float32(0), s) for k, s in shapes.items()}  # shapes without memory
     with pytest.raises(ValueError, match="too large"):
         tf1_cnn(arrays, np.zeros((100, 784), np.float32))
-    check = ForwardMatches("fwd", 1, export="probe", arrays=tuple(shapes), function=tf1_cnn,
-                           inputs=lambda: np.zeros((100, 784), np.float32))
+    check = ForwardMatches(
+        "fwd",
+        1,
+        export="probe",
+        arrays=tuple(shapes),
+        function=tf1_cnn,
+        inputs=lambda: np.zeros((100, 784), np.float32),
+    )
     result = check(ctx({**arrays, "probe": np.zeros((100, 10))}))
     assert result.status is Status.FAIL and "too large" in result.message
 
@@ -411,8 +496,11 @@ def test_a_spawn_does_not_wait_for_another_students_checks(tmp_path):
 
     def slow_check(c):
         # another student's run starts while this check works
-        thread = threading.Thread(target=lambda: spawned.setdefault("outcome", run_process(
-            ["true"], cwd=tmp_path, env={}, limits=Limits(), timeout_s=30)))
+        thread = threading.Thread(
+            target=lambda: spawned.setdefault(
+                "outcome", run_process(["true"], cwd=tmp_path, env={}, limits=Limits(), timeout_s=30)
+            )
+        )
         thread.start()
         thread.join(20)
         return CheckResult("slow", Status.PASS, 1, 1)

@@ -3,6 +3,7 @@ different students would (tests/validity/answers.py), each with the verdict it d
 
 No wrong, keyword-only, copied, swapped or negated answer gets full marks; at most 1 in 20
 correct answers is below full marks without being sent to a person (needs-review)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from validity.answers import ANSWERS, CORRECT_KINDS, WRONG_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def test_every_free_text_question_has_ten_answers_per_language_of_every_kind():
     for qid in RUBRICS:
         for lang in ("ja", "en"):
             assert counts[(qid, lang)] >= 10, (qid, lang)
-            kinds = {k for q, l, k, *_ in ANSWERS if q == qid and l == lang}
+            kinds = {k for q, language, k, *_ in ANSWERS if q == qid and language == lang}
             assert kinds >= CORRECT_KINDS | WRONG_KINDS | {"partial"}, (qid, lang, kinds)
     assert {q for q, *_ in ANSWERS} == set(RUBRICS)
 

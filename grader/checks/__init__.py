@@ -3,6 +3,7 @@ and `textnorm` normalisation) and old-API diagnostics (`legacy`).
 
 Checks files import the check classes from here: `from grader.checks import Shape, Calibrated`.
 """
+
 from grader.checks.core import (
     MAX_COMPARED,
     MAX_CURVE,
@@ -40,9 +41,37 @@ from grader.checks.core import (
 )
 
 __all__ = [
-    "MAX_COMPARED", "MAX_CURVE", "MAX_HIDDEN_UNITS", "MAX_LAYERS", "MAX_PROBES", "MAX_SHOWN", "Calibrated", "Check",
-    "CheckContext", "Close", "Custom", "Decreasing", "DenseChainShapes", "Differs", "Diverged", "Equals", "Formula",
-    "ForwardMatches", "HiddenSizes", "KerasLayers", "LayerSpecs", "NotNumbers", "PredictionError", "QuizAnswer",
-    "Shape", "TruthTable", "as_shape", "dense_chain_accuracy", "fold_keras_layers", "mnist_test_inputs",
-    "prediction_accuracy", "probe_export", "softmax_accuracy",
+    "MAX_COMPARED",
+    "MAX_CURVE",
+    "MAX_HIDDEN_UNITS",
+    "MAX_LAYERS",
+    "MAX_PROBES",
+    "MAX_SHOWN",
+    "Calibrated",
+    "Check",
+    "CheckContext",
+    "Close",
+    "Custom",
+    "Decreasing",
+    "DenseChainShapes",
+    "Differs",
+    "Diverged",
+    "Equals",
+    "Formula",
+    "ForwardMatches",
+    "HiddenSizes",
+    "KerasLayers",
+    "LayerSpecs",
+    "NotNumbers",
+    "PredictionError",
+    "QuizAnswer",
+    "Shape",
+    "TruthTable",
+    "as_shape",
+    "dense_chain_accuracy",
+    "fold_keras_layers",
+    "mnist_test_inputs",
+    "prediction_accuracy",
+    "probe_export",
+    "softmax_accuracy",
 ]

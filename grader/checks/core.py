@@ -11,11 +11,13 @@ shape before it works on it (`as_shape`, `_numbers`, the forward passes' shape c
 value of the wrong kind is the student's failed check, never the grader's error. What a result
 shows of a value is bounded too (`_fmt`).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -335,7 +337,14 @@ class Decreasing(Check):
         first, last = float(curve[0]), float(curve[-1])
         ok = last < first
         return self._result(
-            ctx, ok, "pass" if ok else "loss.not_decreasing", None, None, self.hint, first=round(first, 4), last=round(last, 4)
+            ctx,
+            ok,
+            "pass" if ok else "loss.not_decreasing",
+            None,
+            None,
+            self.hint,
+            first=round(first, 4),
+            last=round(last, 4),
         )
 
 
@@ -364,7 +373,12 @@ class LayerSpecs(Check):
         if not isinstance(got, list) or len(got) != len(self.expected):
             n = len(got) if isinstance(got, list) else None
             return self._result(
-                ctx, False, "value.wrong", f"{len(self.expected)} layers", f"{n} layers", self.hint,
+                ctx,
+                False,
+                "value.wrong",
+                f"{len(self.expected)} layers",
+                f"{n} layers",
+                self.hint,
                 name=f"{self.name}: number of layers",
             )
         for index, (want, have) in enumerate(zip(self.expected, got)):
@@ -372,7 +386,12 @@ class LayerSpecs(Check):
             for key, value in want.items():
                 if have.get(key) != value:
                     return self._result(
-                        ctx, False, "value.wrong", value, _fmt(have.get(key)), self.hint,
+                        ctx,
+                        False,
+                        "value.wrong",
+                        value,
+                        _fmt(have.get(key)),
+                        self.hint,
                         name=f"{self.name}: layer {index + 1} {key}",
                     )
         return self._result(ctx, True, "value.ok", None, None)
@@ -648,8 +667,13 @@ class ForwardMatches(Check):
         diff = float(np.max(np.abs(got - expected))) if got.size else 0.0
         ok = diff <= self.atol
         return self._result(
-            ctx, ok, "value.ok" if ok else "close.wrong", "the course network's output", f"{diff:.3g} apart",
-            self.hint, tol=self.atol,
+            ctx,
+            ok,
+            "value.ok" if ok else "close.wrong",
+            "the course network's output",
+            f"{diff:.3g} apart",
+            self.hint,
+            tol=self.atol,
         )
 
 
@@ -691,9 +715,15 @@ def probe_export(function: str, probes: list, framework: str = "tf") -> str:
     of arguments, nested lists of numbers, passed as float32 tensors for "tf", arrays for "numpy")
     and returns each result as plain numbers. The probes are built here from literals, so the
     export needs no data and no name of the student's but the function's."""
-    make = "__import__('tensorflow').constant(a, 'float32')" if framework == "tf" else "__import__('numpy').asarray(a, 'float32')"
-    return (f"[__import__('numpy').asarray({function}(*[{make} for a in args]), 'float64').tolist() "
-            f"for args in {[tuple(p) for p in probes]!r}]")
+    make = (
+        "__import__('tensorflow').constant(a, 'float32')"
+        if framework == "tf"
+        else "__import__('numpy').asarray(a, 'float32')"
+    )
+    return (
+        f"[__import__('numpy').asarray({function}(*[{make} for a in args]), 'float64').tolist() "
+        f"for args in {[tuple(p) for p in probes]!r}]"
+    )
 
 
 MAX_PROBES = 100  # fixed inputs per Formula check
@@ -773,8 +803,9 @@ class Formula(Check):
         bad = np.flatnonzero(~np.isfinite(got))
         if bad.size:
             i = int(bad[0])
-            return self._result(ctx, False, "formula.non_finite", want, got, self.hint, case=self._case(i),
-                                value=str(got[i]))
+            return self._result(
+                ctx, False, "formula.non_finite", want, got, self.hint, case=self._case(i), value=str(got[i])
+            )
         low, high = self.scale
         factor = _fit_factor(got, want, low, high)
         if _matches(got, want, factor, self.rtol, self.atol):
@@ -786,14 +817,30 @@ class Formula(Check):
             other = np.array([float(function(*p)) for p in self.probes], dtype=np.float64)
             f = _fit_factor(got, other, low, high)
             if f > 0 and _matches(got, other, f, self.rtol, self.atol):
-                return self._result(ctx, False, "formula.known", want, got, self.hint, wrong=what,
-                                    what_en=label.get("en", what), what_ja=label.get("ja") or label.get("en", what))
+                return self._result(
+                    ctx,
+                    False,
+                    "formula.known",
+                    want,
+                    got,
+                    self.hint,
+                    wrong=what,
+                    what_en=label.get("en", what),
+                    what_ja=label.get("ja") or label.get("en", what),
+                )
         # the input where the result is farthest from the formula (times the nearest allowed factor)
         nearest = min(max(factor, low), high)
         i = int(np.argmax(np.abs(got - nearest * want)))
         return self._result(
-            ctx, False, "formula.wrong" if low == high else "formula.wrong_multiple", want, got, self.hint,
-            case=self._case(i), want=round(float(want[i]), 4), value=round(float(got[i]), 4),
+            ctx,
+            False,
+            "formula.wrong" if low == high else "formula.wrong_multiple",
+            want,
+            got,
+            self.hint,
+            case=self._case(i),
+            want=round(float(want[i]), 4),
+            value=round(float(got[i]), 4),
         )
 
 
@@ -895,15 +942,28 @@ class TruthTable(Check):
         labels = np.asarray(labels)
         runs = ctx.retrained.get("runs", [])  # a run whose code raised is counted, not judged
         judged = [self._judge(ctx, ctx.predictions.get(self.evaluation), x, labels)]
-        judged += [self._judge(ctx, ctx.predictions.get(seeded(self.evaluation, r["seed"])), x, labels)
-                   for r in runs if not r.get("error")]
+        judged += [
+            self._judge(ctx, ctx.predictions.get(seeded(self.evaluation, r["seed"])), x, labels)
+            for r in runs
+            if not r.get("error")
+        ]
         tables = [j for j in judged if not isinstance(j, CheckResult)]
         if not tables:
             return judged[0]
         wrong, guess = min(tables, key=lambda j: len(j[0]))
-        rows = {f"rows_{lang}": ", ".join(  # in every language: a report re-renders the message in either
-            t("truth_table.row", lang, row=np.asarray(x[i]).tolist(), got=np.asarray(guess[i]).tolist(),
-              expected=np.asarray(labels[i]).tolist()) for i in wrong) for lang in LANGS}
+        rows = {
+            f"rows_{lang}": ", ".join(  # in every language: a report re-renders the message in either
+                t(
+                    "truth_table.row",
+                    lang,
+                    row=np.asarray(x[i]).tolist(),
+                    got=np.asarray(guess[i]).tolist(),
+                    expected=np.asarray(labels[i]).tolist(),
+                )
+                for i in wrong
+            )
+            for lang in LANGS
+        }
         n, right = len(labels), len(labels) - len(wrong)
         ok = not wrong
         key = "truth_table.ok" if ok else "truth_table.wrong"
@@ -912,5 +972,16 @@ class TruthTable(Check):
         elif not ok and ctx.retrained.get("stopped") == "time":
             key = "truth_table.wrong.no_time"
         passed = sum(1 for j in tables if not j[0])
-        return self._result(ctx, ok, key, f"{n} of {n} rows", f"{right} of {n} rows", self.hint,
-                            n=n, right=right, runs=1 + len(runs), passed=passed, **rows)
+        return self._result(
+            ctx,
+            ok,
+            key,
+            f"{n} of {n} rows",
+            f"{right} of {n} rows",
+            self.hint,
+            n=n,
+            right=right,
+            runs=1 + len(runs),
+            passed=passed,
+            **rows,
+        )

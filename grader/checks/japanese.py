@@ -7,6 +7,7 @@ degrades to "no reading" and scoring falls back to surface matching.
 
 Work is linear in the text: one tagger pass, one walk over its tokens.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -38,7 +39,12 @@ def _token_reading(word) -> str:
     feature = word.feature
     form = getattr(feature, "lForm", None)
     surface = fold_kana(word.surface)
-    if not form or form == "*" or not surface or not any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in surface):
+    if (
+        not form
+        or form == "*"
+        or not surface
+        or not any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in surface)
+    ):
         return surface  # Latin words, digits, symbols: as written
     return form
 

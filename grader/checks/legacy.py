@@ -22,6 +22,7 @@ and a notebook up to `MAX_SCAN_CHARS` (findings are hints: what is past a cap is
 Anything the parser or `ast` helpers refuse to handle (RecursionError, MemoryError) costs only
 the finding, never the grade.
 """
+
 from __future__ import annotations
 
 import ast
@@ -41,8 +42,7 @@ MAX_SCAN_CHARS = 500_000  # of one notebook, together (about 2 s of scanning at 
 MAX_FINDINGS = 200  # reported per notebook
 _AST_FAILURES = (SyntaxError, ValueError, RecursionError, MemoryError)
 
-__all__ = ["CODES", "Finding", "diagnose_error", "findings_to_checks", "scan_notebook",
-           "scan_source"]
+__all__ = ["CODES", "Finding", "diagnose_error", "findings_to_checks", "scan_notebook", "scan_source"]
 
 
 @dataclass(frozen=True)
@@ -79,44 +79,70 @@ _TF1_ONLY = frozenset(
 )
 # Graph-mode helpers Keras 3 removed from TF (`tf.layers.*`, `tf.nn.rnn_cell.*`) -> Keras layers.
 _TF_TO_KERAS = {
-    "dense": "Dense", "conv2d": "Conv2D", "conv1d": "Conv1D", "max_pooling2d": "MaxPooling2D",
-    "average_pooling2d": "AveragePooling2D", "dropout": "Dropout", "flatten": "Flatten",
-    "batch_normalization": "BatchNormalization", "BasicRNNCell": "SimpleRNNCell",
-    "RNNCell": "SimpleRNNCell", "BasicLSTMCell": "LSTMCell", "LSTMCell": "LSTMCell",
-    "GRUCell": "GRUCell", "MultiRNNCell": "StackedRNNCells",
+    "dense": "Dense",
+    "conv2d": "Conv2D",
+    "conv1d": "Conv1D",
+    "max_pooling2d": "MaxPooling2D",
+    "average_pooling2d": "AveragePooling2D",
+    "dropout": "Dropout",
+    "flatten": "Flatten",
+    "batch_normalization": "BatchNormalization",
+    "BasicRNNCell": "SimpleRNNCell",
+    "RNNCell": "SimpleRNNCell",
+    "BasicLSTMCell": "LSTMCell",
+    "LSTMCell": "LSTMCell",
+    "GRUCell": "GRUCell",
+    "MultiRNNCell": "StackedRNNCells",
 }
 _TF_KERAS3_PREFIXES = ("layers", "nn.rnn_cell")
 
 # Keras 3 optimizers and their default learning rate (checked against keras by a slow test).
-_OPTIMIZERS = {"SGD": 0.01, "Adam": 0.001, "AdamW": 0.001, "RMSprop": 0.001, "Adagrad": 0.001,
-               "Adadelta": 0.001, "Adamax": 0.001, "Nadam": 0.001, "Ftrl": 0.001, "Lion": 0.001}
+_OPTIMIZERS = {
+    "SGD": 0.01,
+    "Adam": 0.001,
+    "AdamW": 0.001,
+    "RMSprop": 0.001,
+    "Adagrad": 0.001,
+    "Adadelta": 0.001,
+    "Adamax": 0.001,
+    "Nadam": 0.001,
+    "Ftrl": 0.001,
+    "Lion": 0.001,
+}
 _KERAS_LAYERS = frozenset(
     """Dense Activation Dropout Flatten Reshape Conv1D Conv2D Conv3D Convolution1D Convolution2D
     Conv2DTranspose SeparableConv2D DepthwiseConv2D MaxPooling1D MaxPooling2D AveragePooling2D
     GlobalAveragePooling2D BatchNormalization Embedding SimpleRNN LSTM GRU Bidirectional
     TimeDistributed""".split()
 )
-_LAYER_RENAMES = {"init": "kernel_initializer", "W_regularizer": "kernel_regularizer",
-                  "b_regularizer": "bias_regularizer", "W_constraint": "kernel_constraint",
-                  "b_constraint": "bias_constraint", "bias": "use_bias", "nb_filter": "filters"}
-_GENERATOR_METHODS = {"fit_generator": "fit", "evaluate_generator": "evaluate",
-                      "predict_generator": "predict"}
+_LAYER_RENAMES = {
+    "init": "kernel_initializer",
+    "W_regularizer": "kernel_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "W_constraint": "kernel_constraint",
+    "b_constraint": "bias_constraint",
+    "bias": "use_bias",
+    "nb_filter": "filters",
+}
+_GENERATOR_METHODS = {"fit_generator": "fit", "evaluate_generator": "evaluate", "predict_generator": "predict"}
 _SKLEARN_GONE = ("sklearn.cross_validation", "sklearn.grid_search", "sklearn.learning_curve")
 _COURSE_MNIST = ("MNIST_data.mnist", "data.mnist", "dataset.mnist")
 # Cell magics whose body is Python; any other `%%magic` cell is not scanned.
 _PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 
 
-def _finding(code: str, old: str, new: str, line: int | None = None, cell: str | None = None,
-             source: str = "scan", **fields: str) -> Finding:
+def _finding(
+    code: str, old: str, new: str, line: int | None = None, cell: str | None = None, source: str = "scan", **fields: str
+) -> Finding:
     message = {lang: t(f"legacy.{code}", lang, old=old, new=new, **fields) for lang in LANGS}
     return Finding(code, old, new, message, line, cell, source, fields)
 
 
 def _module_move(module: str, names: str) -> tuple[str, str] | None:
     """(code, modern import) for an import of a removed module, or None."""
-    prefix, base = ("tensorflow.", module[len("tensorflow."):]) if module.startswith(
-        "tensorflow.keras.") else ("", module)
+    prefix, base = (
+        ("tensorflow.", module[len("tensorflow.") :]) if module.startswith("tensorflow.keras.") else ("", module)
+    )
     if module == "tensorflow.examples" or module.startswith("tensorflow.examples."):
         return "tf-examples-mnist", "from grader.datasets import input_data"
     if module in _COURSE_MNIST:
@@ -185,10 +211,10 @@ class _Scanner:
             self._scan_line(lines[n - 1], n)
         if self._tf1:
             names = sorted(self._tf1, key=self._tf1.get)
-            self.emit("tf1-api", ", ".join(names), _TF1_FIX, min(self._tf1.values()),
-                      names=", ".join(f"`{n}`" for n in names))
-        return sorted((replace(f, cell=cell) for f in self._found.values()),
-                      key=lambda f: f.line or 0)
+            self.emit(
+                "tf1-api", ", ".join(names), _TF1_FIX, min(self._tf1.values()), names=", ".join(f"`{n}`" for n in names)
+            )
+        return sorted((replace(f, cell=cell) for f in self._found.values()), key=lambda f: f.line or 0)
 
     def emit(self, code: str, old: str, new: str, line: int | None, **fields: str) -> None:
         if (code, line) not in self._found and self.emitted < MAX_FINDINGS:
@@ -232,14 +258,12 @@ class _Scanner:
         if move := _module_move(module, ""):
             self.emit(move[0], old, move[1], line, arg=module)
 
-    def on_import_from(self, module: str, names: list[tuple[str, str | None]], line: int,
-                       old: str) -> None:
+    def on_import_from(self, module: str, names: list[tuple[str, str | None]], line: int, old: str) -> None:
         for name, alias in names:
             if module == "tensorflow.compat" and name == "v1":
                 self.tf_aliases[alias or name] = "v1"
             if module in ("keras.utils", "tensorflow.keras.utils") and name == "np_utils":
-                self.emit("keras-np-utils", old, f"from {module} import to_categorical", line,
-                          arg=f"{module}.np_utils")
+                self.emit("keras-np-utils", old, f"from {module} import to_categorical", line, arg=f"{module}.np_utils")
         listed = ", ".join(f"{n} as {a}" if a else n for n, a in names)
         if move := _module_move(module, listed):
             self.emit(move[0], old, move[1], line, arg=module)
@@ -264,8 +288,12 @@ class _Scanner:
         prefixes = [path.rsplit(".", n)[0] for n in range(path.count(".") + 1)]
         if any(p in _TF_KERAS3_PREFIXES for p in prefixes):
             name = path.rsplit(".", 1)[-1]
-            self.emit("tf-layers-keras3", old, f"keras.layers.{_TF_TO_KERAS[name]}"
-                      if name in _TF_TO_KERAS else "keras.layers", line)
+            self.emit(
+                "tf-layers-keras3",
+                old,
+                f"keras.layers.{_TF_TO_KERAS[name]}" if name in _TF_TO_KERAS else "keras.layers",
+                line,
+            )
         elif mode == "v2" and (hit := next((p for p in prefixes if p in _TF1_ONLY), None)):
             # Report `tf.train.Saver`, not the `tf.train.Saver.restore` it was reached through.
             self.tf1_name(".".join(parts[: len(parts) - path.count(".") + hit.count(".")]), line)
@@ -275,7 +303,7 @@ class _Scanner:
             self.emit("tf-eager-placeholder", old, "tf.disable_v2_behavior()", line)
 
 
-def _visit(visitor: "_Visitor", tree: ast.AST) -> None:
+def _visit(visitor: _Visitor, tree: ast.AST) -> None:
     """Walk `tree`; a piece that an `ast` helper cannot handle (a RecursionError in unparse or
     deepcopy of a very deep expression) loses its findings, nothing else."""
     try:
@@ -346,8 +374,7 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
-        if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Attribute) \
-                and node.iter.attr == "layers":
+        if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Attribute) and node.iter.attr == "layers":
             self.s.layer_vars.add(node.target.id)
         self.generic_visit(node)
 
@@ -382,8 +409,11 @@ class _Visitor(ast.NodeVisitor):
                 self.s.last_activation = str(kw.value.value)
         if name == "Activation" and node.args and isinstance(node.args[0], ast.Constant):
             self.s.last_activation = str(node.args[0].value)
-        elif name in _KERAS_LAYERS and name not in ("Dropout", "Flatten", "Reshape") and \
-                not any(kw.arg == "activation" for kw in node.keywords):
+        elif (
+            name in _KERAS_LAYERS
+            and name not in ("Dropout", "Flatten", "Reshape")
+            and not any(kw.arg == "activation" for kw in node.keywords)
+        ):
             self.s.last_activation = ""
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -391,18 +421,26 @@ class _Visitor(ast.NodeVisitor):
         if parts := _dotted(node):
             self.s.check_tf(parts, self._seg(node), line)
             if parts[0] in ("keras", "tensorflow", "tf") and "np_utils" in parts[1:]:
-                self.s.emit("keras-np-utils", self._seg(node), "keras.utils.to_categorical", line,
-                            arg=".".join(parts[: parts.index("np_utils") + 1]))
+                self.s.emit(
+                    "keras-np-utils",
+                    self._seg(node),
+                    "keras.utils.to_categorical",
+                    line,
+                    arg=".".join(parts[: parts.index("np_utils") + 1]),
+                )
         if node.attr == "output_shape" and _looks_like_layer(node.value, self.s):
-            self.s.emit("keras-output-shape", self._seg(node),
-                        f"{ast.unparse(node.value)}.output.shape", line)
+            self.s.emit("keras-output-shape", self._seg(node), f"{ast.unparse(node.value)}.output.shape", line)
         if not parts:  # a pure chain has no sub-chain worth a second look
             self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
-        if isinstance(key, ast.Constant) and key.value in ("acc", "val_acc") \
-                and not self.s.acc_metric and _looks_like_history(node.value):
+        if (
+            isinstance(key, ast.Constant)
+            and key.value in ("acc", "val_acc")
+            and not self.s.acc_metric
+            and _looks_like_history(node.value)
+        ):
             fixed = ast.Subscript(node.value, ast.Constant(key.value + "uracy"), node.ctx)
             self.s.emit("keras-history-acc", self._seg(node), ast.unparse(fixed), self._line(node))
         self.generic_visit(node)
@@ -435,8 +473,9 @@ def _expr(text: str) -> ast.expr:
     return ast.parse(text, mode="eval").body
 
 
-def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | None = None
-              ) -> tuple[ast.expr, list[tuple[str, dict]]]:
+def _fix_call(
+    node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | None = None
+) -> tuple[ast.expr, list[tuple[str, dict]]]:
     """The modern form of one call (children untouched) and the issues found in it.
 
     `parent` is (model, is_later_layer) when the call is a layer in `model.add(...)` or
@@ -465,8 +504,10 @@ def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | Non
             if not zero:
                 lr = kw("learning_rate")
                 initial = ast.unparse(lr.value) if lr else repr(_OPTIMIZERS[name])
-                sched = _expr(f"keras.optimizers.schedules.InverseTimeDecay({initial}, "
-                              f"decay_steps=1, decay_rate={ast.unparse(decay.value)})")
+                sched = _expr(
+                    f"keras.optimizers.schedules.InverseTimeDecay({initial}, "
+                    f"decay_steps=1, decay_rate={ast.unparse(decay.value)})"
+                )
                 kws[:] = [k for k in kws if k.arg != "learning_rate"]
                 kws.insert(0, ast.keyword("learning_rate", sched))
         eps = kw("epsilon")
@@ -505,19 +546,26 @@ def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | Non
         if name in ("fit", "fit_generator") and kw("nb_epoch"):
             issues.append(("keras-fit-nb-epoch", {}))
             rename("nb_epoch", "epochs")
-        if name == "compile" and (loss := kw("loss")) and isinstance(loss.value, ast.Constant) \
-                and isinstance(loss.value.value, str) and " " in loss.value.value.strip():
+        if (
+            name == "compile"
+            and (loss := kw("loss"))
+            and isinstance(loss.value, ast.Constant)
+            and isinstance(loss.value.value, str)
+            and " " in loss.value.value.strip()
+        ):
             issues.append(("keras-loss-space", {}))
             fixed = re.sub(r"\s+", "_", loss.value.value.strip()).lower()
             kws[kws.index(loss)] = ast.keyword("loss", ast.Constant(fixed))
         if name == "predict_classes":
             issues.append(("keras-predict-classes", {}))
             binary = s.last_activation == "sigmoid"
-            return _expr(f"({recv}.predict({args}) > 0.5).astype('int32')" if binary
-                         else f"np.argmax({recv}.predict({args}), axis=-1)"), issues
+            return _expr(
+                f"({recv}.predict({args}) > 0.5).astype('int32')"
+                if binary
+                else f"np.argmax({recv}.predict({args}), axis=-1)"
+            ), issues
         if name in _GENERATOR_METHODS:
-            issues.append(("keras-generator-methods",
-                           {"arg": name, "renamed": _GENERATOR_METHODS[name]}))
+            issues.append(("keras-generator-methods", {"arg": name, "renamed": _GENERATOR_METHODS[name]}))
             return _expr(f"{recv}.{_GENERATOR_METHODS[name]}({args})"), issues
         parts = _dotted(node.func)
         resolved = s.resolve_tf(parts) if parts else None
@@ -536,8 +584,7 @@ def _fix_call(node: ast.Call, s: _Scanner, parent: tuple[str | None, bool] | Non
 
 
 class _Modernizer(ast.NodeTransformer):
-    def __init__(self, scanner: _Scanner, root: ast.Call,
-                 parent: tuple[str | None, bool] | None) -> None:
+    def __init__(self, scanner: _Scanner, root: ast.Call, parent: tuple[str | None, bool] | None) -> None:
         self.s, self.root, self.parent = scanner, root, parent
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -591,8 +638,7 @@ def _parse_with_repair(text: str) -> tuple[ast.Module, set[int]]:
             return ast.parse("\n".join(lines)), bad
         except SyntaxError as err:
             n = min(max(err.lineno or len(lines), 1), len(lines))
-            candidates = [i for i in [*range(n, 0, -1), *range(n + 1, len(lines) + 1)]
-                          if lines[i - 1].strip()]
+            candidates = [i for i in [*range(n, 0, -1), *range(n + 1, len(lines) + 1)] if lines[i - 1].strip()]
             if not candidates:
                 break
             bad.add(candidates[0])
@@ -714,13 +760,11 @@ def _error_findings(text: str, tb: str) -> list[Finding]:
         if module in ("MNIST_data", "dataset") or (module == "data" and "mnist" in tb.lower()):
             module += ".mnist"
         if module == "keras.utils.np_utils":
-            add("keras-np-utils", "keras.utils.np_utils", "from keras.utils import to_categorical",
-                arg=module)
+            add("keras-np-utils", "keras.utils.np_utils", "from keras.utils import to_categorical", arg=module)
         elif move := _module_move(module, ""):
             add(move[0], module, move[1], arg=module)
     if re.search(r"cannot import name 'np_utils'|has no attribute 'np_utils'", text):
-        add("keras-np-utils", "np_utils", "from keras.utils import to_categorical",
-            arg="keras.utils.np_utils")
+        add("keras-np-utils", "np_utils", "from keras.utils import to_categorical", arg="keras.utils.np_utils")
     if m := re.search(r"Argument\(s\) not recognized: (\{.*\})", text):
         for arg, value in _literal_dict(m.group(1)).items():
             if arg in ("lr", "Ir"):
@@ -730,35 +774,42 @@ def _error_findings(text: str, tb: str) -> list[Finding]:
             if arg == "output_dim":
                 add("keras-dense-output-dim", f"output_dim={value!r}", f"units={value!r}")
             elif arg in _LAYER_RENAMES:
-                add("keras-layer-init", f"{arg}={value!r}", f"{_LAYER_RENAMES[arg]}={value!r}",
-                    arg=arg, renamed=_LAYER_RENAMES[arg])
+                add(
+                    "keras-layer-init",
+                    f"{arg}={value!r}",
+                    f"{_LAYER_RENAMES[arg]}={value!r}",
+                    arg=arg,
+                    renamed=_LAYER_RENAMES[arg],
+                )
     if m := re.search(r"(\w+)\.__init__\(\) missing 1 required positional argument: 'units'", text):
         add("keras-dense-output-dim", f"{m.group(1)}(output_dim=...)", f"{m.group(1)}(units=...)")
     if re.search(r"unexpected keyword argument 'nb_epoch'", text):
         add("keras-fit-nb-epoch", "nb_epoch=", "epochs=")
     if m := re.fullmatch(r"KeyError: '((?:val_)?acc)'", text.strip()):
-        add("keras-history-acc", f"history.history['{m.group(1)}']",
-            f"history.history['{m.group(1)}uracy']")
+        add("keras-history-acc", f"history.history['{m.group(1)}']", f"history.history['{m.group(1)}uracy']")
     if m := re.search(r"Could not interpret loss identifier: (.+)", text):
         loss = m.group(1).strip().strip("'\"")
         if " " in loss:
             add("keras-loss-space", repr(loss), repr(re.sub(r"\s+", "_", loss).lower()))
     if m := re.search(r"object has no attribute '(predict_classes|\w+_generator)'", text):
         if m.group(1) == "predict_classes":
-            add("keras-predict-classes", "model.predict_classes(x)",
-                "np.argmax(model.predict(x), axis=-1)")
+            add("keras-predict-classes", "model.predict_classes(x)", "np.argmax(model.predict(x), axis=-1)")
         elif m.group(1) in _GENERATOR_METHODS:
             renamed = _GENERATOR_METHODS[m.group(1)]
-            add("keras-generator-methods", f"model.{m.group(1)}(...)", f"model.{renamed}(...)",
-                arg=m.group(1), renamed=renamed)
+            add(
+                "keras-generator-methods",
+                f"model.{m.group(1)}(...)",
+                f"model.{renamed}(...)",
+                arg=m.group(1),
+                renamed=renamed,
+            )
     if re.search(r"'\w+' object has no attribute 'output_shape'", text):
         add("keras-output-shape", "layer.output_shape", "layer.output.shape")
     if "None values not supported" in text and re.search(r"epsilon\s*=\s*None", tb):
         add("keras-adam-epsilon-none", "epsilon=None", "epsilon=1e-07")
     # Warnings, for callers that also feed the kernel's warnings (ename "UserWarning").
     if "Argument `decay` is no longer supported" in text:
-        add("keras-optimizer-decay", "decay=...",
-            "learning_rate=keras.optimizers.schedules.InverseTimeDecay(...)")
+        add("keras-optimizer-decay", "decay=...", "learning_rate=keras.optimizers.schedules.InverseTimeDecay(...)")
     if "Do not pass an `input_shape`/`input_dim` argument to a layer" in text:
         add("keras-input-arg", "input_dim=...", "keras.Input(shape=(...,))", arg="input_dim")
     return out
@@ -791,8 +842,11 @@ def diagnose_error(ename: str, evalue: str, traceback: list[str] | str = "") -> 
         same = [g for g in from_code if g.code == f.code]
         best = min(same, key=lambda g: abs((g.line or 0) - arrow), default=None)
         # Without a matching call in the shown lines, the arrow still marks the failing line.
-        refined.append(Finding(f.code, best.old, best.new, best.message, best.line, f.cell, "error", best.args)
-                       if best else replace(f, line=arrow or None))
+        refined.append(
+            Finding(f.code, best.old, best.new, best.message, best.line, f.cell, "error", best.args)
+            if best
+            else replace(f, line=arrow or None)
+        )
     return refined
 
 
@@ -813,18 +867,27 @@ def findings_to_checks(findings: Sequence[Finding], lang: str = "en") -> list[Ch
         if key in seen or (f.source == "error" and (f.code, f.cell) in scanned):
             continue
         seen.add(key)
-        where = ", ".join(p for p in (f"cell {f.cell}" if f.cell is not None else "",
-                                      f"line {f.line}" if f.line else "") if p)
-        checks.append(CheckResult(
-            name=f"legacy-api/{f.code}" + (f" ({where})" if where else ""),
-            status=Status.PASS,
-            score=0.0,
-            max_score=0.0,
-            message=f.message.get(lang) or f.message["en"],
-            hint=f.new,
-            kind="legacy-api",
-            message_key=f"legacy.{f.code}",
-            message_args={**f.args, "old": f.old, "new": f.new, "line": f.line, "cell": f.cell,
-                          "source": f.source},  # all of the message's fields: reports re-render it
-        ))
+        where = ", ".join(
+            p for p in (f"cell {f.cell}" if f.cell is not None else "", f"line {f.line}" if f.line else "") if p
+        )
+        checks.append(
+            CheckResult(
+                name=f"legacy-api/{f.code}" + (f" ({where})" if where else ""),
+                status=Status.PASS,
+                score=0.0,
+                max_score=0.0,
+                message=f.message.get(lang) or f.message["en"],
+                hint=f.new,
+                kind="legacy-api",
+                message_key=f"legacy.{f.code}",
+                message_args={
+                    **f.args,
+                    "old": f.old,
+                    "new": f.new,
+                    "line": f.line,
+                    "cell": f.cell,
+                    "source": f.source,
+                },  # all of the message's fields: reports re-render it
+            )
+        )
     return checks

@@ -36,20 +36,21 @@ says so), and every step is linear in what is read: suffixes are stripped withou
 backtracking regex, the tagger makes one pass, each term keeps at most a few dozen places, and
 claims and `all_of` concepts combine at most `MAX_GROUP_HITS` places per term list.
 """
+
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-import bisect
 from itertools import islice, product
 from pathlib import Path
 
 from grader.checks import japanese
+from grader.checks.textnorm import display_width, fold_kana, guess_language, normalize
 from grader.i18n import LANGS, t
 from grader.results import CheckResult, Status
-from grader.checks.textnorm import display_width, fold_kana, guess_language, normalize
 
 __all__ = [
     "Claim",
@@ -151,7 +152,9 @@ class _Text:
         self.plain, self.folded = plain, folded
         # lines as written: a bulleted list is a list even though normalising joins its lines
         self.lines = [normalize(line) for line in raw.splitlines()] if "\n" in raw else [folded]
-        self.reading = japanese.reading(plain) if re.search("[\u3040-\u30ff\u4e00-\u9fff]", plain) else japanese.reading("")
+        self.reading = (
+            japanese.reading(plain) if re.search("[\u3040-\u30ff\u4e00-\u9fff]", plain) else japanese.reading("")
+        )
         self.ends = [m.start() for m in _SENTENCE_END.finditer(plain)]
 
     def sentence(self, pos: int) -> int:
@@ -204,20 +207,31 @@ class Claim:
     ("unlike ResNet, ...") rather than a claim about this question's subject.
     """
 
-    def __init__(self, subject: list[str], relation: list[str] | None = None, within: int = 80,
-                 negated: bool = False, unless: list[str] | None = None):
+    def __init__(
+        self,
+        subject: list[str],
+        relation: list[str] | None = None,
+        within: int = 80,
+        negated: bool = False,
+        unless: list[str] | None = None,
+    ):
         if not subject:
             raise RubricError("a claim needs subject terms")
         self.subject, self.relation = _terms(subject), _terms(relation or [])
         self.within, self.negated, self.unless = within, negated, _terms(unless or [])
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Claim":
+    def from_dict(cls, d: dict) -> Claim:
         unknown = set(d) - {"subject", "relation", "within", "negated", "unless"}
         if unknown:
             raise RubricError(f"claim: unknown keys {sorted(unknown)}")
-        return cls(list(d["subject"]), list(d.get("relation", [])), int(d.get("within", 80)),
-                   bool(d.get("negated", False)), list(d.get("unless", [])))
+        return cls(
+            list(d["subject"]),
+            list(d.get("relation", [])),
+            int(d.get("within", 80)),
+            bool(d.get("negated", False)),
+            list(d.get("unless", [])),
+        )
 
     def find(self, text: _Text, negated_at) -> list[_Hit]:
         subjects = _all_spans(self.subject, text)
@@ -281,7 +295,8 @@ class Concept:
         if any(not g for g in self._groups):
             raise RubricError(f"concept {self.id!r} has an empty all_of group")
         self._fuzzy = [
-            tuple(normalize(s).split()) for s in self.synonyms
+            tuple(normalize(s).split())
+            for s in self.synonyms
             if not s.startswith("re:") and re.fullmatch(r"[a-z ]{7,}", normalize(s))
         ]
 
@@ -364,7 +379,7 @@ class WrongClaim:
     label: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "WrongClaim":
+    def from_dict(cls, d: dict) -> WrongClaim:
         unknown = set(d) - {"id", "subject", "relation", "within", "negated", "unless", "concept", "label"}
         if unknown or not d.get("id"):
             raise RubricError(f"wrong claim {d.get('id')!r}: needs an id; unknown keys {sorted(unknown)}")
@@ -459,7 +474,8 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
     doubt = _doubt(rubric, text)
     if doubt:  # no points, and a person reads it
         return [
-            _concept_result(rubric, c, Status.PASS, 0.0, "quiz.bonus_missed", lang) if c.bonus
+            _concept_result(rubric, c, Status.PASS, 0.0, "quiz.bonus_missed", lang)
+            if c.bonus
             else _concept_result(rubric, c, Status.NEEDS_REVIEW, 0.0, doubt, lang)
             for c in rubric.concepts
         ]
@@ -505,8 +521,12 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
     language = guess_language(answer or "")
     if language == "other":
         unsure_key = "quiz.review_language"
-    elif (not wrong and display_width(folded) >= rubric.min_chars
-          and rubric.review_band[0] <= share <= rubric.review_band[1] and share < 1):
+    elif (
+        not wrong
+        and display_width(folded) >= rubric.min_chars
+        and rubric.review_band[0] <= share <= rubric.review_band[1]
+        and share < 1
+    ):
         unsure_key = "quiz.review_coverage"
     else:
         unsure_key = ""
@@ -515,15 +535,22 @@ def _scored_concepts(rubric: Rubric, answer: str, plain: str, folded: str, lang:
     for c in rubric.concepts:
         every = hits[c.id] + claim_hits[c.id]
         first = next((h for h in claim_hits[c.id] if not h.negated), None) or next(
-            (h for h in every if not h.negated), every[0] if every else None)
+            (h for h in every if not h.negated), every[0] if every else None
+        )
         got = _excerpt(plain, first) if first else None
         if c.bonus:
             key = "quiz.bonus_found" if c.id in bonus_score else "quiz.bonus_missed"
             results.append(_concept_result(rubric, c, Status.PASS, bonus_score.get(c.id, 0.0), key, lang, got))
         elif c.id in wrong:
             w, hit = wrong[c.id]
-            extra = {"wrong": w.id, "wrong_en": w.label.get("en", w.id), "wrong_ja": w.label.get("ja") or w.label.get("en", w.id)}
-            results.append(_concept_result(rubric, c, Status.FAIL, 0.0, "quiz.wrong_claim", lang, _excerpt(plain, hit), extra))
+            extra = {
+                "wrong": w.id,
+                "wrong_en": w.label.get("en", w.id),
+                "wrong_ja": w.label.get("ja") or w.label.get("en", w.id),
+            }
+            results.append(
+                _concept_result(rubric, c, Status.FAIL, 0.0, "quiz.wrong_claim", lang, _excerpt(plain, hit), extra)
+            )
         elif c.id in found:
             results.append(_concept_result(rubric, c, Status.PASS, c.points, "quiz.found", lang, got))
         elif c.id in negated:
@@ -560,8 +587,10 @@ def _is_term_list(text: _Text) -> bool:
     if guess_language(text.plain) == "other":
         return False  # sent to a person by the language check
     items = [
-        i.strip() for line in text.lines  # a bracket is part of its term: "Q(s,a)"
-        for i in _LIST_ITEM.split(re.sub(r"\([^()]{0,40}\)", " ", line)) if re.search(r"\w", i)
+        i.strip()
+        for line in text.lines  # a bracket is part of its term: "Q(s,a)"
+        for i in _LIST_ITEM.split(re.sub(r"\([^()]{0,40}\)", " ", line))
+        if re.search(r"\w", i)
     ]
     if len(items) < 2:
         return False
@@ -582,8 +611,12 @@ def _says_something(r: japanese.Reading) -> bool:
     nouns joined by の or と says nothing about them."""
     if japanese.has_predicate(r):
         return True
-    return any(p == "助詞" and r.text[r.starts[i]:(r.starts[i + 1] if i + 1 < len(r.starts) else len(r.text))] in
-               {"ヲ", "ガ", "デ", "ニ", "ハ", "モ", "カラ", "ヨリ"} for i, p in enumerate(r.pos))
+    return any(
+        p == "助詞"
+        and r.text[r.starts[i] : (r.starts[i + 1] if i + 1 < len(r.starts) else len(r.text))]
+        in {"ヲ", "ガ", "デ", "ニ", "ハ", "モ", "カラ", "ヨリ"}
+        for i, p in enumerate(r.pos)
+    )
 
 
 def _bigrams(text: str) -> set[str]:
@@ -659,7 +692,13 @@ def _own_words(hits: list, mask: bytearray | None, folded: str) -> list:
 
 
 def _concept_result(
-    rubric: Rubric, c: Concept, status: Status, score: float, key: str, lang: str, got: str | None = None,
+    rubric: Rubric,
+    c: Concept,
+    status: Status,
+    score: float,
+    key: str,
+    lang: str,
+    got: str | None = None,
     extra: dict | None = None,
 ) -> CheckResult:
     args = {
@@ -728,6 +767,8 @@ def _strip_suffix(text: str) -> str:
         if text.endswith(word):
             return text[: -len(word)].rstrip()
     return text
+
+
 _LIST_SEP = r"(?:\s*(?:,|/|&|\+|;|\band\b|ト|オヨビ|及ビ)\s*|\s+)"
 
 
@@ -763,7 +804,11 @@ def parse_choice(answer: str | None, choice: Choice) -> set[str] | None:
     pieces = [p.strip() for p in re.split(r"\s*[,;/]\s*", text)]
     if len(pieces) > 1 and all(p in texts for p in pieces):
         return {texts[p] for p in pieces}
-    if choice.multiple and all(len(k) == 1 for k in by_norm) and re.fullmatch(f"[{''.join(map(re.escape, by_norm))}]{{2,}}", text):
+    if (
+        choice.multiple
+        and all(len(k) == 1 for k in by_norm)
+        and re.fullmatch(f"[{''.join(map(re.escape, by_norm))}]{{2,}}", text)
+    ):
         return {by_norm[ch] for ch in text}
     return None
 
@@ -773,7 +818,11 @@ def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: b
     The expected answer is shown only with `reveal=True`."""
     picked = parse_choice(answer, choice)
     expected = ", ".join(sorted(choice.correct))
-    args = {"question": choice.question_id, "got": _considered(answer)[:200].strip()[:60], "options": ", ".join(choice.options)}
+    args = {
+        "question": choice.question_id,
+        "got": _considered(answer)[:200].strip()[:60],
+        "options": ", ".join(choice.options),
+    }
     hints = {}
     if picked is None:
         status, score, key = Status.NEEDS_REVIEW, 0.0, "quiz.choice_unreadable"
@@ -803,7 +852,9 @@ def score_choice(answer: str | None, choice: Choice, lang: str = "en", reveal: b
     )
 
 
-def score_answer(answer: str | None, item: Rubric | Choice, lang: str = "en", reveal: bool = False) -> list[CheckResult]:
+def score_answer(
+    answer: str | None, item: Rubric | Choice, lang: str = "en", reveal: bool = False
+) -> list[CheckResult]:
     """Score one answer against whichever kind of question `item` is."""
     if isinstance(item, Choice):
         return [score_choice(answer, item, lang, reveal)]

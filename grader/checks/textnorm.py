@@ -15,6 +15,7 @@ circled digits -> digits) and then closes the gaps NFKC leaves for matching:
 
 `guess_language` and `display_width` help decide when a person should look at an answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -70,9 +71,7 @@ def is_cjk(char: str) -> bool:
 def display_width(text: str) -> int:
     """Width in terminal columns: CJK characters count 2, so Japanese and English answers of
     about the same content get about the same width. Spaces are not counted."""
-    return sum(
-        2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text if not c.isspace()
-    )
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text if not c.isspace())
 
 
 # Characters of simplified Chinese that Japanese writes differently (価 vs 价, 層 vs 层, ...):

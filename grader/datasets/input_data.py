@@ -15,6 +15,7 @@ nothing is downloaded (`train_dir` is ignored), and `.images` keeps its original
 
 Only numpy is imported: this module runs inside student notebooks.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple

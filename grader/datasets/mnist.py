@@ -4,6 +4,7 @@ Same signature and return values as the original, read from the dlgrade cache in
 downloading the idx files. The training set is the 55,000 public images: the last 5,000 of the
 original 60,000 are the grader's holdout. Only numpy is imported: this runs inside notebooks.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -2,6 +2,7 @@
 ways hidden inputs are fed: `f(arrays, x) -> predictions`. The checks also call them in the
 trusted process, on weights a student sized: each pass checks the weights' shapes, and the
 work and memory they imply, before it multiplies anything (ValueError when they do not fit)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -103,8 +104,12 @@ def cnn_cost(arrays: dict, image: tuple[int, int, int] = (28, 28, 1)) -> tuple[f
     w1, w2, f1, f2 = (tuple(np.shape(arrays[k])) for k in ("W_conv1", "W_conv2", "W_fc1", "W_fc2"))
     h, w, _ = image
     pixels1, pixels2 = h * w, ((h + 1) // 2) * ((w + 1) // 2)
-    flops = (pixels1 * np.prod(w1, dtype=float) + pixels2 * np.prod(w2, dtype=float)
-                 + np.prod(f1, dtype=float) + np.prod(f2, dtype=float))
+    flops = (
+        pixels1 * np.prod(w1, dtype=float)
+        + pixels2 * np.prod(w2, dtype=float)
+        + np.prod(f1, dtype=float)
+        + np.prod(f2, dtype=float)
+    )
     patch = max(pixels1 * w1[0] * w1[1] * w1[2], pixels2 * w2[0] * w2[1] * w2[2]) * 4
     return float(flops), int(patch)
 
@@ -116,9 +121,11 @@ def tf1_cnn(arrays: dict, x: np.ndarray, batch: int = 250) -> np.ndarray:
     check_cnn_shapes(arrays)
     flops, patch = cnn_cost(arrays)
     if flops > MAX_IMAGE_FLOPS or patch > MAX_PATCH_BYTES:
-        raise ValueError(f"the network is too large to grade: {flops:.3g} multiply-adds and "
-                         f"{patch / 2**20:.0f} MiB of image patches per image (at most {MAX_IMAGE_FLOPS:.3g}, "
-                         f"{MAX_PATCH_BYTES / 2**20:.0f} MiB)")
+        raise ValueError(
+            f"the network is too large to grade: {flops:.3g} multiply-adds and "
+            f"{patch / 2**20:.0f} MiB of image patches per image (at most {MAX_IMAGE_FLOPS:.3g}, "
+            f"{MAX_PATCH_BYTES / 2**20:.0f} MiB)"
+        )
     batch = max(1, min(batch, MAX_PATCH_BYTES // max(patch, 1)))  # wide layers: fewer images at a time
     a = {k: np.asarray(arrays[k], dtype=np.float32) for k in CNN_ARRAYS}
     images = np.asarray(x, dtype=np.float32).reshape(len(x), 28, 28, 1)

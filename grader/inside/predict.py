@@ -6,6 +6,7 @@ forward function) and predict on hidden inputs; write the predictions and a stat
 It runs in a fresh sandbox that sees copies of the models and the hidden inputs, never the
 labels; the trusted side (`grader.pipeline.evaluate`) reads what it writes as data.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -7,6 +7,7 @@ status (ok / error / timeout / dead / not-run), and the error's name and value. 
 after every cell, so a run the sandbox kills still leaves what had finished. Nothing in it is
 taken as a verdict: it explains, checks decide from exported data.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -12,6 +12,7 @@ stay linear in what it was willing to read: bytes per file, per part and per sub
 may lie); JSON by its number of containers before parsing and its depth after. A refusal is an
 `UnsafeArtifact`; one for size is a `TooLarge`, which the scorer reports as "too large to grade".
 """
+
 from __future__ import annotations
 
 import errno
@@ -53,7 +54,7 @@ class ByteBudget:
     file is charged its size before it is read. `parent` is charged too, so a part's budget
     also draws on its submission's. Thread-safe enough: one submission is scored by one thread."""
 
-    def __init__(self, total: int, parent: "ByteBudget | None" = None):
+    def __init__(self, total: int, parent: ByteBudget | None = None):
         self.left = total
         self.parent = parent
 
@@ -61,8 +62,10 @@ class ByteBudget:
         budget = self
         while budget is not None:
             if size > budget.left:
-                raise TooLarge(f"{name} ({size} bytes) is over what one submission may export "
-                               f"({budget.left} bytes left of the limit)")
+                raise TooLarge(
+                    f"{name} ({size} bytes) is over what one submission may export "
+                    f"({budget.left} bytes left of the limit)"
+                )
             budget = budget.parent
         budget = self
         while budget is not None:
@@ -86,8 +89,9 @@ def open_dir(path: Path, dir_fd: int | None = None) -> int:
         raise
 
 
-def read_bytes(path: Path, limit: int, dir_fd: int | None = None, budget: ByteBudget | None = None,
-               weight: int = 1) -> bytes:
+def read_bytes(
+    path: Path, limit: int, dir_fd: int | None = None, budget: ByteBudget | None = None, weight: int = 1
+) -> bytes:
     """Read a regular file without following a symlink, refusing anything over `limit` bytes
     (or over what `budget` has left, charged `weight` times the file's size). With `dir_fd`,
     `path` is a name inside that (already vetted) folder."""
@@ -111,8 +115,9 @@ def read_bytes(path: Path, limit: int, dir_fd: int | None = None, budget: ByteBu
     return data
 
 
-def read_json(path: Path, limit: int = MAX_JSON_BYTES, dir_fd: int | None = None,
-              budget: ByteBudget | None = None) -> Any:
+def read_json(
+    path: Path, limit: int = MAX_JSON_BYTES, dir_fd: int | None = None, budget: ByteBudget | None = None
+) -> Any:
     return parse_json(read_bytes(path, limit, dir_fd, budget, JSON_MEMORY_FACTOR), Path(path).name)
 
 
@@ -143,8 +148,9 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
-def read_array(path: Path, limit: int = MAX_ARRAY_BYTES, dir_fd: int | None = None,
-               budget: ByteBudget | None = None) -> np.ndarray:
+def read_array(
+    path: Path, limit: int = MAX_ARRAY_BYTES, dir_fd: int | None = None, budget: ByteBudget | None = None
+) -> np.ndarray:
     return parse_npy(read_bytes(path, limit, dir_fd, budget), Path(path).name)
 
 
@@ -163,18 +169,27 @@ def parse_npy(data: bytes, name: str = "array") -> np.ndarray:
             raise ValueError(f"unsupported .npy version {version}")
     except (ValueError, TypeError, SyntaxError, EOFError, MemoryError, RecursionError) as exc:
         raise UnsafeArtifact(f"{name} is not a plain numeric array: {str(exc)[:200]}") from exc
-    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
-            or dtype.kind not in ARRAY_KINDS or dtype.itemsize == 0:
+    if (
+        dtype.hasobject
+        or dtype.fields is not None
+        or dtype.subdtype is not None
+        or dtype.kind not in ARRAY_KINDS
+        or dtype.itemsize == 0
+    ):
         raise UnsafeArtifact(f"{name} is not a plain numeric array (dtype {str(dtype)[:80]})")
-    if not isinstance(shape, tuple) or len(shape) > 32 or any(
-            not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= MAX_ARRAY_BYTES for d in shape):
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > 32
+        or any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= MAX_ARRAY_BYTES for d in shape)
+    ):
         raise UnsafeArtifact(f"{name} is not a plain numeric array (shape {str(shape)[:80]})")
     count = math.prod(shape)
     offset = fp.tell()
     if count * dtype.itemsize != len(data) - offset:
         raise UnsafeArtifact(
             f"{name} is not a plain numeric array: its header says {count * dtype.itemsize} bytes "
-            f"of data, the file holds {len(data) - offset}")
+            f"of data, the file holds {len(data) - offset}"
+        )
     array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
     return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
@@ -201,8 +216,9 @@ class PartData:
     too_large: set[str] = field(default_factory=set)  # names refused for their size (TooLarge)
 
 
-def read_part(artifacts: Path, part_id: str, names: list[str], model_names: list[str] = (),
-              budget: ByteBudget | None = None) -> PartData:
+def read_part(
+    artifacts: Path, part_id: str, names: list[str], model_names: list[str] = (), budget: ByteBudget | None = None
+) -> PartData:
     """What one part's export cell left. `budget` (the submission's) bounds the bytes read;
     the part has its own `MAX_PART_BYTES` within it."""
     if not SAFE_NAME.match(part_id):

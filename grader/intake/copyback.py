@@ -11,6 +11,7 @@ What it leaves out is listed in the returned `CopyReport`, so the result can say
 Everything is opened relative to an already opened folder with O_NOFOLLOW, so a name swapped for
 a link while the copy runs is refused rather than followed.
 """
+
 from __future__ import annotations
 
 import errno
@@ -18,9 +19,9 @@ import os
 import stat
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 MiB = 1024 * 1024
 _CHUNK = MiB
@@ -59,9 +60,13 @@ class CopyReport:
 
     def to_dict(self) -> dict:
         return {
-            "files": self.files, "bytes": self.bytes, "seconds": round(self.seconds, 3),
-            "dropped": self.dropped, "dropped_count": self.dropped_count,
-            "dropped_bytes": self.dropped_bytes, "stopped": self.stopped,
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "dropped": self.dropped,
+            "dropped_count": self.dropped_count,
+            "dropped_bytes": self.dropped_bytes,
+            "stopped": self.stopped,
         }
 
 
@@ -69,8 +74,7 @@ class _Stop(Exception):
     """The entry or time budget is spent: nothing more is copied."""
 
 
-def copy_back(src: Path, dst: Path, keep: Sequence[str] | None, limits: CopyLimits,
-              skip: str = "") -> CopyReport:
+def copy_back(src: Path, dst: Path, keep: Sequence[str] | None, limits: CopyLimits, skip: str = "") -> CopyReport:
     """Copy the entries `keep` (names directly in `src`, in this order; None: all of them but
     `skip`) into the new folder `dst`, under the rules of the module docstring. Missing names
     are skipped quietly (a run that died early writes no record). Files keep their owner when
@@ -196,8 +200,7 @@ class _Copier:
             if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != key:
                 report.drop(path, "special", size)
                 return
-            out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
-                          dir_fd=d_fd)
+            out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=d_fd)
             left = size  # never more than was counted, however the file grows meanwhile
             while left > 0:
                 if time.monotonic() > self.deadline:

@@ -5,6 +5,7 @@ A `.keras` file is a zip of `config.json`, `metadata.json` and `model.weights.h5
 first: only the expected members, bounded sizes, and a config whose every object is a built-in
 Keras class (no Lambda, no custom or registered objects, no modules outside `keras`).
 """
+
 from __future__ import annotations
 
 import json

@@ -23,6 +23,7 @@ links (tar also makes FIFOs and device nodes). So:
 What is refused becomes a `Refused` (a catalogue key and its arguments) in the submission's
 result. Its message names the entry as the student named it, never anything read through it.
 """
+
 from __future__ import annotations
 
 import errno
@@ -213,8 +214,15 @@ def _keep_notebooks(root: Path, found: list[tuple[int, Path, int]], listing: Lis
         listing.notebooks.append(path)
     listing.notebooks.sort()
     if dropped:
-        listing.refuse(Refused("intake.too_many_notebooks", name=os.fspath(dropped[0].relative_to(root)),
-                               count=len(dropped), most=MAX_NOTEBOOKS, mib=MAX_TOTAL_BYTES // 2**20))
+        listing.refuse(
+            Refused(
+                "intake.too_many_notebooks",
+                name=os.fspath(dropped[0].relative_to(root)),
+                count=len(dropped),
+                most=MAX_NOTEBOOKS,
+                mib=MAX_TOTAL_BYTES // 2**20,
+            )
+        )
 
 
 def read_regular(path: Path, limit: int, within: Path | None = None) -> bytes:
@@ -292,7 +300,9 @@ def checked_folder(path: Path, walk: bool = True, lang: str = "en") -> None:
                     seen += 1
                     name = os.fspath(path.joinpath(*rel, entry.name))  # the user finds and deletes it
                     if seen > MAX_ENTRIES or len(rel) >= MAX_DEPTH:
-                        raise Refused("intake.folder_too_big", lang, name=os.fspath(path), count=MAX_ENTRIES, depth=MAX_DEPTH)
+                        raise Refused(
+                            "intake.folder_too_big", lang, name=os.fspath(path), count=MAX_ENTRIES, depth=MAX_DEPTH
+                        )
                     try:
                         kind = _kind(entry.stat(follow_symlinks=False).st_mode)
                     except FileNotFoundError:

@@ -2,6 +2,7 @@
 
 Compatible with nbgrader so that instructors can move notebooks between the two tools.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -16,6 +16,7 @@ against the released notebook:
 
 Every recovered cell is reported, so nothing is silently re-attributed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -90,8 +91,9 @@ def recover_ids(submission: NotebookNode, release: NotebookNode) -> tuple[Notebo
         if nbf.is_solution(rel):
             continue
         # a locked cell: the most similar unlabeled cell before the next kept anchor
-        nxt = min((position[g] for g, _ in released[k + 1:] if g in position and position[g] > last),
-                  default=len(cells))
+        nxt = min(
+            (position[g] for g, _ in released[k + 1 :] if g in position and position[g] > last), default=len(cells)
+        )
         best, best_i = LOCKED_SIMILARITY, None
         for i in range(last + 1, nxt):
             cell = cells[i]
@@ -117,8 +119,7 @@ def recover_ids(submission: NotebookNode, release: NotebookNode) -> tuple[Notebo
         answers = [g for g in missing if nbf.is_solution(by_id[g])]
         if not answers:
             continue
-        free = [i for i in range(gap_start, gap_end)
-                if i not in assigned and _unlabeled(cells[i])]
+        free = [i for i in range(gap_start, gap_end) if i not in assigned and _unlabeled(cells[i])]
         for gid, indices in _share(answers, free, cells, by_id).items():
             merged[indices[0]] = (gid, indices)
             recovered.append(Recovered(gid, len(indices), "place"))
@@ -166,7 +167,7 @@ def _share(answers, free, cells, by_id) -> dict[str, list[int]]:
         fits = [i for i in pool if cells[i].cell_type == rel.cell_type]
         if not fits:
             continue
-        later = answers[n + 1:]
+        later = answers[n + 1 :]
         if not any(by_id[g].cell_type == rel.cell_type for g in later):
             taken = fits  # the last answer of its type in the gap takes the rest
         else:

@@ -5,6 +5,7 @@ Solution cells lose what lies between the solution markers (or all of it) for th
 gets schema v3 metadata and a checksum, and locked / grade cells become undeletable and
 uneditable in Jupyter.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,8 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from grader.notebook import format as nbf
 from grader.errors import AssignmentError
+from grader.notebook import format as nbf
 
 _KEYS = ("schema_version", "grade", "solution", "locked", "task", "grade_id", "points", "checksum", "cell_type")
 

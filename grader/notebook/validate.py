@@ -11,6 +11,7 @@ not change the grade), and what is wrong is said, not crashed on:
 Cells that lost their nbgrader metadata are first recognised by content and place
 (`grader.notebook.recover`), and that is said too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
-from grader.notebook import format as nbf
 from grader.i18n import t
+from grader.notebook import format as nbf
 from grader.notebook.recover import recover_ids
 
 
@@ -59,8 +60,7 @@ _STUB_RAISE = ("raise NotImplementedError()", "raise NotImplementedError")
 
 
 def _code_lines(source: str) -> set[str]:
-    return {" ".join(line.split()) for line in source.splitlines()
-            if line.strip() and not line.strip().startswith("#")}
+    return {" ".join(line.split()) for line in source.splitlines() if line.strip() and not line.strip().startswith("#")}
 
 
 def kept_the_stub(student: str, released: str) -> bool:
@@ -114,7 +114,8 @@ def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
     nb = copy.deepcopy(release)
     nb.cells = cells
     stub_left = frozenset(
-        gid for gid, source in student.items()
+        gid
+        for gid, source in student.items()
         if by_id[gid].cell_type == "code" and kept_the_stub(source, by_id[gid].source)
     )
     return Prepared(notebook=nb, findings=findings, student_cells=student, missing=missing, stub_left=stub_left)

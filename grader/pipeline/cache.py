@@ -7,6 +7,7 @@ any of it grades again: the prepared notebook's cells; every file of the assignm
 options (seed, language, limits, how notebooks are run, the data folders they see).
 The cached outcome carries its notebook's part results, metrics, plots and timings.
 """
+
 from __future__ import annotations
 
 import functools

@@ -12,22 +12,23 @@ The distribution and the thresholds are written next to the solution as
 `<notebook>.thresholds.json`. Known-wrong variants (`MUTANTS` in the checks file) are then
 graded with the new thresholds, and must score below full marks.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
-from grader.notebook import format as nbf
-from grader.checks import Calibrated
-from grader.pipeline.grading import GradeOptions, grade
 from grader.assignment.spec import Assignment, NotebookSpec, load_checks_module
+from grader.checks import Calibrated
+from grader.notebook import format as nbf
+from grader.pipeline.grading import GradeOptions, grade
 
 DEFAULT_SEEDS = 5
 

@@ -5,6 +5,7 @@ weight arrays (with a trusted forward function from `grader.inside.evaluators`) 
 folder, and `python -m grader.inside.predict job.json` runs in a new sandbox that sees those copies and
 the hidden inputs, never the labels. Predictions come back as .npy and are read as data.
 """
+
 from __future__ import annotations
 
 import json
@@ -128,5 +129,8 @@ def run_evaluations(spec, part_data: dict, sandbox, eval_dir: Path, hidden, limi
                 continue
         reason = entry.get("error") or process.stopped_detail or "the evaluation did not finish"
         slot[task["name"]] = EvaluationFailed(str(reason)[:500])
-    return out, {"wall_s": round(process.wall_s, 3), "peak_memory_bytes": process.peak_memory_bytes,
-                 "copy_back": process.copy_back}
+    return out, {
+        "wall_s": round(process.wall_s, 3),
+        "peak_memory_bytes": process.peak_memory_bytes,
+        "copy_back": process.copy_back,
+    }

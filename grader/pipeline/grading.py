@@ -4,6 +4,7 @@ A submission is a notebook (matched to the assignment's notebook of the same fil
 the same graded cells) or a folder of them. Whatever is wrong with it becomes a verdict in the
 Result; only a bug in dlgrade itself raises.
 """
+
 from __future__ import annotations
 
 import base64
@@ -11,21 +12,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from grader.intake import artifacts as art
-from grader.notebook import format as nbf
-from grader.pipeline.cache import ResultCache, cache_key
-from grader.errors import NotANotebook
-from grader.pipeline.execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
-from grader.i18n import t
-from grader.intake.submission import Listing, Refused, list_submission
-from grader.results import CheckResult, PartResult, Result, Status
-from grader.pipeline.scoring import score_notebook
 from grader.assignment.spec import Assignment, NotebookSpec
-from grader.notebook.recover import recover_ids
+from grader.errors import NotANotebook
+from grader.i18n import t
+from grader.intake import artifacts as art
 from grader.intake.run_output import discard_work, output_part, plot_budget
+from grader.intake.submission import Listing, Refused, list_submission
+from grader.notebook import format as nbf
+from grader.notebook.recover import recover_ids
 from grader.notebook.validate import WrongExercise, prepare
+from grader.pipeline.cache import ResultCache, cache_key
+from grader.pipeline.execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
+from grader.pipeline.scoring import score_notebook
+from grader.results import CheckResult, PartResult, Result, Status
 
 MAX_PLOTS = 20
 MAX_EXECUTED_BYTES = 64 * 1024 * 1024  # the executed notebook, read for the student's figures
@@ -66,7 +65,7 @@ class GradedNotebook:
         return {**{f: getattr(self, f) for f in self.__dataclass_fields__}, "parts": [p.to_dict() for p in self.parts]}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "GradedNotebook | None":
+    def from_dict(cls, data: dict | None) -> GradedNotebook | None:
         """A cached notebook, or None when the entry is missing or not of this shape (graded again)."""
         if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
             return None
@@ -136,6 +135,7 @@ def _match_by_cells(path: Path, candidates: list[NotebookSpec], within: Path | N
         nb = nbf.read_notebook(path, within=within)
     except NotANotebook:
         return candidates[0].name if len(candidates) == 1 else None  # graded below, reported there
+
     def recognised(spec: NotebookSpec) -> int:
         """Released graded cells found in nb: by grade id, else (metadata lost) by content."""
         ids = {nbf.grade_id(c) for c in nb.cells} - {None}
@@ -165,8 +165,9 @@ def _all_parts_failed(spec: NotebookSpec, status: Status, key: str, lang: str, *
             )
             for c in part.checks
         ]
-        parts.append(PartResult.from_checks(part.id, part.title_in(lang), checks, notebook=spec.name,
-                                            titles=part.titles))
+        parts.append(
+            PartResult.from_checks(part.id, part.title_in(lang), checks, notebook=spec.name, titles=part.titles)
+        )
     return parts
 
 
@@ -185,8 +186,9 @@ def _findings_part(spec: NotebookSpec, findings, lang: str) -> PartResult:
         for f in findings
     ]
     titles = {lang_: t("nb.findings_title", lang_, name=spec.name) for lang_ in ("en", "ja")}
-    return PartResult.from_checks(f"{spec.stem}-notebook", titles.get(lang, titles["en"]), checks,
-                                  notebook=spec.name, titles=titles)
+    return PartResult.from_checks(
+        f"{spec.stem}-notebook", titles.get(lang, titles["en"]), checks, notebook=spec.name, titles=titles
+    )
 
 
 def _intake_part(listing: Listing, lang: str) -> PartResult:
@@ -195,8 +197,15 @@ def _intake_part(listing: Listing, lang: str) -> PartResult:
     if listing.more_refused:
         refusals.append(Refused("intake.more_refused", count=listing.more_refused))
     checks = [
-        CheckResult(name=str(r.details.get("name", r.key)), status=Status.FAIL, score=0.0, max_score=0.0,
-                    message=r.message(lang), message_key=r.key, message_args=dict(r.details))
+        CheckResult(
+            name=str(r.details.get("name", r.key)),
+            status=Status.FAIL,
+            score=0.0,
+            max_score=0.0,
+            message=r.message(lang),
+            message_key=r.key,
+            message_args=dict(r.details),
+        )
         for r in refusals
     ]
     titles = {lang_: t("intake.title", lang_) for lang_ in ("en", "ja")}
@@ -296,8 +305,9 @@ def answers_of(nb) -> dict[str, str]:
     }
 
 
-def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path,
-                  options: GradeOptions) -> GradedNotebook:
+def _run_notebook(
+    spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path, options: GradeOptions
+) -> GradedNotebook:
     """Execute, evaluate and score one prepared notebook."""
     try:
         return _execute_and_score(spec, prepared, runner, sub_dir, options)
@@ -306,8 +316,9 @@ def _run_notebook(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir:
             discard_work(sub_dir, spec.stem)
 
 
-def _execute_and_score(spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path,
-                       options: GradeOptions) -> GradedNotebook:
+def _execute_and_score(
+    spec: NotebookSpec, prepared, runner: NotebookRunner, sub_dir: Path, options: GradeOptions
+) -> GradedNotebook:
     lang = options.lang
     workdir = fresh_workdir(sub_dir / "work" / spec.stem)
     job = ExecutionJob(
@@ -339,8 +350,9 @@ def _execute_and_score(spec: NotebookSpec, prepared, runner: NotebookRunner, sub
         budget = plot_budget(options.max_output_bytes, sub_dir / "plots")
         plots, plots_over = extract_plots(outcome.executed_path, sub_dir / "plots", spec.stem, budget)
     copied = outcome.process.copy_back
-    dropped = output_part(spec.stem, spec.name, copied, spec.limits.to_dict(), plots_over,
-                          options.max_output_bytes, lang)
+    dropped = output_part(
+        spec.stem, spec.name, copied, spec.limits.to_dict(), plots_over, options.max_output_bytes, lang
+    )
     if dropped is not None:
         scored.parts.append(dropped)
     split = summarize_record(outcome.record)
@@ -399,7 +411,8 @@ def grade(
         entry = {"name": spec.name, "file": str(path.name) if path else None}
         result.notebooks.append(entry)
         refused = listing.top or next(
-            (r for r in listing.refused if Path(str(r.details.get("name", ""))).name == spec.name), None)
+            (r for r in listing.refused if Path(str(r.details.get("name", ""))).name == spec.name), None
+        )
         if path is None and refused is not None:  # e.g. the notebook is a link: say so, not "missing"
             entry["status"] = "refused"
             result.parts += _all_parts_failed(spec, Status.FAIL, refused.key, lang, **refused.details)

@@ -5,13 +5,14 @@ function in a checks file (`HIDDEN_SETS = {"name": make}` with `make() -> (x, y)
 binary-addition pairs. Generated inputs are written once per process to a folder the sandbox
 user can read; their labels stay in memory.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

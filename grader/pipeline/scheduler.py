@@ -3,6 +3,7 @@
 `grade()` is a pure function of its inputs, so a submission that breaks dlgrade itself costs only
 its own result (marked as a grader problem) and the batch goes on.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,13 +12,13 @@ import time
 import traceback
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable
 
+from grader.assignment.spec import Assignment
 from grader.pipeline.grading import GradeOptions, grade, submission_name
 from grader.results import Result
-from grader.assignment.spec import Assignment
 
 GiB = 1024**3
 
@@ -88,8 +89,11 @@ def unique_names(submissions: list[Path]) -> dict[Path, str]:
     while True:
         current = {p: options[p][step[p]] for p in paths}
         counts = Counter(_key(n) for n in current.values())
-        movable = [p for p in paths if (counts[_key(current[p])] > 1 or _key(current[p]) in reserved)
-                   and step[p] < len(options[p]) - 1]
+        movable = [
+            p
+            for p in paths
+            if (counts[_key(current[p])] > 1 or _key(current[p]) in reserved) and step[p] < len(options[p]) - 1
+        ]
         if not movable:
             break
         for p in movable:
@@ -152,23 +156,38 @@ def _done(on_done, result: Result, n: int, total: int, started: float) -> None:
         try:
             on_done(result, n, total, time.monotonic() - started)
         except Exception as exc:
-            result.problems.append({"kind": "grader", "message": f"{type(exc).__name__}: {exc}",
-                                    "traceback": traceback.format_exc(limit=5)})
+            result.problems.append(
+                {
+                    "kind": "grader",
+                    "message": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(limit=5),
+                }
+            )
 
 
-def grade_remote(submission: str, assignment_dir: str, outdir: str, lang: str, seed: int, no_sandbox: bool,
-                 name: str | None = None, keep_work: bool = False) -> dict:
+def grade_remote(
+    submission: str,
+    assignment_dir: str,
+    outdir: str,
+    lang: str,
+    seed: int,
+    no_sandbox: bool,
+    name: str | None = None,
+    keep_work: bool = False,
+) -> dict:
     """One submission on a cluster worker, from paths only (the worker loads the assignment
     itself: checks files are modules that do not travel by pickle), into `outdir/<name>`
     (`unique_names`, made once for the class); returns the JSON result."""
+    from grader.assignment.spec import load_assignment
+    from grader.pipeline.execution import SandboxedRunner
     from grader.pipeline.grading import make_options
     from grader.sandbox.bwrap import make_sandbox
-    from grader.pipeline.execution import SandboxedRunner
-    from grader.assignment.spec import load_assignment
 
     assignment = load_assignment(Path(assignment_dir))
     runner = SandboxedRunner(make_sandbox(no_sandbox))
-    result = grade(Path(submission), assignment, runner, Path(outdir), make_options(lang, seed, keep_work=keep_work), name)
+    result = grade(
+        Path(submission), assignment, runner, Path(outdir), make_options(lang, seed, keep_work=keep_work), name
+    )
     return result.to_dict()
 
 
@@ -186,7 +205,8 @@ def grade_on_cluster(
 ) -> list[Result]:
     """The same grading on a Dask cluster: only the scheduler's address changes. Workers must
     see the same paths (a shared file system) and have dlgrade installed."""
-    from distributed import Client, as_completed as dask_completed
+    from distributed import Client
+    from distributed import as_completed as dask_completed
 
     started = time.monotonic()
     results: dict[str, Result] = {}
@@ -195,8 +215,16 @@ def grade_on_cluster(
     with Client(address) as client:
         futures = {
             client.submit(  # absolute, not resolved: a submission that is a link is refused, not followed
-                grade_remote, os.path.abspath(p), str(assignment_dir), str(outdir), lang, seed, no_sandbox,
-                names[p], keep_work, pure=False,
+                grade_remote,
+                os.path.abspath(p),
+                str(assignment_dir),
+                str(outdir),
+                lang,
+                seed,
+                no_sandbox,
+                names[p],
+                keep_work,
+                pure=False,
             ): p
             for p in submissions
         }

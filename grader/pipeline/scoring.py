@@ -15,23 +15,24 @@ the seconds its checks may take (the deadline is checked between checks; each ch
 own work by checking sizes first). What is over the budget gets "too large to grade" as its
 verdict; the rest of the class is not held up. No lock is taken: see `sandbox.single_thread_blas`.
 """
+
 from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
-from grader.intake import artifacts as art
+from grader.assignment.spec import NotebookSpec, Part
 from grader.checks import CheckContext
-from grader.pipeline.execution import ExecutionOutcome
 from grader.i18n import plain_text, t
+from grader.intake import artifacts as art
+from grader.intake.artifacts import retrain_id, seeded
+from grader.pipeline.execution import ExecutionOutcome
 from grader.results import CheckResult, PartResult, Status
 from grader.sandbox.base import single_thread_blas
-from grader.assignment.spec import NotebookSpec, Part
-from grader.intake.artifacts import retrain_id, seeded
 
 MAX_CURVE_POINTS = 2000
 
@@ -132,8 +133,11 @@ def _raised(outcome: ExecutionOutcome, entry: dict, answer_cells: frozenset[str]
     gid = entry.get("grade_id")
     if gid and gid not in answer_cells:  # a provided cell: it fails on what an answer cell made
         ran = [c for c in part.cells if (outcome.cell(c) or {}).get("index", 1 << 30) < entry["index"]]
-        earlier = [c.get("grade_id") for c in outcome.record.get("cells", [])
-                   if c.get("grade_id") in answer_cells and c["index"] < entry["index"]]
+        earlier = [
+            c.get("grade_id")
+            for c in outcome.record.get("cells", [])
+            if c.get("grade_id") in answer_cells and c["index"] < entry["index"]
+        ]
         answer = ran or earlier[-1:]
         if answer:
             return "cell_raised.locked", {**args, "answer": ", ".join(answer)}, ""
@@ -147,8 +151,9 @@ def _raised(outcome: ExecutionOutcome, entry: dict, answer_cells: frozenset[str]
     return "cell_raised", args, ""
 
 
-def part_error(part: Part, outcome: ExecutionOutcome, answer_cells: frozenset[str],
-               stub_left: frozenset[str] = frozenset()):
+def part_error(
+    part: Part, outcome: ExecutionOutcome, answer_cells: frozenset[str], stub_left: frozenset[str] = frozenset()
+):
     """(status, key, args, modern call) for the first cell of the part that raised: one of its
     answer cells, else a cell between its first answer cell and its export (the locked training
     cell); None when the part's cells ran."""
@@ -170,8 +175,15 @@ def part_error(part: Part, outcome: ExecutionOutcome, answer_cells: frozenset[st
     return None
 
 
-def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartData, lang: str,
-             stub_left: frozenset[str] = frozenset(), answer_cells: frozenset[str] = frozenset()):
+def _missing(
+    part: Part,
+    name: str,
+    outcome: ExecutionOutcome,
+    data: art.PartData,
+    lang: str,
+    stub_left: frozenset[str] = frozenset(),
+    answer_cells: frozenset[str] = frozenset(),
+):
     """(status, message key, args) explaining why `name` was not exported."""
     if name in data.too_large:  # the value exists; reading it would cost more than grading may
         return Status.ERROR, "too_large", {"reason": data.unreadable.get(name, "")}
@@ -201,8 +213,11 @@ def _missing(part: Part, name: str, outcome: ExecutionOutcome, data: art.PartDat
             return Status.ERROR, key, args
         if err["ename"] == "MissingVariable" and str(err["evalue"]).isidentifier():  # an export function's parameter
             return Status.ERROR, "export_undefined", {"name": name, "variable": str(err["evalue"])}
-        return Status.ERROR, "export_failed", {"name": name, "ename": plain_text(str(err["ename"])),
-                                               "evalue": plain_text(str(err["evalue"]))[:300]}
+        return (
+            Status.ERROR,
+            "export_failed",
+            {"name": name, "ename": plain_text(str(err["ename"])), "evalue": plain_text(str(err["evalue"]))[:300]},
+        )
     return Status.ERROR, "unreadable", {"name": name, "reason": data.unreadable.get(name, "missing")}
 
 
@@ -226,16 +241,30 @@ def _real_reason(res: CheckResult, raised: tuple, lang: str) -> CheckResult:
     if res.status not in (Status.FAIL, Status.ERROR) or res.kind != "check" or res.message_key == "grader_error":
         return res
     status, key, args, modern = raised
-    return replace(res, status=status, score=0.0, message=t(key, lang, **args), expected=None, got=None,
-                   hint=modern or res.hint, hints={} if modern else res.hints, message_key=key, message_args=args)
+    return replace(
+        res,
+        status=status,
+        score=0.0,
+        message=t(key, lang, **args),
+        expected=None,
+        got=None,
+        hint=modern or res.hint,
+        hints={} if modern else res.hints,
+        message_key=key,
+        message_args=args,
+    )
 
 
 def _plain_result(res: CheckResult) -> CheckResult:
     """A result without terminal escapes in what a reader sees (a student's error text can hold
     IPython's colour codes)."""
     clean = {k: plain_text(v) if isinstance(v, str) else v for k, v in res.message_args.items()}
-    return replace(res, message=plain_text(res.message), hint=plain_text(res.hint) if isinstance(res.hint, str) else res.hint,
-                   message_args=clean)
+    return replace(
+        res,
+        message=plain_text(res.message),
+        hint=plain_text(res.hint) if isinstance(res.hint, str) else res.hint,
+        message_args=clean,
+    )
 
 
 def _out_of_time(check, lang: str, seconds: float) -> CheckResult:
@@ -283,12 +312,22 @@ def retrained(outcome: ExecutionOutcome, part: Part, data: art.PartData, budget:
     runs = []
     for run in state.get("runs")[:64] if isinstance(state.get("runs"), list) else []:
         seed = run.get("seed") if isinstance(run, dict) else None
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed not in seeds or seed in [r["seed"] for r in runs]:
+        if (
+            not isinstance(seed, int)
+            or isinstance(seed, bool)
+            or seed not in seeds
+            or seed in [r["seed"] for r in runs]
+        ):
             continue
         seconds = run.get("seconds")
         fine = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 1e6
-        runs.append({"seed": seed, "seconds": round(float(seconds), 1) if fine else 0.0,
-                     "error": plain_text(str(run.get("error") or ""))[:300]})
+        runs.append(
+            {
+                "seed": seed,
+                "seconds": round(float(seconds), 1) if fine else 0.0,
+                "error": plain_text(str(run.get("error") or ""))[:300],
+            }
+        )
     stopped = state.get("stopped") if state.get("stopped") in ("passed", "time") else ""
     return {"runs": runs, "stopped": stopped}
 
@@ -349,7 +388,9 @@ def score_notebook(
             try:
                 produced = check(ctx)
             except Exception as exc:  # a bug in a check must cost the student nothing silently
-                result.grader_errors.append(f"{part.id}/{check.name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                result.grader_errors.append(
+                    f"{part.id}/{check.name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+                )
                 fault = {"ename": type(exc).__name__, "evalue": plain_text(str(exc))[:200]}
                 produced = CheckResult(
                     name=check.name,

@@ -14,15 +14,16 @@ One submission never costs the class its files: a format that fails for one subm
 a problem in that submission's result, and a class file that fails does not stop the others
 (`ReportsIncomplete` names it afterwards).
 """
+
 from __future__ import annotations
 
 import traceback
 from pathlib import Path
 from types import ModuleType
 
-from grader.results import Result
 from grader.errors import DlgradeError
 from grader.reporters import csv_report, gradescope, html, json_report, junit, markdown
+from grader.results import Result
 
 REPORTERS: dict[str, ModuleType] = {
     "html": html,
@@ -70,13 +71,19 @@ def write_submission(result: Result, outdir: Path, formats: list[str], lang: str
             try:
                 written.append(REPORTERS[f].write_submission(result, folder, lang))
             except Exception as exc:  # a dlgrade bug or a full disk: this file only
-                result.problems.append({"kind": "report", "message": f"{f}: {type(exc).__name__}: {exc}",
-                                        "traceback": traceback.format_exc(limit=5)})
+                result.problems.append(
+                    {
+                        "kind": "report",
+                        "message": f"{f}: {type(exc).__name__}: {exc}",
+                        "traceback": traceback.format_exc(limit=5),
+                    }
+                )
     return written
 
 
-def write_class(results: list[Result], outdir: Path, formats: list[str], lang: str,
-                pass_mark: float | None = None) -> list[Path]:
+def write_class(
+    results: list[Result], outdir: Path, formats: list[str], lang: str, pass_mark: float | None = None
+) -> list[Path]:
     """Class-level files into `outdir/`: every one that can be written is, then
     `ReportsIncomplete` names those that could not."""
     written, failed = [], []
@@ -91,5 +98,13 @@ def write_class(results: list[Result], outdir: Path, formats: list[str], lang: s
     return written
 
 
-__all__ = ["CI_FORMATS", "CLASS_FILES", "DEFAULT_FORMATS", "REPORTERS", "ReportsIncomplete", "parse_formats",
-           "write_class", "write_submission"]
+__all__ = [
+    "CI_FORMATS",
+    "CLASS_FILES",
+    "DEFAULT_FORMATS",
+    "REPORTERS",
+    "ReportsIncomplete",
+    "parse_formats",
+    "write_class",
+    "write_submission",
+]

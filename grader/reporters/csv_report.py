@@ -8,14 +8,15 @@ first appear; a part a submission lacks is left empty.
 Every cell is quoted, and text that a spreadsheet would run as a formula (a submission named
 `=HYPERLINK(...)`) starts with a quote (`text.csv_cell`); numbers stay numbers.
 """
+
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from grader.results import Result, Status
 from grader.reporters.text import csv_cell
 from grader.reporters.view import grade_letter
+from grader.results import Result, Status
 
 
 def columns(results: list[Result]) -> list[str]:
@@ -24,8 +25,18 @@ def columns(results: list[Result]) -> list[str]:
         for p in r.parts:
             if p.id not in parts:
                 parts.append(p.id)
-    return ["submission", "assignment", *parts, "total", "max_score", "percent", "grade",
-            "needs_review", "problems", "isolated"]
+    return [
+        "submission",
+        "assignment",
+        *parts,
+        "total",
+        "max_score",
+        "percent",
+        "grade",
+        "needs_review",
+        "problems",
+        "isolated",
+    ]
 
 
 def rows(results: list[Result]) -> list[dict]:

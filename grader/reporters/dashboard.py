@@ -3,6 +3,7 @@
 Results given here are already in the reader's language (`view.student_view`) except where a
 function says otherwise; nothing here reads files.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -59,8 +60,18 @@ def pass_rates(results: list[Result]) -> list[CheckRate]:
 
 # Messages about a cell rather than a check: every check fed by that cell repeats them, so they
 # are grouped by cell, not by check.
-CELL_LEVEL = {"not_implemented", "cell_raised", "cell_raised.locked", "cell_raised.old_api", "export_failed", "not_run",
-              "stopped.too_slow", "nb.not_submitted", "nb.invalid", "nb.wrong_exercise"}
+CELL_LEVEL = {
+    "not_implemented",
+    "cell_raised",
+    "cell_raised.locked",
+    "cell_raised.old_api",
+    "export_failed",
+    "not_run",
+    "stopped.too_slow",
+    "nb.not_submitted",
+    "nb.invalid",
+    "nb.wrong_exercise",
+}
 
 
 @dataclass
@@ -110,8 +121,16 @@ def needs_review(results: list[Result]) -> list[dict]:
         for part in r.parts:
             for c in part.checks:
                 if c.status == Status.NEEDS_REVIEW:
-                    rows.append({"submission": r.submission, "part_id": part.id, "part": part.title,
-                                 "check": c.name, "message": c.message, "got": c.got})
+                    rows.append(
+                        {
+                            "submission": r.submission,
+                            "part_id": part.id,
+                            "part": part.title,
+                            "check": c.name,
+                            "message": c.message,
+                            "got": c.got,
+                        }
+                    )
     return rows
 
 

@@ -10,15 +10,16 @@ and output is declared plain text (`output_format`, `test_output_format`, `test_
 "text"; the default "simple_format" keeps some HTML) and has its control characters shown as
 escapes (`text.visible`).
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from grader.i18n import t
-from grader.results import Result, Status
 from grader.reporters.text import visible
 from grader.reporters.view import student_view
+from grader.results import Result, Status
 
 PLAIN = "text"  # Gradescope's output formats: text, html, simple_format, md, ansi
 
@@ -53,15 +54,17 @@ def render(result: Result, lang: str = "en") -> dict:
             if c.kind != "check":
                 notes.append(f"{t('report.legacy', lang)}: {c.message} -> {c.hint}")
                 continue
-            tests.append({
-                "name": visible(f"{part.title}: {c.name}"),
-                "score": c.score,
-                "max_score": c.max_score,
-                "status": "passed" if c.status == Status.PASS else "failed",
-                "visibility": "visible",
-                "output": visible(_output(c, lang), keep="\n"),
-                "output_format": PLAIN,
-            })
+            tests.append(
+                {
+                    "name": visible(f"{part.title}: {c.name}"),
+                    "score": c.score,
+                    "max_score": c.max_score,
+                    "status": "passed" if c.status == Status.PASS else "failed",
+                    "visibility": "visible",
+                    "output": visible(_output(c, lang), keep="\n"),
+                    "output_format": PLAIN,
+                }
+            )
     return {
         "score": shown.score,
         "output": visible("\n".join(notes), keep="\n"),
@@ -76,5 +79,9 @@ def render(result: Result, lang: str = "en") -> dict:
 def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "gradescope.json"
-    path.write_text(json.dumps(render(result, lang), indent=2, ensure_ascii=False) + "\n", encoding="utf-8", errors="backslashreplace")
+    path.write_text(
+        json.dumps(render(result, lang), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
     return path

@@ -4,6 +4,7 @@ Pages carry their CSS, plots (as data: URIs) and charts (inline SVG); nothing is
 Content-Security-Policy of each page forbids fetching anything. One set of templates serves both
 languages: every word comes from the message catalogue.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,10 +16,10 @@ import markupsafe
 
 from grader import __version__
 from grader.i18n import t
-from grader.results import SCHEMA, Result, Status
 from grader.reporters import dashboard, svg
 from grader.reporters.text import visible
 from grader.reporters.view import grade_letter, localized, student_view
+from grader.results import SCHEMA, Result, Status
 
 TEMPLATES = Path(os.environ.get("DLGRADE_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
 
@@ -55,8 +56,11 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = _num
     env.filters["mib"] = _mib
     env.globals.update(
-        svg_curve=svg.curve, grade_letter=grade_letter, Status=Status,
-        version=__version__, schema=SCHEMA,
+        svg_curve=svg.curve,
+        grade_letter=grade_letter,
+        Status=Status,
+        version=__version__,
+        schema=SCHEMA,
     )
     return env
 
@@ -80,13 +84,17 @@ def _translator(lang: str):
 
 def render_submission(result: Result, folder: Path, lang: str) -> str:
     shown = student_view(result, lang)
-    return environment().get_template("report.html.j2").render(
-        r=shown,
-        lang=lang,
-        t=_translator(lang),
-        grade=grade_letter(shown.fraction),
-        plots=_plot_uris(result, folder),
-        legacy=[(p, c) for p in shown.parts for c in p.checks if c.kind == "legacy-api"],
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            r=shown,
+            lang=lang,
+            t=_translator(lang),
+            grade=grade_letter(shown.fraction),
+            plots=_plot_uris(result, folder),
+            legacy=[(p, c) for p in shown.parts for c in p.checks if c.kind == "legacy-api"],
+        )
     )
 
 
@@ -101,19 +109,23 @@ def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
 def render_class(results: list[Result], lang: str, pass_mark: float | None = None) -> str:
     shown = [localized(r, lang) for r in results]
     counts, labels = dashboard.histogram([r.fraction for r in shown])
-    return environment().get_template("index.html.j2").render(
-        results=shown,
-        lang=lang,
-        t=_translator(lang),
-        pass_mark=pass_mark,
-        stats=dashboard.summary(shown),
-        histogram=svg.histogram(counts, labels, unit=t("dash.students", lang)),
-        rates=dashboard.pass_rates(shown),
-        failures=dashboard.frequent_failures(shown),
-        review=dashboard.needs_review(shown),
-        slowest=dashboard.slowest(shown),
-        heaviest=dashboard.heaviest(shown),
-        flags={r.submission: dashboard.flags(r) for r in shown},
+    return (
+        environment()
+        .get_template("index.html.j2")
+        .render(
+            results=shown,
+            lang=lang,
+            t=_translator(lang),
+            pass_mark=pass_mark,
+            stats=dashboard.summary(shown),
+            histogram=svg.histogram(counts, labels, unit=t("dash.students", lang)),
+            rates=dashboard.pass_rates(shown),
+            failures=dashboard.frequent_failures(shown),
+            review=dashboard.needs_review(shown),
+            slowest=dashboard.slowest(shown),
+            heaviest=dashboard.heaviest(shown),
+            flags={r.submission: dashboard.flags(r) for r in shown},
+        )
     )
 
 

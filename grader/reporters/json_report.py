@@ -4,6 +4,7 @@ This is the full record (hidden checks included): it is for instructors and tool
 `dlgrade report` re-renders every other format from it. The schema is
 `grader/schemas/result.schema.json`, documented in docs/results.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,11 @@ def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "result.json"
     # a lone surrogate (a notebook's JSON may hold "\udc80") is written back as that escape
-    path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8", errors="backslashreplace")
+    path.write_text(
+        json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n",
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
     return path
 
 

@@ -9,15 +9,16 @@ problem becomes an extra testcase `dlgrade` with an <error>, so that it is never
 Every attribute and text is passed through `text.xml` before it is written: one control
 character or lone surrogate in a student's answer would otherwise make the whole file invalid.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from grader.i18n import t
-from grader.results import Result, Status
 from grader.reporters.text import xml
 from grader.reporters.view import student_view
+from grader.results import Result, Status
 
 
 def _detail(c, lang: str) -> str:
@@ -35,8 +36,12 @@ def _suite(result: Result, lang: str) -> ET.Element:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     suite = ET.Element("testsuite", name=result.submission, time=f"{result.resources.get('wall_s') or 0:g}")
     props = ET.SubElement(suite, "properties")
-    for name, value in (("assignment", result.assignment), ("score", result.score), ("max_score", result.max_score),
-                        ("isolated", result.sandbox.get("isolated", True) if result.sandbox else True)):
+    for name, value in (
+        ("assignment", result.assignment),
+        ("score", result.score),
+        ("max_score", result.max_score),
+        ("isolated", result.sandbox.get("isolated", True) if result.sandbox else True),
+    ):
         ET.SubElement(props, "property", name=name, value=str(value))
     notes = []
     for part in result.parts:
@@ -66,7 +71,9 @@ def _suite(result: Result, lang: str) -> ET.Element:
     for problem in result.problems:
         counts["tests"] += 1
         counts["errors"] += 1
-        case = ET.SubElement(suite, "testcase", classname=f"{result.submission}.dlgrade", name=problem.get("kind", "problem"))
+        case = ET.SubElement(
+            suite, "testcase", classname=f"{result.submission}.dlgrade", name=problem.get("kind", "problem")
+        )
         message = str(problem.get("message", ""))
         ET.SubElement(case, "error", message=(message.splitlines() or [""])[0], type="grader").text = message
     if notes:

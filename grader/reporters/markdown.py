@@ -5,6 +5,7 @@ Every field a student controls (names, titles, messages that quote answers, hint
 a filter of `text`: `cell` (Markdown shown as written: no link, image, HTML or table break),
 `html` (inside the `<summary>` HTML block) or `code` (an inline code span).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,17 +13,22 @@ from pathlib import Path
 import jinja2
 
 from grader.i18n import t
-from grader.results import Result
 from grader.reporters import text
 from grader.reporters.html import TEMPLATES
 from grader.reporters.view import grade_letter, student_view
+from grader.results import Result
 
 cell = text.markdown  # one line, shown as written, safe in a table cell
 
 
 def render_class(results: list[Result], lang: str = "en", pass_mark: float | None = None) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["cell"] = cell
     env.filters["html"] = text.markdown_html
     env.filters["code"] = text.markdown_code

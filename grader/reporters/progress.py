@@ -7,6 +7,7 @@ the scheduler: its pool starts submissions in the order given, `jobs` at a time.
 Submission names are shown through `text.console`: a name holding a terminal escape (ESC, a C1
 control, a bidi override) prints as `\x1b...`, never as a command to the terminal.
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,7 +30,7 @@ class Progress:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         self.started = time.monotonic()
         if self.tty and not self.quiet:
             self._ticker = threading.Thread(target=self._tick, daemon=True)

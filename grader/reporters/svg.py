@@ -1,4 +1,5 @@
 """Inline SVG charts (no scripts, no fonts, nothing fetched): training curves and a histogram."""
+
 from __future__ import annotations
 
 from html import escape
@@ -14,8 +15,7 @@ def curve(values: list[float], width: int = 320, height: int = 120, label: str =
     left, right, top, bottom = 40, 6, 8, 16
     step = (width - left - right) / (len(values) - 1)
     points = " ".join(
-        f"{left + i * step:.1f},{top + (hi - v) / span * (height - top - bottom):.1f}"
-        for i, v in enumerate(values)
+        f"{left + i * step:.1f},{top + (hi - v) / span * (height - top - bottom):.1f}" for i, v in enumerate(values)
     )
     return (
         f'<svg class="curve" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -47,7 +47,7 @@ def histogram(counts: list[int], labels: list[str], width: int = 480, height: in
         x = gap + i * (bar + gap)
         y = height - bottom - h
         parts.append(
-            f'<g><title>{escape(label)}: {n}</title>'
+            f"<g><title>{escape(label)}: {n}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="#2563eb"/>'
             f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" font-size="10" text-anchor="middle">{n if n else ""}</text>'
             f'<text x="{x + bar / 2:.1f}" y="{height - 6}" font-size="9" text-anchor="middle">{escape(label)}</text></g>'

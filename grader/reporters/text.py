@@ -5,6 +5,7 @@ Submission names, check messages (which quote answers), hints, `got` values and 
 messages all reach the machine formats. Each format escapes every string it writes with the
 function named for its reader here, so no field can be forgotten by a template.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,8 +44,10 @@ def visible(value, keep: str = "") -> str:
     stay. Japanese and every other printable script are kept as they are."""
     text = str(value)
     if keep:
-        return "".join(part if part in keep else invisible().sub(_escape, part)
-                       for part in re.split(f"([{re.escape(keep)}])", text))
+        return "".join(
+            part if part in keep else invisible().sub(_escape, part)
+            for part in re.split(f"([{re.escape(keep)}])", text)
+        )
     return invisible().sub(_escape, text)
 
 
@@ -103,4 +106,3 @@ def markdown_code(value) -> str:
     """An inline code span: shown literally; its content cannot close it or end the line."""
     text = visible(" ".join(str(value).split())).replace("`", "'")
     return f"`{text}`" if text else ""
-

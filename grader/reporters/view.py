@@ -3,6 +3,7 @@
 Every reporter that a person reads goes through `student_view(result, lang)`; the JSON record
 (the instructor's full copy) does not.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -20,8 +21,7 @@ def message(check: CheckResult, lang: str) -> str:
     template = entry.get(lang) or entry.get("en", "")
     try:
         # as t() does: stored arguments may hold a student's terminal escapes
-        return template.format(**{k: plain_text(v) if isinstance(v, str) else v
-                                  for k, v in check.message_args.items()})
+        return template.format(**{k: plain_text(v) if isinstance(v, str) else v for k, v in check.message_args.items()})
     except (KeyError, IndexError, ValueError, AttributeError):
         return check.message  # arguments were not all stored (e.g. not JSON-able): keep as graded
 

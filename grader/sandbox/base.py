@@ -12,18 +12,20 @@ Two implementations:
 Everything above this module (notebook execution, grading) talks only to the `Sandbox` protocol,
 so unit tests can swap in a fake.
 """
+
 from __future__ import annotations
 
 import os
 import resource
 import signal
 import subprocess
-import threading
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 GiB = 1024**3
 MiB = 1024**2
@@ -49,7 +51,7 @@ class Limits:
     copy_back_s: float = 60.0
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Limits":
+    def from_dict(cls, data: dict | None) -> Limits:
         """Build limits from an assignment's config; unknown keys are an error, not ignored."""
         data = dict(data or {})
         known = set(cls.__dataclass_fields__)
@@ -246,8 +248,6 @@ class Unsandboxed:
             "limits": limits.to_dict(),
             "caveats": ["no sandbox: the notebook ran with your own rights (--no-sandbox)"],
         }
-        outcome = run_process(
-            argv, cwd=workdir, env=env, limits=limits, timeout_s=timeout_s, sandbox_info=info
-        )
+        outcome = run_process(argv, cwd=workdir, env=env, limits=limits, timeout_s=timeout_s, sandbox_info=info)
         outcome.copy_back = keep_only(Path(workdir), keep, copy_limits(limits)).to_dict()
         return outcome

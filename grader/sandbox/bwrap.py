@@ -19,6 +19,7 @@ rest goes with the tmpfs. Without the tmpfs the same selection is made in place.
 Not root: bubblewrap makes a user namespace instead (`mode="userns"`); cgroups are usually not
 delegated to ordinary users, so limits fall back to rlimits and the outcome says so in caveats.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -31,16 +32,14 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from grader.sandbox.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
-from grader.intake.copyback import CopyLimits, CopyReport, copy_back, copy_limits, keep_only, remove_tree
 from grader.errors import SandboxUnavailable
-from grader.sandbox.seccomp import seccomp_program
+from grader.intake.copyback import CopyLimits, CopyReport, copy_back, copy_limits, keep_only, remove_tree
 from grader.sandbox.base import (
-    MiB,
     Limits,
+    MiB,
     ProcessOutcome,
     Sandbox,
     Unsandboxed,
@@ -48,6 +47,8 @@ from grader.sandbox.base import (
     run_process,
     set_rlimits,
 )
+from grader.sandbox.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
+from grader.sandbox.seccomp import seccomp_program
 
 __all__ = ["BubblewrapSandbox", "SandboxUnavailable", "make_sandbox", "seccomp_program", "NOBODY"]
 
@@ -123,9 +124,15 @@ class BubblewrapSandbox:
 
     def _namespace_args(self) -> list[str]:
         args = [
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--hostname", "sandbox",
-            "--die-with-parent", "--new-session",
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "sandbox",
+            "--die-with-parent",
+            "--new-session",
         ]
         if not self.as_root:
             args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
@@ -150,8 +157,7 @@ class BubblewrapSandbox:
     ) -> tuple[list[str], list[int]]:
         """The full bwrap command line for argv, and the file descriptors it reads (the
         generated /etc files and the seccomp program), which the caller must pass and close."""
-        binds = [(Path(sys.base_prefix), "--ro-bind"), (Path(sys.prefix), "--ro-bind"),
-                 (_PACKAGE_DIR, "--ro-bind")]
+        binds = [(Path(sys.base_prefix), "--ro-bind"), (Path(sys.prefix), "--ro-bind"), (_PACKAGE_DIR, "--ro-bind")]
         binds += [(Path(p), "--ro-bind") for p in ro_paths]
         binds.append((Path(workdir), "--bind"))
         bind_args = _bind_args(binds)  # first: it raises on a missing path, before fds exist
@@ -186,8 +192,14 @@ class BubblewrapSandbox:
         args.append("--")
         if self.as_root:
             args += [
-                self.setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+                self.setpriv,
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--no-new-privs",
+                "--",
             ]
         return args + list(argv), fds
 
@@ -239,7 +251,9 @@ class BubblewrapSandbox:
         if not self.as_root:
             caveats.append("not run as root: user-namespace mode; files are written with your own uid")
         if self.seccomp is None:
-            caveats.append(f"no seccomp filter for {platform.machine()}: keyrings, ptrace, vsock and other kernel calls are not denied")
+            caveats.append(
+                f"no seccomp filter for {platform.machine()}: keyrings, ptrace, vsock and other kernel calls are not denied"
+            )
         if not self._tmpfs_size:
             caveats.append("this bubblewrap cannot size a tmpfs: /tmp is bounded only by the memory limit")
         info = {
@@ -250,14 +264,19 @@ class BubblewrapSandbox:
             "cgroup": cgroup.version if cgroup else None,
             "caveats": caveats,
         }
-        full_env = {"PATH": f"{sys.prefix}/bin:{_DEFAULT_PATH}", "TMPDIR": "/tmp", **env,
-                    "HOME": str(home)}
+        full_env = {"PATH": f"{sys.prefix}/bin:{_DEFAULT_PATH}", "TMPDIR": "/tmp", **env, "HOME": str(home)}
         cmd, fds = self.command(argv, workdir=workdir, ro_paths=ro_paths, limits=limits)
         cmd = self._hide_args(cmd, fds)
         try:
             outcome = run_process(
-                cmd, cwd=workdir, env=full_env, limits=limits, timeout_s=timeout_s,
-                preexec=_preexec(limits, cgroup), sandbox_info=info, pass_fds=tuple(fds),
+                cmd,
+                cwd=workdir,
+                env=full_env,
+                limits=limits,
+                timeout_s=timeout_s,
+                preexec=_preexec(limits, cgroup),
+                sandbox_info=info,
+                pass_fds=tuple(fds),
             )
         finally:
             for fd in fds:
@@ -373,8 +392,9 @@ def mount_work_tmpfs(workdir: Path, size_bytes: int) -> None:
             os.rename(entry, keep / entry.name)
         options = f"size={size_bytes + used + MiB},nr_inodes={_MAX_WORK_INODES},mode=0755"
         try:
-            _libc_call("mount", b"dlgrade-work", os.fsencode(workdir), b"tmpfs",
-                       _MS_NOSUID | _MS_NODEV, options.encode())
+            _libc_call(
+                "mount", b"dlgrade-work", os.fsencode(workdir), b"tmpfs", _MS_NOSUID | _MS_NODEV, options.encode()
+            )
         except OSError:
             for entry in entries:
                 os.rename(keep / entry.name, entry)

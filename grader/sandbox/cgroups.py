@@ -17,6 +17,7 @@ The run's group is created *below* the group the grader itself is in (read from
 everything it starts. The child joins the group in `preexec` (before exec), so every process it
 forks is born inside and counted.
 """
+
 from __future__ import annotations
 
 import os
@@ -113,7 +114,7 @@ def _join(mount: tuple[str, str], path: str) -> Path | None:
     root = root.rstrip("/")
     if root and not (path == root or path.startswith(root + "/")):
         return None  # our group is outside what is mounted (a container's view)
-    return Path(mount_point) / path[len(root):].lstrip("/")
+    return Path(mount_point) / path[len(root) :].lstrip("/")
 
 
 def _unescape(field: str) -> str:
@@ -151,9 +152,7 @@ class RunCgroup:
     Use: `create_run_cgroup(...)`, call `join()` in the child before exec, then after the run
     `peak_memory_bytes()`, `oom_killed()`, and finally `close()` (kills what is left, removes)."""
 
-    def __init__(
-        self, version: str, memory_dir: Path | None, pids_dir: Path | None, cpu_dir: Path | None = None
-    ):
+    def __init__(self, version: str, memory_dir: Path | None, pids_dir: Path | None, cpu_dir: Path | None = None):
         self.version = version
         self.memory_dir = memory_dir
         self.pids_dir = pids_dir

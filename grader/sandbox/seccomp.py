@@ -24,6 +24,7 @@ what they leave open and makes each denial independent of the kernel's settings:
 Denied calls fail with EPERM (EAFNOSUPPORT for vsock, ENOSYS where the C library needs to fall
 back), as if the kernel lacked the permission or the call, so well-behaved libraries carry on.
 """
+
 from __future__ import annotations
 
 import platform
@@ -33,34 +34,78 @@ import sys
 # Numbers from the kernel's tables: arch/x86/entry/syscalls/syscall_64.tbl and, for aarch64,
 # include/uapi/asm-generic/unistd.h. aarch64 lacks the legacy calls (iopl, create_module, ...).
 _COMMON = {  # names whose numbers differ per architecture: (x86_64, aarch64)
-    "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),
-    "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
-    "kcmp": (312, 272), "move_pages": (279, 239), "migrate_pages": (256, 238),
-    "userfaultfd": (323, 282), "perf_event_open": (298, 241), "bpf": (321, 280),
+    "keyctl": (250, 219),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "kcmp": (312, 272),
+    "move_pages": (279, 239),
+    "migrate_pages": (256, 238),
+    "userfaultfd": (323, 282),
+    "perf_event_open": (298, 241),
+    "bpf": (321, 280),
     "fanotify_init": (300, 262),
-    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
-    "unshare": (272, 97), "setns": (308, 268),
-    "kexec_load": (246, 104), "kexec_file_load": (320, 294),
-    "init_module": (175, 105), "finit_module": (313, 273), "delete_module": (176, 106),
-    "clock_settime": (227, 112), "clock_adjtime": (305, 266), "settimeofday": (164, 170),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "chroot": (161, 51),
+    "unshare": (272, 97),
+    "setns": (308, 268),
+    "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294),
+    "init_module": (175, 105),
+    "finit_module": (313, 273),
+    "delete_module": (176, 106),
+    "clock_settime": (227, 112),
+    "clock_adjtime": (305, 266),
+    "settimeofday": (164, 170),
     "adjtimex": (159, 171),
-    "acct": (163, 89), "swapon": (167, 224), "swapoff": (168, 225), "reboot": (169, 142),
-    "syslog": (103, 116), "lookup_dcookie": (212, 18), "sethostname": (170, 161),
+    "acct": (163, 89),
+    "swapon": (167, 224),
+    "swapoff": (168, 225),
+    "reboot": (169, 142),
+    "syslog": (103, 116),
+    "lookup_dcookie": (212, 18),
+    "sethostname": (170, 161),
     "setdomainname": (171, 162),
-    "name_to_handle_at": (303, 264), "open_by_handle_at": (304, 265),
-    "quotactl": (179, 60), "nfsservctl": (180, 42), "vhangup": (153, 58),
+    "name_to_handle_at": (303, 264),
+    "open_by_handle_at": (304, 265),
+    "quotactl": (179, 60),
+    "nfsservctl": (180, 42),
+    "vhangup": (153, 58),
     # the calls with a special rule below
-    "socket": (41, 198), "clone": (56, 220), "personality": (135, 92),
+    "socket": (41, 198),
+    "clone": (56, 220),
+    "personality": (135, 92),
 }
 _SAME = {  # numbers shared by both tables (added after the tables were unified)
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-    "fspick": 433, "clone3": 435, "pidfd_getfd": 438, "process_madvise": 440,
-    "mount_setattr": 442, "quotactl_fd": 443,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "clone3": 435,
+    "pidfd_getfd": 438,
+    "process_madvise": 440,
+    "mount_setattr": 442,
+    "quotactl_fd": 443,
 }
 _X86_ONLY = {
-    "iopl": 172, "ioperm": 173, "uselib": 134, "ustat": 136, "sysfs": 139, "_sysctl": 156,
-    "create_module": 174, "get_kernel_syms": 177, "query_module": 178,
+    "iopl": 172,
+    "ioperm": 173,
+    "uselib": 134,
+    "ustat": 136,
+    "sysfs": 139,
+    "_sysctl": 156,
+    "create_module": 174,
+    "get_kernel_syms": 177,
+    "query_module": 178,
 }
 
 
@@ -155,6 +200,5 @@ def _assemble(prog: list[tuple]) -> bytes:
         return jump
 
     return b"".join(
-        struct.pack("=HBBI", code, offset(jt, i), offset(jf, i), k)
-        for i, (code, jt, jf, k) in enumerate(insns)
+        struct.pack("=HBBI", code, offset(jt, i), offset(jf, i), k) for i, (code, jt, jf, k) in enumerate(insns)
     )

@@ -9,14 +9,15 @@ raise when they did, so a breach also costs the submission its points and shows 
 `Host` carries the host-side targets (listening ports, canary files, other students' folders),
 which the test creates before the class is built.
 """
+
 from __future__ import annotations
 
 import base64
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
@@ -31,17 +32,14 @@ NOTHING = {SHAPES: 0, ACCURACY: 0, MODEL: 0}
 XD = "x = tf.placeholder(tf.float32, [None, 784])\nd = tf.placeholder(tf.float32, [None, 10])\n"
 CORRECT = XD + "W = tf.Variable(tf.random_normal([784, 10], stddev=0.01))\nb = tf.Variable(tf.zeros([10]))\n"
 # Right shapes, nothing learnt from the pixels: W stays 0, only the bias trains (~11 %).
-UNTRAINED = XD + (
-    "W = tf.Variable(tf.zeros([784, 10]), trainable=False)\n"
-    "b = tf.Variable(tf.zeros([10]))\n"
-)
+UNTRAINED = XD + ("W = tf.Variable(tf.zeros([784, 10]), trainable=False)\nb = tf.Variable(tf.zeros([10]))\n")
 WRONG_BIAS = XD + (
     "W = tf.Variable(tf.random_normal([784, 10], stddev=0.01))\n"
     "b = tf.Variable(tf.zeros([1]))  # one bias for every class\n"
 )
 
 # Attacks that can see their own success call _breach() before the answer is defined.
-PRELUDE = '''\
+PRELUDE = """\
 import os, sys, socket, time, json
 
 def _breach(what):
@@ -54,7 +52,7 @@ def _readable(path):
         return True
     except OSError:
         return False
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ class Case:
     messages: dict[str, str] = field(default_factory=dict)  # part -> text in a check message
     status: str | None = None  # the notebook's status in the result (finished, timeout, ...)
     # extra entries of the submission folder (links, FIFOs, other files), made after the notebook
-    plant: Callable[[Path, "Host"], None] | None = None
+    plant: Callable[[Path, Host], None] | None = None
     # the submission's own name in the class folder when it is not `name` (a folder named
     # index.html or --no-sandbox); a name ending in .ipynb is a notebook file, not a folder
     folder: str | None = None
@@ -112,7 +110,7 @@ def case(fn: Callable[[Host], Case]) -> Callable[[Host], Case]:
 # --- the network -------------------------------------------------------------------------------
 @case
 def net_tcp(h: Host) -> Case:
-    attack = f'''
+    attack = f"""
 for host in {list(h.addresses)!r}:
     try:
         conn = socket.create_connection((host, {h.tcp_port}), timeout=3)
@@ -120,26 +118,26 @@ for host in {list(h.addresses)!r}:
         continue
     conn.sendall(b"hello from the sandbox")
     _breach("tcp to " + host)
-'''
+"""
     return Case("net_tcp", FULL, vars=PRELUDE + attack + CORRECT, status="finished")
 
 
 @case
 def net_udp(h: Host) -> Case:
-    attack = f'''
+    attack = f"""
 for host in {list(h.addresses)!r}:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.sendto(b"hello from the sandbox", (host, {h.udp_port}))
     except OSError:
         pass
-'''
+"""
     return Case("net_udp", FULL, vars=PRELUDE + attack + CORRECT)
 
 
 @case
 def net_dns(h: Host) -> Case:
-    attack = '''
+    attack = """
 for name in ("pypi.org", "example.com"):
     try:
         socket.getaddrinfo(name, 443)
@@ -156,13 +154,13 @@ for server in ("8.8.8.8", "1.1.1.1", "127.0.0.53", "127.0.0.11"):
     except OSError:
         continue
     _breach("dns answer from " + server)
-'''
+"""
     return Case("net_dns", FULL, vars=PRELUDE + attack + CORRECT)
 
 
 @case
 def net_other_families(h: Host) -> Case:
-    attack = '''
+    attack = """
 for family, kind in ((40, socket.SOCK_STREAM), (socket.AF_PACKET, socket.SOCK_RAW)):  # 40: AF_VSOCK
     try:
         socket.socket(family, kind)
@@ -172,7 +170,7 @@ for family, kind in ((40, socket.SOCK_STREAM), (socket.AF_PACKET, socket.SOCK_RA
 interfaces = [name for _, name in socket.if_nameindex()]
 if interfaces != ["lo"]:
     _breach("network interfaces " + str(interfaces))
-'''
+"""
     return Case("net_other_families", FULL, vars=PRELUDE + attack + CORRECT)
 
 
@@ -181,7 +179,7 @@ if interfaces != ["lo"]:
 def read_solutions(h: Host) -> Case:
     files = [h.solutions_dir / f"mnist_1layer{s}" for s in (".checks.py", ".ipynb", ".thresholds.json")]
     files += [h.repo / "solutions/mnist_tf/mnist_1layer.checks.py", h.repo / "solutions/mnist_tf/mnist_1layer.ipynb"]
-    attack = f'''
+    attack = f"""
 for path in {[str(p) for p in files]!r}:
     if _readable(path):
         _breach("read " + path)
@@ -192,14 +190,14 @@ for folder in {[str(h.solutions_dir), str(h.repo)]!r}:
         continue
     if names & {{"solutions", "tests", "exercises", "mnist_1layer.checks.py"}}:
         _breach("listed " + folder)
-'''
+"""
     return Case("read_solutions", FULL, vars=PRELUDE + attack + CORRECT)
 
 
 @case
 def read_labels(h: Host) -> Case:
     files = [h.labels_dir / "mnist/y_holdout.npy", h.hidden_dir / "mnist/x_holdout.npy"]
-    attack = f'''
+    attack = f"""
 for path in {[str(p) for p in files]!r}:
     if _readable(path):
         _breach("read " + path)
@@ -208,13 +206,13 @@ for root, dirs, names in os.walk(cache):
     for name in names:
         if "holdout" in name:
             _breach("found " + os.path.join(root, name))
-'''
+"""
     return Case("read_labels", FULL, vars=PRELUDE + attack + CORRECT)
 
 
 @case
 def read_other_students(h: Host) -> Case:
-    attack = f'''
+    attack = f"""
 if _readable({str(h.other_submission)!r}) or _readable({str(h.other_artifacts / "W.npy")!r}):
     _breach("read another submission")
 try:
@@ -229,13 +227,13 @@ for pid in os.listdir("/proc"):  # the pid namespace shows only the sandbox's ow
         program = [a.rsplit(b"/", 1)[-1] for a in args[:3]]  # python -m pytest, pytest, dlgrade
         if b"pytest" in program or b"dlgrade" in program:
             _breach("saw the grader's process " + pid)
-'''
+"""
     return Case("read_other_students", FULL, vars=PRELUDE + attack + CORRECT)
 
 
 @case
 def read_host_files(h: Host) -> Case:
-    attack = f'''
+    attack = f"""
 for path in ({str(h.canary_dir / "secret.txt")!r}, "/etc/shadow", "/root/.bashrc", "/proc/1/environ"):
     if _readable(path):
         _breach("read " + path)
@@ -249,7 +247,7 @@ for become in (os.setuid, os.setgid):
     except OSError:
         continue
     _breach("became root")
-'''
+"""
     return Case("read_host_files", FULL, vars=PRELUDE + attack + CORRECT)
 
 
@@ -257,11 +255,15 @@ for become in (os.setuid, os.setgid):
 @case
 def write_outside(h: Host) -> Case:
     targets = [
-        h.canary_dir / "secret.txt", h.canary_dir / "new.txt", h.outdir / "planted.txt",
-        h.outdir / "write_outside" / "result.json", h.public_dir / "mnist" / "x_train.npy",
-        h.repo / "grader" / "planted.py", h.solutions_dir / "mnist_1layer.thresholds.json",
+        h.canary_dir / "secret.txt",
+        h.canary_dir / "new.txt",
+        h.outdir / "planted.txt",
+        h.outdir / "write_outside" / "result.json",
+        h.public_dir / "mnist" / "x_train.npy",
+        h.repo / "grader" / "planted.py",
+        h.solutions_dir / "mnist_1layer.thresholds.json",
     ]
-    attack = f'''
+    attack = f"""
 targets = {[str(p) for p in targets]!r}
 targets += [sys.prefix + "/lib/planted.py", "/usr/lib/planted", "/etc/planted", "../planted.txt", "/planted"]
 for path in targets:
@@ -277,14 +279,14 @@ except OSError:
     pass
 else:
     _breach("touched the canary")
-'''
+"""
     return Case("write_outside", FULL, vars=PRELUDE + attack + CORRECT)
 
 
 @case
 def plant_results(h: Host) -> Case:
     fake = {"score": 10, "max_score": 10, "tests": [{"name": "all", "score": 10, "max_score": 10}]}
-    attack = f'''
+    attack = f"""
 fake = json.dumps({fake!r})
 for path in ("result.json", "../result.json", "../../result.json", "../../../result.json",
              "results.json", "report.html", "/autograder/results/results.json",
@@ -297,14 +299,17 @@ for path in ("result.json", "../result.json", "../../result.json", "../../../res
 print(fake)
 print("DLGRADE-RESULT score=10/10 status=pass")
 raise NotImplementedError()
-'''
+"""
     return Case(
-        "plant_results", NOTHING, vars=PRELUDE + attack, messages={SHAPES: "not implemented", ACCURACY: "not implemented"}
+        "plant_results",
+        NOTHING,
+        vars=PRELUDE + attack,
+        messages={SHAPES: "not implemented", ACCURACY: "not implemented"},
     )
 
 
 # --- monkeypatching the kernel ---------------------------------------------------------------------
-FAKE_EXPORT = '''
+FAKE_EXPORT = """
 import numpy as np
 import grader.inside.kernel as _real_kernel
 _out = _real_kernel.outdir()
@@ -326,18 +331,22 @@ def _fake_export(part, values):
             saved[name] = "npy"
     with open(os.path.join(folder, "_export.json"), "w") as fh:
         json.dump({"saved": saved, "errors": {}}, fh)
-'''
+"""
 
 
 @case
 def fake_export(h: Host) -> Case:
     patch = FAKE_EXPORT + "_real_kernel.export = _fake_export\n"
-    return Case("fake_export", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"})
+    return Case(
+        "fake_export", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"}
+    )
 
 
 @case
 def fake_kernel_module(h: Host) -> Case:
-    patch = FAKE_EXPORT + '''
+    patch = (
+        FAKE_EXPORT
+        + """
 import types, grader
 fake = types.ModuleType("grader.inside.kernel")
 fake.export = _fake_export
@@ -346,7 +355,8 @@ fake.shape = _real_kernel.shape
 fake.outdir = lambda: _out
 sys.modules["grader.inside.kernel"] = fake
 grader.inside.kernel = fake
-'''
+"""
+    )
     return Case(
         "fake_kernel_module", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"}
     )
@@ -354,25 +364,27 @@ grader.inside.kernel = fake
 
 @case
 def patch_numpy(h: Host) -> Case:
-    patch = '''
+    patch = """
 import numpy as np
 _save = np.save
 np.mean = lambda *args, **kwargs: 1.0
 np.argmax = lambda a, *args, **kwargs: np.zeros(len(a), dtype=int)
 np.save = lambda file, arr, *args, **kwargs: _save(file, np.full(np.shape(arr), 0.5, np.float32), *args, **kwargs)
-'''
-    return Case("patch_numpy", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"})
+"""
+    return Case(
+        "patch_numpy", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"}
+    )
 
 
 @case
 def patch_builtins(h: Host) -> Case:
-    patch = '''
+    patch = """
 import builtins
 _float = float
 builtins.float = type("float", (_float,), {"__new__": lambda cls, value=0.0: _float.__new__(cls, 0.99)})
 _print = builtins.print
 builtins.print = lambda *args, **kwargs: _print("Generation: 100. 正解率 = 0.99")
-'''
+"""
     return Case(
         "patch_builtins", SHAPES_ONLY, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "below the pass line"}
     )
@@ -387,7 +399,10 @@ def os_exit_after_train(h: Host) -> Case:
 @case
 def os_exit_in_vars(h: Host) -> Case:
     return Case(
-        "os_exit_in_vars", NOTHING, vars=CORRECT + "import os\nos._exit(1)\n", status="dead",
+        "os_exit_in_vars",
+        NOTHING,
+        vars=CORRECT + "import os\nos._exit(1)\n",
+        status="dead",
         stopped={SHAPES: "kernel died in cell mnist1_vars", ACCURACY: "kernel died in cell mnist1_vars"},
     )
 
@@ -406,18 +421,30 @@ def kill_worker(h: Host) -> Case:
 @case
 def fake_record(h: Host) -> Case:
     forged = {
-        "status": "finished", "kernel_start_s": "soon",
-        "cells": [{"index": "0"}, "junk", {"index": 4, "grade_id": ["x"], "status": "ok", "seconds": 1e300,
-                                          "error": {"ename": 5, "traceback": "x" * 10**6}},
-                  {"index": 4}, {"index": 10**30, "status": "pwned"}, None],
+        "status": "finished",
+        "kernel_start_s": "soon",
+        "cells": [
+            {"index": "0"},
+            "junk",
+            {
+                "index": 4,
+                "grade_id": ["x"],
+                "status": "ok",
+                "seconds": 1e300,
+                "error": {"ename": 5, "traceback": "x" * 10**6},
+            },
+            {"index": 4},
+            {"index": 10**30, "status": "pwned"},
+            None,
+        ],
     }
-    attack = f'''
+    attack = f"""
 import signal
 with open("record.json", "w") as fh:
     json.dump({forged!r}, fh)
 os.kill(os.getppid(), signal.SIGKILL)
 time.sleep(5)
-'''
+"""
     return Case("fake_record", NOTHING, vars=PRELUDE + CORRECT + attack, stopped={SHAPES: "SIGKILL"})
 
 
@@ -426,7 +453,11 @@ time.sleep(5)
 def loop_before_train(h: Host) -> Case:
     # cell 5 of the student's notebook: intro, setup, task, vars, this loop
     return Case(
-        "loop_before_train", SHAPES_ONLY, vars=CORRECT, after_vars="while True:\n    pass\n", status="timeout",
+        "loop_before_train",
+        SHAPES_ONLY,
+        vars=CORRECT,
+        after_vars="while True:\n    pass\n",
+        status="timeout",
         stopped={ACCURACY: "timed out after 20 s in cell #5"},
     )
 
@@ -439,7 +470,10 @@ def loop_after_train(h: Host) -> Case:
 @case
 def sleep_in_vars(h: Host) -> Case:
     return Case(
-        "sleep_in_vars", NOTHING, vars=CORRECT + "import time\ntime.sleep(10**6)\n", status="timeout",
+        "sleep_in_vars",
+        NOTHING,
+        vars=CORRECT + "import time\ntime.sleep(10**6)\n",
+        status="timeout",
         stopped={SHAPES: "timed out after 20 s in cell mnist1_vars"},
     )
 
@@ -449,25 +483,29 @@ def sleep_in_vars(h: Host) -> Case:
 def memory_hog(h: Host) -> Case:
     hog = "import numpy as np\nhog = []\nwhile True:\n    hog.append(np.ones(16 * 2**20))  # 128 MiB, every page touched\n"
     return Case(
-        "memory_hog", SHAPES_ONLY, vars=CORRECT, after_vars=hog, status="dead",
+        "memory_hog",
+        SHAPES_ONLY,
+        vars=CORRECT,
+        after_vars=hog,
+        status="dead",
         stopped={ACCURACY: "killed: memory limit"},
     )
 
 
 @case
 def fork_bomb(h: Host) -> Case:
-    bomb = '''
+    bomb = """
 import subprocess, sys, time
 bomb = "import os, time\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        time.sleep(0.5)\\n"
 subprocess.Popen([sys.executable, "-c", bomb])
 time.sleep(5)
-'''
+"""
     return Case("fork_bomb", FULL, vars=CORRECT, after_train=bomb)
 
 
 @case
 def disk_fill(h: Host) -> Case:
-    fill = '''
+    fill = """
 import os
 chunk = b"\\1" * 2**20
 written = 0
@@ -481,27 +519,27 @@ for folder in (".", "/tmp", "/dev/shm", os.environ["HOME"], "artifacts"):
         except OSError:
             break
 print("wrote", written, "MiB")
-'''
+"""
     return Case("disk_fill", FULL, vars=CORRECT, after_train=fill)
 
 
 @case
 def deep_folders(h: Host) -> Case:
     # deeper than PATH_MAX and than Python's recursion limit: copying the folder back must cope
-    nest = '''
+    nest = """
 import os
 start = os.getcwd()
 for _ in range(3000):
     os.mkdir("d")
     os.chdir("d")
 os.chdir(start)
-'''
+"""
     return Case("deep_folders", FULL, vars=CORRECT, after_train=nest)
 
 
 @case
 def print_flood(h: Host) -> Case:
-    flood = '''
+    flood = """
 import os, sys
 line = "x" * (2**20 - 1)
 for _ in range(96):
@@ -510,14 +548,14 @@ for _ in range(96):
 for _ in range(96):
     os.write(1, b"y" * 2**20)
     os.write(2, b"z" * 2**20)
-'''
+"""
     return Case("print_flood", FULL, vars=CORRECT, after_train=flood)
 
 
 # --- planted artifacts ---------------------------------------------------------------------------
 @case
 def symlink_export(h: Host) -> Case:
-    plant = f'''
+    plant = f"""
 import os, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), "mnist1_accuracy")
 for name, target in (("W.npy", "/etc/shadow"), ("b.npy", {str(h.labels_dir / "mnist/y_holdout.npy")!r})):
@@ -525,29 +563,37 @@ for name, target in (("W.npy", "/etc/shadow"), ("b.npy", {str(h.labels_dir / "mn
     os.symlink(target, os.path.join(folder, name))
 # the worker writes the executed notebook last: make the grader read another student's instead
 os.symlink({str(h.other_artifacts.parent.parent / "executed.ipynb")!r}, "executed.ipynb")
-'''
+"""
     # the links never leave the sandbox: the part that names what of the run was not kept says so
-    return Case("symlink_export", {**SHAPES_ONLY, "mnist_1layer-output": 0}, vars=CORRECT, after_train=plant,
-                messages={"mnist_1layer-output": "symbolic link"})
+    return Case(
+        "symlink_export",
+        {**SHAPES_ONLY, "mnist_1layer-output": 0},
+        vars=CORRECT,
+        after_train=plant,
+        messages={"mnist_1layer-output": "symbolic link"},
+    )
 
 
 @case
 def symlink_dir_steal(h: Host) -> Case:
-    plant = f'''
+    plant = f"""
 import os, shutil, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), "mnist1_accuracy")
 shutil.rmtree(folder)
 os.symlink({str(h.steal_dir)!r}, folder)  # a folder of perfect-looking exports on the host
-'''
+"""
     return Case(
-        "symlink_dir_steal", {**SHAPES_ONLY, "mnist_1layer-output": 0}, vars=UNTRAINED, after_train=plant,
+        "symlink_dir_steal",
+        {**SHAPES_ONLY, "mnist_1layer-output": 0},
+        vars=UNTRAINED,
+        after_train=plant,
         messages={"mnist_1layer-output": "symbolic link"},
     )
 
 
 @case
 def pickle_export(h: Host) -> Case:
-    plant = f'''
+    plant = f"""
 import os, numpy as np, grader.inside.kernel as _k
 
 class Payload:
@@ -556,12 +602,14 @@ class Payload:
 
 folder = os.path.join(_k.outdir(), "mnist1_accuracy")
 np.save(os.path.join(folder, "W.npy"), np.array([Payload()], dtype=object), allow_pickle=True)
-'''
-    return Case("pickle_export", SHAPES_ONLY, vars=CORRECT, after_train=plant, messages={ACCURACY: "not a plain numeric array"})
+"""
+    return Case(
+        "pickle_export", SHAPES_ONLY, vars=CORRECT, after_train=plant, messages={ACCURACY: "not a plain numeric array"}
+    )
 
 
 def _plant_model(data: bytes) -> str:
-    return f'''
+    return f"""
 import os, json, base64, grader.inside.kernel as _k
 folder = os.path.join(_k.outdir(), "mnist1_model")
 os.makedirs(folder, exist_ok=True)
@@ -569,7 +617,7 @@ with open(os.path.join(folder, "model.keras"), "wb") as fh:
     fh.write(base64.b64decode({base64.b64encode(data).decode()!r}))
 with open(os.path.join(folder, "_models.json"), "w") as fh:
     json.dump({{"saved": {{"model": "keras"}}, "errors": {{}}}}, fh)
-'''
+"""
 
 
 @case
@@ -583,7 +631,11 @@ def lambda_keras(h: Host) -> Case:
 def plain_keras(h: Host) -> Case:
     # A built-in model is evaluated for real (in a fresh sandbox): it predicts, and predicts badly.
     return Case(
-        "plain_keras", FULL, vars=CORRECT, after_train=_plant_model(h.plain_model), messages={MODEL: "below the pass line"}
+        "plain_keras",
+        FULL,
+        vars=CORRECT,
+        after_train=_plant_model(h.plain_model),
+        messages={MODEL: "below the pass line"},
     )
 
 
@@ -591,8 +643,11 @@ def plain_keras(h: Host) -> Case:
 @case
 def malformed_json(h: Host) -> Case:
     return Case(
-        "malformed_json", NOTHING, raw=lambda nb: nbformat.writes(nb).encode()[:2000],
-        messages={SHAPES: "not a Jupyter notebook"}, status="invalid",
+        "malformed_json",
+        NOTHING,
+        raw=lambda nb: nbformat.writes(nb).encode()[:2000],
+        messages={SHAPES: "not a Jupyter notebook"},
+        status="invalid",
     )
 
 

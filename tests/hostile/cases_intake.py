@@ -4,13 +4,27 @@ Each case plants entries in its submission folder after the notebook is written 
 all keep symbolic links; tar makes FIFOs). Intake reads regular files only, from inside the
 submission, and names what it refused in the part `submission-files` (0 points).
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
 
-from hostile.cases import FULL, NOTHING, SHAPES, ACCURACY, MODEL, NOTEBOOK, PRELUDE, CORRECT, UNTRAINED, Case, Host, case  # noqa: F401
+from hostile.cases import (  # noqa: F401
+    ACCURACY,
+    CORRECT,
+    FULL,
+    MODEL,
+    NOTEBOOK,
+    NOTHING,
+    PRELUDE,
+    SHAPES,
+    UNTRAINED,
+    Case,
+    Host,
+    case,
+)
 
 FILES = "submission-files"  # the part that lists what intake did not read
 LINK = "is a symbolic link: not read"
@@ -20,6 +34,7 @@ def _replace_notebook_with_link(target: Path):
     def plant(folder: Path, host: Host) -> None:
         (folder / NOTEBOOK).unlink()
         (folder / NOTEBOOK).symlink_to(target)
+
     return plant
 
 
@@ -27,9 +42,12 @@ def _replace_notebook_with_link(target: Path):
 def intake_link_to_solution(h: Host) -> Case:
     # the notebook is a link to the reference solution: graded, it would score full marks
     return Case(
-        "intake_link_to_solution", NOTHING, vars=CORRECT,
+        "intake_link_to_solution",
+        NOTHING,
+        vars=CORRECT,
         plant=_replace_notebook_with_link(h.solutions_dir / NOTEBOOK),
-        messages={SHAPES: LINK, ACCURACY: LINK}, status="refused",
+        messages={SHAPES: LINK, ACCURACY: LINK},
+        status="refused",
     )
 
 
@@ -37,9 +55,12 @@ def intake_link_to_solution(h: Host) -> Case:
 def intake_link_to_host_file(h: Host) -> Case:
     # read as a notebook, a host file's first bytes would reach the report in the parse error
     return Case(
-        "intake_link_to_host_file", NOTHING, vars=CORRECT,
+        "intake_link_to_host_file",
+        NOTHING,
+        vars=CORRECT,
         plant=_replace_notebook_with_link(h.canary_dir / "secret.txt"),
-        messages={SHAPES: LINK, ACCURACY: LINK}, status="refused",
+        messages={SHAPES: LINK, ACCURACY: LINK},
+        status="refused",
     )
 
 
@@ -51,8 +72,12 @@ def intake_fifo_notebook(h: Host) -> Case:
         os.mkfifo(folder / NOTEBOOK)
 
     return Case(
-        "intake_fifo_notebook", NOTHING, vars=CORRECT, plant=plant,
-        messages={SHAPES: "not a regular file", ACCURACY: "not a regular file"}, status="refused",
+        "intake_fifo_notebook",
+        NOTHING,
+        vars=CORRECT,
+        plant=plant,
+        messages={SHAPES: "not a regular file", ACCURACY: "not a regular file"},
+        status="refused",
     )
 
 
@@ -65,8 +90,12 @@ def intake_linked_folder(h: Host) -> Case:
         (folder / "reference").symlink_to(host.solutions_dir)
 
     return Case(
-        "intake_linked_folder", {SHAPES: 4, ACCURACY: 0, MODEL: 0, FILES: 0}, vars=UNTRAINED, plant=plant,
-        messages={ACCURACY: "below the pass line", FILES: "reference " + LINK}, status="finished",
+        "intake_linked_folder",
+        {SHAPES: 4, ACCURACY: 0, MODEL: 0, FILES: 0},
+        vars=UNTRAINED,
+        plant=plant,
+        messages={ACCURACY: "below the pass line", FILES: "reference " + LINK},
+        status="finished",
     )
 
 
@@ -84,8 +113,12 @@ def intake_junk_beside_the_notebook(h: Host) -> Case:
         (folder / "sub" / "shadow.ipynb").symlink_to("/etc/shadow")
 
     return Case(
-        "intake_junk_beside_the_notebook", {**FULL, FILES: 0}, vars=CORRECT, plant=plant,
-        messages={FILES: "notes.ipynb " + LINK}, status="finished",
+        "intake_junk_beside_the_notebook",
+        {**FULL, FILES: 0},
+        vars=CORRECT,
+        plant=plant,
+        messages={FILES: "notes.ipynb " + LINK},
+        status="finished",
     )
 
 
@@ -97,6 +130,10 @@ def intake_top_level_link(h: Host) -> Case:
         folder.symlink_to(host.solutions_dir)
 
     return Case(
-        "intake_top_level_link", NOTHING, vars=CORRECT, plant=plant,
-        messages={SHAPES: "intake_top_level_link " + LINK}, status="refused",
+        "intake_top_level_link",
+        NOTHING,
+        vars=CORRECT,
+        plant=plant,
+        messages={SHAPES: "intake_top_level_link " + LINK},
+        status="refused",
     )

@@ -5,13 +5,16 @@ The kernel cases call the system calls that the filter denies (grader/seccomp.py
 The copy-back case leaves links, FIFOs, sparse and hard-linked files for the grader to copy;
 only regular files within the caps come back, named in the part `mnist_1layer-output`.
 """
+
 from __future__ import annotations
 
-from hostile.cases import FULL, NOTHING, SHAPES, ACCURACY, MODEL, NOTEBOOK, PRELUDE, CORRECT, Case, Host, case  # noqa: F401
+from hostile.cases import ACCURACY, CORRECT, FULL, MODEL, NOTEBOOK, NOTHING, PRELUDE, SHAPES, Case, Host, case  # noqa: F401
 
 OUTPUT = "mnist_1layer-output"  # the part that names what of a run was not kept
 
-SYSCALLS = PRELUDE + '''
+SYSCALLS = (
+    PRELUDE
+    + """
 import ctypes, platform
 from grader.sandbox.seccomp import syscall_numbers  # the kernel's numbers for this machine
 
@@ -28,14 +31,15 @@ def _must_fail(what, name, *args):
     rc, err = _sys(name, *args)
     if rc != -1:
         _breach(what + " (" + name + " returned " + str(rc) + ")")
-'''
+"""
+)
 
 
 @case
 def kernel_keyrings(h: Host) -> Case:
     # The grader's session keyring (an SSH login has one) is shared with every process it
     # starts; uid 65534's user keyring outlives a run, so it could carry data to the next one.
-    attack = '''
+    attack = """
 buf = ctypes.create_string_buffer(4096)
 _must_fail("joined the session keyring", "keyctl", 0, -3, 1)  # KEYCTL_GET_KEYRING_ID, create
 _must_fail("listed the session keyring", "keyctl", 11, -3, buf, 4096)  # KEYCTL_READ
@@ -43,7 +47,7 @@ _must_fail("listed the user keyring", "keyctl", 11, -4, buf, 4096)
 _must_fail("searched for a key", "request_key", b"user", b"dlgrade-secret", None, 0)
 _must_fail("left a note for the next run", "add_key", b"user", b"note-for-the-next-run", b"hi", 2, -4)
 _must_fail("joined a new session keyring", "keyctl", 1, None)  # KEYCTL_JOIN_SESSION_KEYRING
-'''
+"""
     return Case("kernel_keyrings", FULL, vars=SYSCALLS + attack + CORRECT, status="finished")
 
 
@@ -51,7 +55,7 @@ _must_fail("joined a new session keyring", "keyctl", 1, None)  # KEYCTL_JOIN_SES
 def kernel_ptrace_parent(h: Host) -> Case:
     # The kernel's parent is the worker that writes the record: attaching to it, reading its
     # memory or taking its file descriptors would let the notebook forge its own grade.
-    attack = '''
+    attack = """
 ppid = os.getppid()
 _must_fail("attached to the worker", "ptrace", 16, ppid, 0, 0)  # PTRACE_ATTACH
 _must_fail("seized the worker", "ptrace", 0x4206, ppid, 0, 0)  # PTRACE_SEIZE
@@ -74,14 +78,14 @@ _must_fail("wrote the worker's memory", "process_vm_writev", ppid, ctypes.byref(
 pidfd = os.pidfd_open(ppid)
 _must_fail("took the worker's record file", "pidfd_getfd", pidfd, 1, 0)
 _must_fail("compared files with the worker", "kcmp", os.getpid(), ppid, 0, 0, 0)  # KCMP_FILE
-'''
+"""
     return Case("kernel_ptrace_parent", FULL, vars=SYSCALLS + attack + CORRECT, status="finished")
 
 
 @case
 def kernel_unshare(h: Host) -> Case:
     # A new user namespace gives every capability inside it: the usual way into kernel bugs.
-    attack = '''
+    attack = """
 NEWUSER, NEWNS, NEWNET, NEWPID, NEWIPC, NEWUTS, NEWCGROUP = (0x10000000, 0x00020000, 0x40000000,
                                                              0x20000000, 0x08000000, 0x04000000, 0x02000000)
 for flags in (NEWUSER, NEWUSER | NEWNS, NEWUSER | NEWNET, NEWNS, NEWNET, NEWPID, NEWIPC, NEWUTS, NEWCGROUP, 0):
@@ -92,13 +96,13 @@ for ns in ("net", "mnt", "user", "pid"):
 # clone with a new namespace, as a fork would (SIGCHLD as the exit signal)
 _must_fail("cloned into a new user namespace", "clone", NEWUSER | 17, 0, 0, 0, 0)
 _must_fail("clone3 answered", "clone3", 0, 0)
-'''
+"""
     return Case("kernel_unshare", FULL, vars=SYSCALLS + attack + CORRECT, status="finished")
 
 
 @case
 def kernel_mount(h: Host) -> Case:
-    attack = f'''
+    attack = f"""
 _sys("unshare", 0x10000000 | 0x00020000)  # a user and mount namespace first, where mounting is allowed
 _must_fail("mounted a tmpfs", "mount", b"none", b"/tmp", b"tmpfs", 0, None)
 _must_fail("bind-mounted the canary", "mount", {str(h.canary_dir).encode()!r}, b"/tmp", None, 0x1000, None)
@@ -111,14 +115,14 @@ _must_fail("picked a mount", "fspick", -100, b"/", 0)
 _must_fail("changed mount flags", "mount_setattr", -100, b"/", 0, None, 0)
 _must_fail("changed root", "chroot", b"/tmp")
 _must_fail("pivoted root", "pivot_root", b"/tmp", b"/tmp")
-'''
+"""
     return Case("kernel_mount", FULL, vars=SYSCALLS + attack + CORRECT, status="finished")
 
 
 @case
 def kernel_surface(h: Host) -> Case:
     # calls a notebook never needs, each a known way into kernel bugs or the machine's state
-    attack = '''
+    attack = """
 attr = ctypes.create_string_buffer(128)
 attr[0:4] = (1).to_bytes(4, "little")  # PERF_TYPE_SOFTWARE, config 0: cpu-clock of itself
 attr[4:8] = (128).to_bytes(4, "little")
@@ -133,7 +137,7 @@ _must_fail("set the clock", "settimeofday", None, None)
 _must_fail("opened a file by handle", "open_by_handle_at", -100, attr, 0)
 _must_fail("loaded a module", "finit_module", -1, b"", 0)
 _must_fail("turned on accounting", "acct", None)
-'''
+"""
     return Case("kernel_surface", FULL, vars=SYSCALLS + attack + CORRECT, status="finished")
 
 
@@ -141,7 +145,7 @@ _must_fail("turned on accounting", "acct", None)
 def copyback_junk(h: Host) -> Case:
     # What the grader copies back: a sparse file that reads as hundreds of MiB, hundreds of hard
     # links to it, links to host files (in the export folder too), a FIFO, a socket.
-    junk = f'''
+    junk = f"""
 import os, socket, grader.inside.kernel as _k
 out = _k.outdir()
 def sparse(path):
@@ -165,8 +169,12 @@ for name, target in (("shadow", "/etc/shadow"), ("solution.ipynb", {str(h.soluti
 os.symlink("/etc", "etc-link")
 os.mkfifo(os.path.join(out, "fifo"))
 socket.socket(socket.AF_UNIX).bind(os.path.join(out, "sock"))
-'''
+"""
     return Case(
-        "copyback_junk", {**FULL, OUTPUT: 0}, vars=CORRECT, after_train=junk, status="finished",
+        "copyback_junk",
+        {**FULL, OUTPUT: 0},
+        vars=CORRECT,
+        after_train=junk,
+        status="finished",
         messages={OUTPUT: "is a symbolic link: not kept"},
     )
