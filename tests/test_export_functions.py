@@ -54,6 +54,10 @@ def misspelt_helper(W):
     return kernel.shpe(W)
 
 
+def positional_only(W, /):
+    return W
+
+
 def star(*args):
     return args
 
@@ -123,6 +127,7 @@ def test_a_list_is_named_by_the_functions_and_a_dict_by_its_keys_with_strings_ke
         (lambda W: W, "lambda"),
         (make_closure(), "inside another function"),
         (star, r"\*args"),
+        (positional_only, "positional-only"),
         (generator, "generator"),
         (default_not_data, "not plain data"),
         (decorated, "decorator"),

@@ -88,6 +88,8 @@ def export_function(fn, label: str) -> ExportFunction:
     node = tree.body[0] if len(tree.body) == 1 else None
     if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
         raise refuse("its source is not one def statement")
+    if node.args.posonlyargs:
+        raise refuse("positional-only parameters (before /) cannot be passed by name; drop the /")
     if node.decorator_list:
         raise refuse("a decorator would not run in the student's kernel; remove it")
     constants = _constants(fn, refuse)
@@ -95,7 +97,7 @@ def export_function(fn, label: str) -> ExportFunction:
     node.args.kw_defaults = [None] * len(node.args.kwonlyargs)
     source = ast.unparse(node) + "\n"
     _refuse_outside_names(source, fn.__name__, refuse)
-    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
+    params = [a.arg for a in (*node.args.args, *node.args.kwonlyargs)]
     variables = tuple(p for p in params if p not in constants)
     return ExportFunction(name=fn.__name__, source=source, variables=variables, constants=constants, where=at)
 
