@@ -243,7 +243,7 @@ def test_the_report_says_which_variable_the_notebook_does_not_define(tmp_path):
 
 # --- in a real kernel, in the sandbox ---------------------------------------------------------------
 
-REAL_CHECKS = '''
+REAL_CHECKS = """
 from grader.assignment import Limits, Part, Setup
 from grader.checks import Equals
 from grader.inside import kernel
@@ -266,15 +266,16 @@ def b_value(b):
 PARTS = [Part(id="p", title="p", cells=["vars"], exports=[W_shape, n_rows, b_value],
               checks=[Equals("W_shape", 1, expected=[3, 2]), Equals("n_rows", 1, expected=3),
                       Equals("b_value", 1, expected=1)])]
-'''
+"""
 
 
 @pytest.mark.slow
 def test_in_a_real_kernel_student_names_do_not_reach_the_export_and_a_missing_variable_is_named(tmp_path):
+    from toy import _cell
+
     from grader.notebook.release import release_assignment
     from grader.pipeline.execution import SandboxedRunner
     from grader.sandbox.bwrap import make_sandbox
-    from toy import _cell
 
     sol = tmp_path / "solutions/real"
     sol.mkdir(parents=True)
