@@ -5,6 +5,7 @@ objects into plain data files (arrays as .npy, the rest as JSON, Keras models as
 trusted process checks against data the kernel never saw. Imports stay light (no TensorFlow
 unless the notebook uses it).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -389,8 +390,15 @@ def _run_source(source: str) -> None:
         exec(compile(transform(source), "<retrain>", "exec"), namespace)
 
 
-def retrain(part: str, seeds: list, cells: list, models: dict, until=None,
-            budget_s: float = 60.0, notebook_budget_s: float | None = None) -> None:
+def retrain(
+    part: str,
+    seeds: list,
+    cells: list,
+    models: dict,
+    until=None,
+    budget_s: float = 60.0,
+    notebook_budget_s: float | None = None,
+) -> None:
     """Run a part's cells again from each seed (spec.Retrain), saving each run's models as
     `<name>__seed<seed>`, until `until()` is true. A run starts only if the longest run so far
     (the first: the cells' own time) fits in what is left of `budget_s` and of the notebook's

@@ -3,6 +3,7 @@
 `NotebookRunner` is the seam between grading logic and processes: `SandboxedRunner` runs the
 worker (`grader.inside.worker`) through a `Sandbox`; unit tests use a fake that writes artifacts.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,8 +40,10 @@ def thunk_source(value) -> str:
     student's namespace, as written; a function from the checks file (ExportFunction) is defined
     apart from it by `function_export`, which passes it the student's variables by name."""
     if isinstance(value, ExportFunction):
-        return (f"_dlgrade_kernel.function_export({value.source!r}, {value.name!r}, "
-                f"{list(value.variables)!r}, {value.constants!r})")
+        return (
+            f"_dlgrade_kernel.function_export({value.source!r}, {value.name!r}, "
+            f"{list(value.variables)!r}, {value.constants!r})"
+        )
     return f"lambda: ({value})"
 
 
@@ -66,7 +69,7 @@ def part_sources(nb: NotebookNode, part) -> list[str]:
     if not wanted or part.export_after not in ids:
         return []
     first, last = min(ids.index(g) for g in wanted), ids.index(part.export_after)
-    return [c.source for c in nb.cells[first:last + 1] if c.cell_type == "code"]
+    return [c.source for c in nb.cells[first : last + 1] if c.cell_type == "code"]
 
 
 def retrain_source(part, sources: list[str], limits) -> str:
@@ -220,7 +223,6 @@ class SandboxedRunner:
             executed_path=executed if _is_regular_file(executed) else None,
             artifacts_dir=artifacts_dir,
         )
-
 
     def evaluate(self, spec, part_data, eval_dir, hidden, limits) -> dict:
         from grader.pipeline.evaluate import run_evaluations

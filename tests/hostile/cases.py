@@ -359,9 +359,7 @@ grader.inside.kernel = fake
     )
     # The export cells call the real module's function_export (export functions of the checks
     # file), which the fake lacks: the notebook stops there, and even the shapes earn nothing.
-    return Case(
-        "fake_kernel_module", NOTHING, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "did not run"}
-    )
+    return Case("fake_kernel_module", NOTHING, vars=PRELUDE + UNTRAINED + patch, messages={ACCURACY: "did not run"})
 
 
 @case
