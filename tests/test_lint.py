@@ -266,3 +266,16 @@ def test_release_calibrate_and_grade_stop_on_lint_errors(toy, tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"{path}:1: unknown framework 'kears'" in err and "fix them first" in err
     assert not (tmp_path / "ex2").exists() and not out.exists()
+
+
+def test_the_line_of_an_error_is_found_when_the_path_is_relative(tmp_path, monkeypatch):
+    from grader.assignment.source import error_line
+
+    checks = tmp_path / "x.checks.py"
+    checks.write_text("A = 1\n\nraise ValueError('here')\n")
+    try:
+        exec(compile(checks.read_text(), str(checks), "exec"), {})
+    except ValueError as exc:
+        monkeypatch.chdir(tmp_path)
+        assert error_line(exc, Path("x.checks.py")) == 3
+        assert error_line(exc, checks) == 3

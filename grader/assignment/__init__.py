@@ -4,6 +4,7 @@ from `solutions/<assignment>/`.
 Checks files import what they declare from here:
 `from grader.assignment import Evaluate, Limits, Part, Retrain, Setup`.
 """
+
 from grader.assignment.spec import Evaluate, Part, Retrain, Setup
 from grader.sandbox.base import Limits
 

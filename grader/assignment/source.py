@@ -13,11 +13,12 @@ from pathlib import Path
 def error_line(exc: BaseException, path: Path) -> int | None:
     """The line of `path` where `exc` was raised (its deepest frame in that file), or the line a
     SyntaxError names in it."""
-    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == Path(path):
+    target = Path(path).resolve()  # tracebacks name files absolute, a command line may not
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == target:
         return exc.lineno
     line = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename) == Path(path):
+        if Path(frame.filename).resolve() == target:
             line = frame.lineno
     return line
 

@@ -19,15 +19,17 @@ that the grader runs in the student's kernel after the part's last cell, with th
 variables their parameters name; the value is saved as data (arrays as .npy, the rest as JSON)
 and checks read only that data.
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import nbformat
 
@@ -176,30 +178,44 @@ def setup_problems(value: Any) -> list[SetupProblem]:
 def _field_problems(framework: Any, limits: Any, slack: Any) -> list[SetupProblem]:
     problems = []
     if framework not in FRAMEWORKS:
-        problems.append(SetupProblem(
-            "framework",
-            f"unknown framework {framework!r}{closest(framework, FRAMEWORKS)}; write one of {', '.join(map(repr, FRAMEWORKS))}",
-        ))
+        problems.append(
+            SetupProblem(
+                "framework",
+                f"unknown framework {framework!r}{closest(framework, FRAMEWORKS)}; write one of {', '.join(map(repr, FRAMEWORKS))}",
+            )
+        )
     if limits is None or isinstance(limits, dict):
         known = [f.name for f in fields(Limits)]
         for k, v in (limits or {}).items():
             if k not in known:
-                problems.append(SetupProblem("limits", f"unknown limits key {k!r}{closest(k, known)}; known: {', '.join(known)}", str(k)))
+                problems.append(
+                    SetupProblem(
+                        "limits", f"unknown limits key {k!r}{closest(k, known)}; known: {', '.join(known)}", str(k)
+                    )
+                )
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                 problems.append(SetupProblem("limits", f"limits {k!r} must be a positive number, not {v!r}", k))
     elif not isinstance(limits, Limits):
         problems.append(SetupProblem("limits", f"limits must be Limits(...) or a dict, not {type(limits).__name__}"))
     if not isinstance(slack, dict):
-        problems.append(SetupProblem("slack", f"slack must be a dict {{metric: (relative, absolute)}}, not {type(slack).__name__}"))
+        problems.append(
+            SetupProblem("slack", f"slack must be a dict {{metric: (relative, absolute)}}, not {type(slack).__name__}")
+        )
         return problems
     for metric, pair in slack.items():
-        numbers = isinstance(pair, (tuple, list)) and len(pair) == 2 and all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in pair
+        numbers = (
+            isinstance(pair, (tuple, list))
+            and len(pair) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in pair)
         )
         if not numbers:
-            problems.append(SetupProblem(
-                "slack", f"slack for {metric!r} must be a pair (relative, absolute) of numbers >= 0, not {pair!r}", str(metric)
-            ))
+            problems.append(
+                SetupProblem(
+                    "slack",
+                    f"slack for {metric!r} must be a pair (relative, absolute) of numbers >= 0, not {pair!r}",
+                    str(metric),
+                )
+            )
     return problems
 
 

@@ -2,10 +2,11 @@
 GoogLeNet and ResNet, three free-text answers scored by concept rubrics) and multiple-choice
 questions on the same models. Answers are read from the notebook's markdown cells; rubrics and
 answer keys live in `rubrics.json` beside this file, which students never get."""
+
 from pathlib import Path
 
-from grader.checks import QuizAnswer
 from grader.assignment import Limits, Part, Setup
+from grader.checks import QuizAnswer
 from grader.checks.quiz import load_rubrics
 
 SETUP = Setup(framework="numpy", limits=Limits(cell_timeout_s=30, notebook_timeout_s=60))
@@ -51,9 +52,7 @@ PARTS = [
 _VGG_AS_RESNET = (
     "スキップコネクションで入力を出力に足す残差接続を使い、勾配消失を防いで非常に深いネットワークでも学習できる。"
 )
-_RESNET_AS_VGG = (
-    "3x3 の畳み込みと max pooling を積み重ねたシンプルな構成で、パラメータ数が多い。"
-)
+_RESNET_AS_VGG = "3x3 の畳み込みと max pooling を積み重ねたシンプルな構成で、パラメータ数が多い。"
 _VAGUE = "画像認識のコンテストで好成績を収めた有名なモデル。"
 MUTANTS = {
     # the VGG and ResNet answers swapped: each describes the other model

@@ -5,6 +5,7 @@ Q-learning is graded on data, never on printed output: the Q-table's shape and s
 student's epsilon-greedy choice and Q update called by the grader on fixed inputs, and the
 learned greedy policy, whose exact value this file computes on the known MDP (policy evaluation
 by a linear solve) and compares with the optimal value."""
+
 from pathlib import Path
 
 import nbformat
@@ -69,10 +70,12 @@ def optimal_values(gamma: float = GAMMA, sweeps: int = 200) -> np.ndarray:
     """V* by value iteration (exact to float precision on this small, loop-free-optimal world)."""
     V = np.zeros(N_STATES)
     for _ in range(sweeps):
-        V = np.array([
-            max(r + gamma * V[s2] for s2, r in (_step(s, a) for a in range(N_ACTIONS))) if _active(s) else 0.0
-            for s in range(N_STATES)
-        ])
+        V = np.array(
+            [
+                max(r + gamma * V[s2] for s2, r in (_step(s, a) for a in range(N_ACTIONS))) if _active(s) else 0.0
+                for s in range(N_STATES)
+            ]
+        )
     return V
 
 
@@ -130,7 +133,10 @@ def updated_q_terminal(q_update, q=UPDATE_Q, done=True):
 
 QUIZ_CELLS = {
     "rl_explore_exploit": ("rl_explore_exploit_answer", {"en": "Exploration vs exploitation", "ja": "探索と利用"}),
-    "rl_state_vs_action_value": ("rl_state_vs_action_value_answer", {"en": "State value vs action value", "ja": "状態価値と行動価値"}),
+    "rl_state_vs_action_value": (
+        "rl_state_vs_action_value_answer",
+        {"en": "State value vs action value", "ja": "状態価値と行動価値"},
+    ),
     "rl_q_learning": ("rl_q_learning_answer", {"en": "Q-learning", "ja": "Q学習"}),
     "rl_policy_gradient": ("rl_policy_gradient_answer", {"en": "The policy gradient theorem", "ja": "方策勾配定理"}),
 }
@@ -148,6 +154,7 @@ def _quiz(question: str, cell: str) -> QuizAnswer:
 
 
 _STUDENT_CELLS = ["rl_q_init", "rl_choose_action", "rl_q_update", "rl_policy"]
+
 
 def Q_shape(Q):
     import numpy as np
@@ -197,12 +204,26 @@ PARTS = [
         cells=["rl_q_init"],
         exports=[Q_shape, Q_abs_sum],
         checks=[
-            Shape("Q", 1, expected=[N_STATES, N_ACTIONS], export="Q_shape",
-                  hint={"en": "one row per state, one column per action: (env.n_states, env.n_actions)",
-                        "ja": "状態ごとに 1 行、行動ごとに 1 列です: (env.n_states, env.n_actions)"}),
-            Equals("Q before learning (sum of |Q|)", 1, expected=0.0, export="Q_abs_sum",
-                   hint={"en": "start from a table of zeros: np.zeros(...)",
-                         "ja": "すべて 0 の表から始めます: np.zeros(...)"}),
+            Shape(
+                "Q",
+                1,
+                expected=[N_STATES, N_ACTIONS],
+                export="Q_shape",
+                hint={
+                    "en": "one row per state, one column per action: (env.n_states, env.n_actions)",
+                    "ja": "状態ごとに 1 行、行動ごとに 1 列です: (env.n_states, env.n_actions)",
+                },
+            ),
+            Equals(
+                "Q before learning (sum of |Q|)",
+                1,
+                expected=0.0,
+                export="Q_abs_sum",
+                hint={
+                    "en": "start from a table of zeros: np.zeros(...)",
+                    "ja": "すべて 0 の表から始めます: np.zeros(...)",
+                },
+            ),
         ],
     ),
     Part(
@@ -212,12 +233,26 @@ PARTS = [
         after="rl_show",  # probed after training, so the probes' random draws change nothing
         exports=[greedy_actions, explore_actions],
         checks=[
-            Equals("actions chosen with epsilon = 0", 1, expected=[1, 3, 0], export="greedy_actions",
-                   hint={"en": "with probability 1 - epsilon take the best action: np.argmax(Q[state])",
-                         "ja": "確率 1 - epsilon で最良の行動を選びます: np.argmax(Q[state])"}),
-            Equals("actions seen in 400 choices with epsilon = 1", 1, expected=[0, 1, 2, 3], export="explore_actions",
-                   hint={"en": "with probability epsilon take a random action among all n_actions",
-                         "ja": "確率 epsilon で n_actions 個の行動すべてからランダムに選びます"}),
+            Equals(
+                "actions chosen with epsilon = 0",
+                1,
+                expected=[1, 3, 0],
+                export="greedy_actions",
+                hint={
+                    "en": "with probability 1 - epsilon take the best action: np.argmax(Q[state])",
+                    "ja": "確率 1 - epsilon で最良の行動を選びます: np.argmax(Q[state])",
+                },
+            ),
+            Equals(
+                "actions seen in 400 choices with epsilon = 1",
+                1,
+                expected=[0, 1, 2, 3],
+                export="explore_actions",
+                hint={
+                    "en": "with probability epsilon take a random action among all n_actions",
+                    "ja": "確率 epsilon で n_actions 個の行動すべてからランダムに選びます",
+                },
+            ),
         ],
     ),
     Part(
@@ -227,12 +262,25 @@ PARTS = [
         after="rl_show",
         exports=[updated_q, updated_q_terminal],
         checks=[
-            Close("Q(s, a) after one update", 1, expected=0.9, atol=1e-6, export="updated_q",
-                  hint="Q[s, a] += alpha * (reward + gamma * max_a' Q[s', a'] - Q[s, a])"),
-            Close("Q(s, a) after an update into a terminal state", 1, expected=0.45, atol=1e-6,
-                  export="updated_q_terminal",
-                  hint={"en": "when done is True the target is the reward alone",
-                        "ja": "done が True のとき、目標値は reward だけです"}),
+            Close(
+                "Q(s, a) after one update",
+                1,
+                expected=0.9,
+                atol=1e-6,
+                export="updated_q",
+                hint="Q[s, a] += alpha * (reward + gamma * max_a' Q[s', a'] - Q[s, a])",
+            ),
+            Close(
+                "Q(s, a) after an update into a terminal state",
+                1,
+                expected=0.45,
+                atol=1e-6,
+                export="updated_q_terminal",
+                hint={
+                    "en": "when done is True the target is the reward alone",
+                    "ja": "done が True のとき、目標値は reward だけです",
+                },
+            ),
         ],
     ),
     Part(
@@ -243,9 +291,16 @@ PARTS = [
         exports=[policy_shape, policy, returns],
         curves={"return per episode": "returns"},
         checks=[
-            Shape("policy", 1, expected=[N_STATES], export="policy_shape",
-                  hint={"en": "one action per state: the best column of each row of Q",
-                        "ja": "状態ごとに行動 1 つです: Q の各行で値が最大の列"}),
+            Shape(
+                "policy",
+                1,
+                expected=[N_STATES],
+                export="policy_shape",
+                hint={
+                    "en": "one action per state: the best column of each row of Q",
+                    "ja": "状態ごとに行動 1 つです: Q の各行で値が最大の列",
+                },
+            ),
             Calibrated(
                 "value of the greedy policy from S / optimal value",
                 4,
@@ -264,8 +319,8 @@ PARTS = [
 
 # ---------------------------------------------------------------- known-wrong answers
 
-_CHOOSE = "def choose_action(Q, state, epsilon):\n    \"\"\"ε-greedy\"\"\"\n"
-_UPDATE = "def q_update(Q, state, action, reward, next_state, done, alpha, gamma):\n    \"\"\"Q学習の更新\"\"\"\n"
+_CHOOSE = 'def choose_action(Q, state, epsilon):\n    """ε-greedy"""\n'
+_UPDATE = 'def q_update(Q, state, action, reward, next_state, done, alpha, gamma):\n    """Q学習の更新"""\n'
 _CHOOSE_DEMO = "\n\nprint(choose_action(np.array([[0.0, 1.0, 0.5, 0.2]]), 0, 0.0))"
 _UPDATE_DEMO = "\n\nQ_demo = np.zeros((2, 2))\nq_update(Q_demo, 0, 1, 1.0, 1, False, alpha, gamma)\nprint(Q_demo)"
 _VAGUE = "強化学習で使われる考え方の一つ。"
@@ -277,9 +332,7 @@ _STATE_VALUE = (
     "状態価値関数 V(s) は状態 s から得られる将来の報酬の期待値で状態だけの関数、行動価値関数 Q(s,a) は"
     "状態 s で行動 a を取ったときの期待収益で、状態と行動の組み合わせの価値を表す。"
 )
-_Q_LEARNING = (
-    "行動価値関数 Q(s,a) を行動する毎に更新する方法。目標は r + γ max_a' Q(s',a')。"
-)
+_Q_LEARNING = "行動価値関数 Q(s,a) を行動する毎に更新する方法。目標は r + γ max_a' Q(s',a')。"
 _POLICY_GRADIENT = (
     "方策をパラメータ θ でモデル化し、期待収益 J(θ) を勾配上昇で最大化する。方策勾配定理は"
     "∇θJ(θ) = E[∇θ log π_θ(a|s) Q(s,a)] を示す。"
@@ -306,7 +359,8 @@ MUTANTS = {
     "always_greedy": {"rl_choose_action": _CHOOSE + "    return int(np.argmax(Q[state]))" + _CHOOSE_DEMO},
     "always_random": {"rl_choose_action": _CHOOSE + "    return np.random.randint(Q.shape[1])" + _CHOOSE_DEMO},
     "epsilon_inverted": {
-        "rl_choose_action": _CHOOSE + "    if np.random.rand() > epsilon:\n        return np.random.randint(Q.shape[1])\n"
+        "rl_choose_action": _CHOOSE
+        + "    if np.random.rand() > epsilon:\n        return np.random.randint(Q.shape[1])\n"
         "    return int(np.argmax(Q[state]))" + _CHOOSE_DEMO
     },
     # --- the update

@@ -14,6 +14,7 @@ here: a loss that leaves out a term, swaps a label or takes logits for probabili
 points whatever the training steps did. A constant factor (mean or sum over the batch, half the
 sum) is accepted.
 """
+
 import numpy as np
 
 from grader.assignment import Limits, Part, Setup
@@ -113,26 +114,50 @@ G_PROBES = [(_ZEROS,), (_column(2, -1, 3, 0.5),), (_column(-2, -1, -3, -0.5),), 
 LOSS_SCALE = (0.01, 100.0)  # mean (the course's) or sum over a batch of 64, 0.5 * (real + fake)
 
 D_WRONG = {
-    "no_fake_term": (lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)),
-                     {"en": "only the real images' term (the fake images' term, label 0, is missing)",
-                      "ja": "本物の画像の項だけ (生成画像の項、正解 0、がありません)"}),
-    "no_real_term": (lambda r, f: _softplus_mean(f),
-                     {"en": "only the generated images' term (the real images' term, label 1, is missing)",
-                      "ja": "生成画像の項だけ (本物の画像の項、正解 1、がありません)"}),
-    "swapped_labels": (lambda r, f: discriminator_formula(f, r),
-                       {"en": "the loss with swapped labels (real 0, generated 1)",
-                        "ja": "ラベルを入れ替えた誤差 (本物 0、生成画像 1)"}),
-    "fake_term_subtracted": (lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)) - _softplus_mean(f),
-                             {"en": "the real term minus the fake term (the two terms must be added)",
-                              "ja": "本物の項から生成画像の項を引いた値 (2 つの項は足します)"}),
+    "no_fake_term": (
+        lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)),
+        {
+            "en": "only the real images' term (the fake images' term, label 0, is missing)",
+            "ja": "本物の画像の項だけ (生成画像の項、正解 0、がありません)",
+        },
+    ),
+    "no_real_term": (
+        lambda r, f: _softplus_mean(f),
+        {
+            "en": "only the generated images' term (the real images' term, label 1, is missing)",
+            "ja": "生成画像の項だけ (本物の画像の項、正解 1、がありません)",
+        },
+    ),
+    "swapped_labels": (
+        lambda r, f: discriminator_formula(f, r),
+        {
+            "en": "the loss with swapped labels (real 0, generated 1)",
+            "ja": "ラベルを入れ替えた誤差 (本物 0、生成画像 1)",
+        },
+    ),
+    "fake_term_subtracted": (
+        lambda r, f: _softplus_mean(-np.asarray(r, dtype=np.float64)) - _softplus_mean(f),
+        {
+            "en": "the real term minus the fake term (the two terms must be added)",
+            "ja": "本物の項から生成画像の項を引いた値 (2 つの項は足します)",
+        },
+    ),
 }
 G_WRONG = {
-    "label_0": (lambda f: _softplus_mean(f),
-                {"en": "the cross entropy with label 0 (the generator wants its images labelled 1, real)",
-                 "ja": "正解 0 の交差エントロピー (生成器は生成画像を 1、本物と判定させたい)"}),
-    "saturating": (lambda f: -_softplus_mean(f),
-                   {"en": "log(1 - D(G(z))), the saturating form (the course's loss labels generated images 1)",
-                    "ja": "log(1 - D(G(z))) (飽和する形です。この講座の誤差は生成画像の正解を 1 とします)"}),
+    "label_0": (
+        lambda f: _softplus_mean(f),
+        {
+            "en": "the cross entropy with label 0 (the generator wants its images labelled 1, real)",
+            "ja": "正解 0 の交差エントロピー (生成器は生成画像を 1、本物と判定させたい)",
+        },
+    ),
+    "saturating": (
+        lambda f: -_softplus_mean(f),
+        {
+            "en": "log(1 - D(G(z))), the saturating form (the course's loss labels generated images 1)",
+            "ja": "log(1 - D(G(z))) (飽和する形です。この講座の誤差は生成画像の正解を 1 とします)",
+        },
+    ),
 }
 
 # Exports: each runs in the student's kernel after its part's cells, called with the student's
@@ -206,8 +231,10 @@ PARTS = [
                 1,
                 expected=[16, 28, 28, 1],
                 export="gen_out_shape",
-                hint={"en": "16 noise vectors must give 16 images of 28x28x1",
-                      "ja": "16 個のノイズベクトルから 28x28x1 の画像が 16 枚できるはずです"},
+                hint={
+                    "en": "16 noise vectors must give 16 images of 28x28x1",
+                    "ja": "16 個のノイズベクトルから 28x28x1 の画像が 16 枚できるはずです",
+                },
             ),
         ],
     ),
@@ -267,8 +294,10 @@ PARTS = [
                 labels=("fake_output",),
                 scale=LOSS_SCALE,
                 wrong=G_WRONG,
-                hint={"en": "cross_entropy(tf.ones_like(fake_output), fake_output)",
-                      "ja": "cross_entropy(tf.ones_like(fake_output), fake_output) です"},
+                hint={
+                    "en": "cross_entropy(tf.ones_like(fake_output), fake_output)",
+                    "ja": "cross_entropy(tf.ones_like(fake_output), fake_output) です",
+                },
             ),
         ],
     ),

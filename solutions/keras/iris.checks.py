@@ -7,6 +7,7 @@ cell, which drops them before training. A student could still read all 150 flowe
 scikit-learn; at these stakes that is accepted. With 30 flowers one flower is 3.3 points of
 accuracy (standard error about 0.04), so the pass line comes from calibration over seeds.
 """
+
 import numpy as np
 
 from grader.assignment import Evaluate, Limits, Part, Setup
@@ -21,8 +22,38 @@ SETUP = Setup(
     slack={"iris_holdout_accuracy": (0.0, 0.05)},
 )
 
-GRADER_HOLDOUT = [1, 5, 12, 19, 25, 28, 36, 37, 41, 42, 50, 51, 52, 60, 68, 69, 75, 90, 92, 97,
-                  107, 111, 113, 120, 122, 124, 128, 132, 135, 149]
+GRADER_HOLDOUT = [
+    1,
+    5,
+    12,
+    19,
+    25,
+    28,
+    36,
+    37,
+    41,
+    42,
+    50,
+    51,
+    52,
+    60,
+    68,
+    69,
+    75,
+    90,
+    92,
+    97,
+    107,
+    111,
+    113,
+    120,
+    122,
+    124,
+    128,
+    132,
+    135,
+    149,
+]
 
 
 def _iris_holdout():
@@ -78,8 +109,12 @@ PARTS = [
         evaluate={"holdout": Evaluate(dataset="iris_holdout", model="model")},
         curves={"loss": "train_loss", "accuracy": "train_accuracy"},
         checks=[
-            Decreasing("training loss", 1, export="train_loss",
-                       hint={"en": "the loss must go down during fit", "ja": "fit の間に誤差が下がっていく必要があります"}),
+            Decreasing(
+                "training loss",
+                1,
+                export="train_loss",
+                hint={"en": "the loss must go down during fit", "ja": "fit の間に誤差が下がっていく必要があります"},
+            ),
             Calibrated(
                 "holdout accuracy",
                 4,
@@ -107,19 +142,26 @@ _GOOD = "layers.Dense(12), layers.Activation('relu'), layers.Dense(3), layers.Ac
 MUTANTS = {
     # layers
     "no_hidden_activation": {
-        "iris_model": _MODEL.format(layers="layers.Dense(12), layers.Dense(3, activation='softmax')", opt=_ADAM,
-                                    loss="sparse_categorical_crossentropy")
+        "iris_model": _MODEL.format(
+            layers="layers.Dense(12), layers.Dense(3, activation='softmax')",
+            opt=_ADAM,
+            loss="sparse_categorical_crossentropy",
+        )
     },
     "hidden_layer_too_small": {
-        "iris_model": _MODEL.format(layers="layers.Dense(4, activation='relu'), layers.Dense(3, activation='softmax')",
-                                    opt=_ADAM, loss="sparse_categorical_crossentropy")
+        "iris_model": _MODEL.format(
+            layers="layers.Dense(4, activation='relu'), layers.Dense(3, activation='softmax')",
+            opt=_ADAM,
+            loss="sparse_categorical_crossentropy",
+        )
     },
     # accuracy: one-hot loss on integer labels raises in fit, so the model stays untrained
     "categorical_loss_integer_labels": {
         "iris_model": _MODEL.format(layers=_GOOD, opt=_ADAM, loss="categorical_crossentropy")
     },
     "zero_learning_rate": {
-        "iris_model": _MODEL.format(layers=_GOOD, opt="keras.optimizers.Adam(learning_rate=0.0)",
-                                    loss="sparse_categorical_crossentropy")
+        "iris_model": _MODEL.format(
+            layers=_GOOD, opt="keras.optimizers.Adam(learning_rate=0.0)", loss="sparse_categorical_crossentropy"
+        )
     },
 }

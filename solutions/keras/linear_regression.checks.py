@@ -3,6 +3,7 @@
 The learned W and b are compared with the line the data came from; how far they may be is
 calibrated (the noise moves the least-squares line by about 0.006 in W and 0.004 in b).
 """
+
 import numpy as np
 
 from grader.assignment import Limits, Part, Setup
@@ -99,9 +100,15 @@ PARTS = [
         exports=[losses],
         curves={"loss": "losses"},
         checks=[
-            Decreasing("loss", 1, export="losses",
-                       hint={"en": "keep the value train_on_batch returns in `loss`",
-                             "ja": "train_on_batch が返す値を `loss` に入れてください"}),
+            Decreasing(
+                "loss",
+                1,
+                export="losses",
+                hint={
+                    "en": "keep the value train_on_batch returns in `loss`",
+                    "ja": "train_on_batch が返す値を `loss` に入れてください",
+                },
+            ),
             Calibrated(
                 "final loss",
                 1,
@@ -109,24 +116,28 @@ PARTS = [
                 compute=_final_loss,
                 uses=("losses",),
                 direction="min",
-                hint={"en": "the mse of a line that fits is about the noise variance, 0.05 ** 2",
-                      "ja": "データに合った直線の mse はノイズの分散 0.05 ** 2 程度です"},
+                hint={
+                    "en": "the mse of a line that fits is about the noise variance, 0.05 ** 2",
+                    "ja": "データに合った直線の mse はノイズの分散 0.05 ** 2 程度です",
+                },
             ),
         ],
     ),
 ]
 
 _MODEL = "model = keras.Sequential([\n    keras.Input(shape=(1,)),\n    {layer},\n])\nmodel.compile(loss={loss!r}, optimizer={opt})\nmodel.summary()"
-_TRAIN = (
-    "losses = []\nfor i in range(iters_num):\n    {step}\n    losses.append(float(loss))\n"
-)
+_TRAIN = "losses = []\nfor i in range(iters_num):\n    {step}\n    losses.append(float(loss))\n"
 
 MUTANTS = {
     # a sigmoid output cannot exceed 1, while d lies around 2
-    "sigmoid_output": {"linreg_model": _MODEL.format(layer="layers.Dense(1, activation='sigmoid')", loss="mse", opt="'sgd'")},
+    "sigmoid_output": {
+        "linreg_model": _MODEL.format(layer="layers.Dense(1, activation='sigmoid')", loss="mse", opt="'sgd'")
+    },
     # the optimizer never moves the weights
     "zero_learning_rate": {
-        "linreg_model": _MODEL.format(layer="layers.Dense(1)", loss="mse", opt="keras.optimizers.SGD(learning_rate=0.0)")
+        "linreg_model": _MODEL.format(
+            layer="layers.Dense(1)", loss="mse", opt="keras.optimizers.SGD(learning_rate=0.0)"
+        )
     },
     # the loss is measured but the model never trains
     "no_training": {"linreg_train": _TRAIN.format(step="loss = model.evaluate(x, d, verbose=0)")},

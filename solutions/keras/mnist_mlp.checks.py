@@ -2,6 +2,7 @@
 that fits integer labels, and the saved model's accuracy on the 5,000-image MNIST holdout
 (pixels / 255, 784 wide), measured in the evaluate sandbox. Training runs 2 epochs (the course:
 20, about 53 s here) so that the notebook stays under a minute."""
+
 from grader.assignment import Evaluate, Limits, Part, Setup
 from grader.checks import Calibrated, Equals, KerasLayers, prediction_accuracy
 from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
@@ -52,8 +53,13 @@ PARTS = [
                 ],
                 hint="keras.Input(shape=(784,)), Dense(512, relu), Dropout(0.2), Dense(512, relu), Dropout(0.2), Dense(10, softmax)",
             ),
-            Equals("dropout rates", 1, expected=[0.2, 0.2], export="dropout_rates",
-                   hint={"en": "Dropout(0.2) after each hidden layer", "ja": "各中間層の後に Dropout(0.2)"}),
+            Equals(
+                "dropout rates",
+                1,
+                expected=[0.2, 0.2],
+                export="dropout_rates",
+                hint={"en": "Dropout(0.2) after each hidden layer", "ja": "各中間層の後に Dropout(0.2)"},
+            ),
         ],
     ),
     Part(
@@ -63,8 +69,14 @@ PARTS = [
         exports=[loss],
         checks=[
             Equals(
-                "loss", 2, expected="sparse_categorical_crossentropy", export="loss",
-                hint={"en": "the labels are integers 0-9, not one-hot", "ja": "ラベルは 0〜9 の整数で、one-hot ではありません"},
+                "loss",
+                2,
+                expected="sparse_categorical_crossentropy",
+                export="loss",
+                hint={
+                    "en": "the labels are integers 0-9, not one-hot",
+                    "ja": "ラベルは 0〜9 の整数で、one-hot ではありません",
+                },
             )
         ],
     ),
@@ -127,6 +139,8 @@ MUTANTS = {
         "mlp_compile": _COMPILE.format(loss="sparse_categorical_crossentropy", opt=_ADAM) + "\nepochs = 0"
     },
     "zero_learning_rate": {
-        "mlp_compile": _COMPILE.format(loss="sparse_categorical_crossentropy", opt="keras.optimizers.Adam(learning_rate=0.0)")
+        "mlp_compile": _COMPILE.format(
+            loss="sparse_categorical_crossentropy", opt="keras.optimizers.Adam(learning_rate=0.0)"
+        )
     },
 }

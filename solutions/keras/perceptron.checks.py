@@ -5,6 +5,7 @@ The models are saved as .keras files and predict the four rows of each truth tab
 evaluate sandbox; the tables are made here (`HIDDEN_SETS`). They are the rows students train
 on: what is graded is that the saved model computes the gate, not a printed result.
 """
+
 import numpy as np
 
 from grader.assignment import Evaluate, Limits, Part, Retrain, Setup
@@ -36,35 +37,59 @@ XOR_RUBRIC = Rubric(
     question_id="xor_single_layer",
     prompt={  # the question cell's whole text: an answer that copies any of it earns nothing from it
         "ja": "1 層の (単純) パーセプトロンが XOR 回路を学習できないのはなぜか、入力平面上の 4 点と出力の境界を使って"
-              "説明し、何を加えれば解けるかも書こう (日本語でも英語でもよい)。",
+        "説明し、何を加えれば解けるかも書こう (日本語でも英語でもよい)。",
         "en": "Why can a one-layer (simple) perceptron not learn the XOR gate? Explain with the four input points in "
-              "the plane and the boundary between the outputs, and say what the network needs to solve it "
-              "(in Japanese or English).",
+        "the plane and the boundary between the outputs, and say what the network needs to solve it "
+        "(in Japanese or English).",
     },
     min_chars=40,
     review_band=(0.0, 1.0),  # a prose answer that misses an idea may say it in other words
     # Known wrong claims: XOR called separable, a hidden layer called unneeded, more epochs.
     wrong_claims=[
-        {"id": "separable", "concept": "linear_separability",
-         "subject": ["linearly separable", "線形分離可能", "re:線形分離(が|は)?(でき|可能)", "re:(?<!不)可分"],
-         # "one layer learns only linearly separable problems", "AND is, but XOR is not"
-         "unless": ["only", "しか", "だけ", "のみ", "but", "however", "しかし", "一方", "不可能"],
-         "label": {"en": "XOR is not linearly separable", "ja": "XOR は線形分離不可能"}},
-        {"id": "no_hidden_layer_needed", "concept": "needs_hidden_layer",
-         "subject": ["中間層", "隠れ層", "hidden layer", "multilayer", "多層"],
-         "relation": ["必要", "need", "needed", "required"], "within": 40, "negated": True,
-         "label": {"en": "a hidden layer is needed", "ja": "中間層が必要"}},
-        {"id": "more_epochs", "subject": ["エポック", "epoch", "学習回数", "iterations", "training longer"],
-         "relation": ["足りない", "増やせ", "more", "enough", "longer"], "within": 40,
-         "label": {"en": "no number of epochs makes one layer learn XOR", "ja": "学習回数を増やしても1層では学習できない"}},
-        {"id": "resnet_idea", "subject": ["skip connection", "スキップコネクション", "勾配消失", "vanishing gradient"],
-         "label": {"en": "that is about very deep networks, not XOR", "ja": "それは深いネットワークの話で XOR とは関係がない"}},
+        {
+            "id": "separable",
+            "concept": "linear_separability",
+            "subject": ["linearly separable", "線形分離可能", "re:線形分離(が|は)?(でき|可能)", "re:(?<!不)可分"],
+            # "one layer learns only linearly separable problems", "AND is, but XOR is not"
+            "unless": ["only", "しか", "だけ", "のみ", "but", "however", "しかし", "一方", "不可能"],
+            "label": {"en": "XOR is not linearly separable", "ja": "XOR は線形分離不可能"},
+        },
+        {
+            "id": "no_hidden_layer_needed",
+            "concept": "needs_hidden_layer",
+            "subject": ["中間層", "隠れ層", "hidden layer", "multilayer", "多層"],
+            "relation": ["必要", "need", "needed", "required"],
+            "within": 40,
+            "negated": True,
+            "label": {"en": "a hidden layer is needed", "ja": "中間層が必要"},
+        },
+        {
+            "id": "more_epochs",
+            "subject": ["エポック", "epoch", "学習回数", "iterations", "training longer"],
+            "relation": ["足りない", "増やせ", "more", "enough", "longer"],
+            "within": 40,
+            "label": {
+                "en": "no number of epochs makes one layer learn XOR",
+                "ja": "学習回数を増やしても1層では学習できない",
+            },
+        },
+        {
+            "id": "resnet_idea",
+            "subject": ["skip connection", "スキップコネクション", "勾配消失", "vanishing gradient"],
+            "label": {
+                "en": "that is about very deep networks, not XOR",
+                "ja": "それは深いネットワークの話で XOR とは関係がない",
+            },
+        },
     ],
     concepts=[
         Concept(
             id="linear_separability",
             points=2,
-            label={"en": "linear separability (one straight line cannot split the classes)", "ja": "線形分離 (1本の直線では分けられない)"},
+            label={
+                "en": "linear separability (one straight line cannot split the classes)",
+                "ja": "線形分離 (1本の直線では分けられない)",
+            },
             negations=[],
             synonyms=[
                 "線形分離",
@@ -87,7 +112,10 @@ XOR_RUBRIC = Rubric(
         Concept(
             id="needs_hidden_layer",
             points=1,
-            label={"en": "one layer is linear: a hidden layer (non-linearity) is needed", "ja": "1層は線形: 中間層 (非線形) が必要"},
+            label={
+                "en": "one layer is linear: a hidden layer (non-linearity) is needed",
+                "ja": "1層は線形: 中間層 (非線形) が必要",
+            },
             negations=[],
             synonyms=[
                 "中間層",
@@ -113,6 +141,7 @@ _GATE_HINT = {
     "ja": "Dense(1) + Activation('sigmoid')、誤差は 'binary_crossentropy'、SGD(learning_rate=0.1)",
 }
 
+
 def xor_computed(model_xor, inputs=[[0, 0], [0, 1], [1, 0], [1, 1]], labels=[0, 1, 1, 0]):  # noqa: B006 (data, never changed)
     """Retraining stops once a run's model computes XOR (the verdict is still the grader's own)."""
     return kernel.computes(model_xor, inputs, labels)
@@ -126,7 +155,9 @@ PARTS = [
         after="percep_or_train",
         models={"or_model": "model_or"},
         evaluate={"or": Evaluate(dataset="keras_or_gate", model="or_model")},
-        checks=[TruthTable("OR truth table", 3, evaluation="or", dataset="keras_or_gate", model="or_model", hint=_GATE_HINT)],
+        checks=[
+            TruthTable("OR truth table", 3, evaluation="or", dataset="keras_or_gate", model="or_model", hint=_GATE_HINT)
+        ],
     ),
     Part(
         id="percep_and",
@@ -137,9 +168,15 @@ PARTS = [
         evaluate={"and": Evaluate(dataset="keras_and_gate", model="and_model")},
         checks=[
             TruthTable(
-                "AND truth table", 2, evaluation="and", dataset="keras_and_gate", model="and_model",
-                hint={"en": "AND is 1 only for [1, 1]: T_and = [[0], [0], [0], [1]]",
-                      "ja": "AND が 1 になるのは [1, 1] のときだけです: T_and = [[0], [0], [0], [1]]"},
+                "AND truth table",
+                2,
+                evaluation="and",
+                dataset="keras_and_gate",
+                model="and_model",
+                hint={
+                    "en": "AND is 1 only for [1, 1]: T_and = [[0], [0], [0], [1]]",
+                    "ja": "AND が 1 になるのは [1, 1] のときだけです: T_and = [[0], [0], [0], [1]]",
+                },
             )
         ],
     ),
@@ -161,7 +198,11 @@ PARTS = [
         retrain=Retrain(seeds=(1, 2, 3, 4, 5), until=xor_computed),
         checks=[
             TruthTable(
-                "XOR truth table", 3, evaluation="xor", dataset="keras_xor_gate", model="xor_model",
+                "XOR truth table",
+                3,
+                evaluation="xor",
+                dataset="keras_xor_gate",
+                model="xor_model",
                 hint={
                     "en": "a hidden layer with a non-linear activation, e.g. Dense(8, activation='tanh'), Adam(learning_rate=0.1), 100 epochs",
                     "ja": "非線形の活性化関数を持つ中間層 (例: Dense(8, activation='tanh'))、Adam(learning_rate=0.1)、100 エポック",
@@ -188,19 +229,22 @@ MUTANTS = {
     # OR (and AND, built by the same function)
     "softmax_on_one_unit": {  # softmax over one unit is always 1: every row predicts 1
         "percep_model": _PERCEPTRON.format(
-            layers="layers.Dense(1), layers.Activation('softmax')", loss="binary_crossentropy",
+            layers="layers.Dense(1), layers.Activation('softmax')",
+            loss="binary_crossentropy",
             opt="keras.optimizers.SGD(learning_rate=0.1)",
         )
     },
     "untrained_zero_weights": {  # output 0.5 everywhere: read as 0 on every row
         "percep_model": _PERCEPTRON.format(
-            layers="layers.Dense(1, kernel_initializer='zeros'), layers.Activation('sigmoid')", loss="binary_crossentropy",
+            layers="layers.Dense(1, kernel_initializer='zeros'), layers.Activation('sigmoid')",
+            loss="binary_crossentropy",
             opt="keras.optimizers.SGD(learning_rate=0.0)",
         )
     },
     "categorical_loss_on_one_unit": {  # only pushes the output up: [0, 0] ends up 1
         "percep_model": _PERCEPTRON.format(
-            layers="layers.Dense(1), layers.Activation('sigmoid')", loss="categorical_crossentropy",
+            layers="layers.Dense(1), layers.Activation('sigmoid')",
+            loss="categorical_crossentropy",
             opt="keras.optimizers.SGD(learning_rate=0.1)",
         )
     },
@@ -220,6 +264,8 @@ MUTANTS = {
         "percep_xor_model": _XOR.format(layers="layers.Dense(8), layers.Dense(1, activation='sigmoid')", fit=_FIT)
     },
     "xor_not_trained": {
-        "percep_xor_model": _XOR.format(layers="layers.Dense(8, activation='tanh'), layers.Dense(1, activation='sigmoid')", fit="")
+        "percep_xor_model": _XOR.format(
+            layers="layers.Dense(8, activation='tanh'), layers.Dense(1, activation='sigmoid')", fit=""
+        )
     },
 }

@@ -2,6 +2,7 @@
 with the student's own hidden sizes (16..2000 each), and the trained network's accuracy on 5,000
 MNIST images that students never see, computed here from the exported weights with the course's
 sigmoid hidden layers and dropout off."""
+
 from grader.assignment import Limits, Part, Setup
 from grader.checks import Calibrated, DenseChainShapes, HiddenSizes, Shape, dense_chain_accuracy
 from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
@@ -85,8 +86,15 @@ PARTS = [
         exports=[x_shape, d_shape, W1_shape, b1_shape, W2_shape, b2_shape, W3_shape, b3_shape],
         checks=[
             Shape("x", 1, expected=[None, 784], hint="x = tf.placeholder(tf.float32, [None, 784])"),
-            Shape("d", 1, expected=[None, 10], hint={"en": "one-hot labels: 10 columns, any batch size",
-                                                     "ja": "one-hot ラベル: 10 列、バッチサイズは任意です"}),
+            Shape(
+                "d",
+                1,
+                expected=[None, 10],
+                hint={
+                    "en": "one-hot labels: 10 columns, any batch size",
+                    "ja": "one-hot ラベル: 10 列、バッチサイズは任意です",
+                },
+            ),
             DenseChainShapes(
                 "W1, b1, W2, b2, W3, b3",
                 3,

@@ -3,6 +3,7 @@ the student's y_conv with keep_prob 1.0 equals the course's network (conv 'SAME'
 max pool, twice; fc 1024 ReLU; fc 10 softmax) computed by the grader from the exported weights,
 and changes with keep_prob 0.5 (dropout acts); and the trained network's accuracy on 5,000 MNIST
 images that students never see, computed by the same trusted forward pass in the evaluate sandbox."""
+
 from grader.assignment import Evaluate, Limits, Part, Setup
 from grader.checks import Calibrated, Differs, ForwardMatches, Shape, mnist_test_inputs, prediction_accuracy
 from grader.inside import kernel  # the helpers export functions call; in the student's kernel too
@@ -129,30 +130,69 @@ PARTS = [
         title={"en": "Convolution and pooling layers", "ja": "畳み込み層とプーリング層"},
         cells=["cnn_conv"],
         exports=[
-            W_conv1_shape, b_conv1_shape, h_conv1_shape, h_pool1_shape, W_conv2_shape, b_conv2_shape, h_conv2_shape,
+            W_conv1_shape,
+            b_conv1_shape,
+            h_conv1_shape,
+            h_pool1_shape,
+            W_conv2_shape,
+            b_conv2_shape,
+            h_conv2_shape,
             h_pool2_shape,
         ],
         checks=[
-            _shape("W_conv1", 0.5, [5, 5, 1, 32], {"en": "5x5 filters, 1 input channel, 32 filters",
-                                                    "ja": "5x5 のフィルタ、入力チャネル 1、フィルタ 32 個"}),
+            _shape(
+                "W_conv1",
+                0.5,
+                [5, 5, 1, 32],
+                {
+                    "en": "5x5 filters, 1 input channel, 32 filters",
+                    "ja": "5x5 のフィルタ、入力チャネル 1、フィルタ 32 個",
+                },
+            ),
             _shape("b_conv1", 0.5, [32], {"en": "one bias per filter", "ja": "フィルタごとにバイアス 1 つです"}),
-            _shape("h_conv1", 1, [None, 28, 28, 32], {
-                "en": "conv2d with strides [1, 1, 1, 1] and padding 'SAME' keeps 28x28",
-                "ja": "strides [1, 1, 1, 1]、padding 'SAME' の conv2d なら 28x28 のままです",
-            }),
-            _shape("h_pool1", 1, [None, 14, 14, 32], {
-                "en": "max_pool with ksize and strides [1, 2, 2, 1] halves 28x28",
-                "ja": "ksize と strides が [1, 2, 2, 1] の max_pool で 28x28 が半分になります",
-            }),
-            _shape("W_conv2", 0.5, [5, 5, 32, 64], {"en": "5x5 filters, 32 input channels, 64 filters",
-                                                     "ja": "5x5 のフィルタ、入力チャネル 32、フィルタ 64 個"}),
+            _shape(
+                "h_conv1",
+                1,
+                [None, 28, 28, 32],
+                {
+                    "en": "conv2d with strides [1, 1, 1, 1] and padding 'SAME' keeps 28x28",
+                    "ja": "strides [1, 1, 1, 1]、padding 'SAME' の conv2d なら 28x28 のままです",
+                },
+            ),
+            _shape(
+                "h_pool1",
+                1,
+                [None, 14, 14, 32],
+                {
+                    "en": "max_pool with ksize and strides [1, 2, 2, 1] halves 28x28",
+                    "ja": "ksize と strides が [1, 2, 2, 1] の max_pool で 28x28 が半分になります",
+                },
+            ),
+            _shape(
+                "W_conv2",
+                0.5,
+                [5, 5, 32, 64],
+                {
+                    "en": "5x5 filters, 32 input channels, 64 filters",
+                    "ja": "5x5 のフィルタ、入力チャネル 32、フィルタ 64 個",
+                },
+            ),
             _shape("b_conv2", 0.5, [64], {"en": "one bias per filter", "ja": "フィルタごとにバイアス 1 つです"}),
-            _shape("h_conv2", 1, [None, 14, 14, 64], {
-                "en": "the second conv2d reads h_pool1, strides 1, padding 'SAME'",
-                "ja": "2 つ目の conv2d は h_pool1 を入力とし、strides 1、padding 'SAME' です",
-            }),
-            _shape("h_pool2", 1, [None, 7, 7, 64], {"en": "the second max_pool halves 14x14",
-                                                    "ja": "2 つ目の max_pool で 14x14 が半分になります"}),
+            _shape(
+                "h_conv2",
+                1,
+                [None, 14, 14, 64],
+                {
+                    "en": "the second conv2d reads h_pool1, strides 1, padding 'SAME'",
+                    "ja": "2 つ目の conv2d は h_pool1 を入力とし、strides 1、padding 'SAME' です",
+                },
+            ),
+            _shape(
+                "h_pool2",
+                1,
+                [None, 7, 7, 64],
+                {"en": "the second max_pool halves 14x14", "ja": "2 つ目の max_pool で 14x14 が半分になります"},
+            ),
         ],
     ),
     Part(
@@ -161,8 +201,12 @@ PARTS = [
         cells=["cnn_fc"],
         exports=[W_fc1_shape, b_fc1_shape, h_fc1_shape, W_fc2_shape, b_fc2_shape, y_conv_shape],
         checks=[
-            _shape("W_fc1", 0.5, [7 * 7 * 64, 1024], {"en": "7*7*64 flattened features to 1024 units",
-                                                       "ja": "平坦化した 7*7*64 個の特徴を 1024 ユニットへ"}),
+            _shape(
+                "W_fc1",
+                0.5,
+                [7 * 7 * 64, 1024],
+                {"en": "7*7*64 flattened features to 1024 units", "ja": "平坦化した 7*7*64 個の特徴を 1024 ユニットへ"},
+            ),
             _shape("b_fc1", 0.5, [1024], {"en": "one bias per unit", "ja": "ユニットごとにバイアス 1 つです"}),
             _shape("h_fc1", 1, [None, 1024], "h_fc1 = relu(h_pool2_flat W_fc1 + b_fc1)"),
             _shape("W_fc2", 0.5, [1024, 10], {"en": "1024 units to 10 classes", "ja": "1024 ユニットから 10 クラスへ"}),
@@ -204,8 +248,10 @@ PARTS = [
                 export="probe_dropout",
                 other="probe",
                 atol=1e-3,
-                hint={"en": "y_conv must be computed from h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)",
-                      "ja": "y_conv は h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob) から計算してください"},
+                hint={
+                    "en": "y_conv must be computed from h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)",
+                    "ja": "y_conv は h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob) から計算してください",
+                },
             ),
             Calibrated(
                 "holdout accuracy",
@@ -215,8 +261,10 @@ PARTS = [
                 uses=CNN_ARRAYS,
                 ok_key="accuracy.ok",
                 bad_key="accuracy.low",
-                hint={"en": "the weights must be trainable tf.Variables (truncated_normal stddev 0.1, biases 0.1)",
-                      "ja": "重みは学習可能な tf.Variable にします (truncated_normal stddev 0.1、バイアスは 0.1)"},
+                hint={
+                    "en": "the weights must be trainable tf.Variables (truncated_normal stddev 0.1, biases 0.1)",
+                    "ja": "重みは学習可能な tf.Variable にします (truncated_normal stddev 0.1、バイアスは 0.1)",
+                },
             ),
         ],
     ),
@@ -255,7 +303,10 @@ MUTANTS = {
     # conv part: 16 filters in the first layer (consistently carried into the second)
     "conv1_16_filters": {
         "cnn_conv": _edit(
-            _CONV, ("[5, 5, 1, 32]", "[5, 5, 1, 16]"), ("shape=[32]", "shape=[16]"), ("[5, 5, 32, 64]", "[5, 5, 16, 64]")
+            _CONV,
+            ("[5, 5, 1, 32]", "[5, 5, 1, 16]"),
+            ("shape=[32]", "shape=[16]"),
+            ("[5, 5, 32, 64]", "[5, 5, 16, 64]"),
         )
     },
     # conv part: no pooling (the fc layer's reshape then mixes images and training fails)
@@ -270,10 +321,14 @@ MUTANTS = {
     "conv_no_relu": {
         "cnn_conv": _edit(
             _CONV,
-            ("h_conv1 = tf.nn.relu(tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1)",
-             "h_conv1 = tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1"),
-            ("h_conv2 = tf.nn.relu(tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2)",
-             "h_conv2 = tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2"),
+            (
+                "h_conv1 = tf.nn.relu(tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1)",
+                "h_conv1 = tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding='SAME') + b_conv1",
+            ),
+            (
+                "h_conv2 = tf.nn.relu(tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2)",
+                "h_conv2 = tf.nn.conv2d(h_pool1, W_conv2, strides=[1, 1, 1, 1], padding='SAME') + b_conv2",
+            ),
         )
     },
     # conv part: average instead of max pooling (shapes still right)
@@ -281,7 +336,10 @@ MUTANTS = {
     # fc part: 512 units instead of 1024
     "fc1_512_units": {
         "cnn_fc": _edit(
-            _FC, ("[7 * 7 * 64, 1024]", "[7 * 7 * 64, 512]"), ("shape=[1024]", "shape=[512]"), ("[1024, 10]", "[512, 10]")
+            _FC,
+            ("[7 * 7 * 64, 1024]", "[7 * 7 * 64, 512]"),
+            ("shape=[1024]", "shape=[512]"),
+            ("[1024, 10]", "[512, 10]"),
         )
     },
     # fc part: keep_prob ignored, dropout fixed at 0.5 (also when evaluating)

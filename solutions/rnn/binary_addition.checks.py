@@ -5,6 +5,7 @@ draws itself (a, b < 128 as in the course), predicted from the saved model in a 
 Accuracy is per bit (each of the 8 output bits of each pair counts once): an untrained model
 sits near 0.5, a trained one at 1.0.
 """
+
 import numpy as np
 
 from grader.assignment import Evaluate, Limits, Part, Setup
@@ -147,11 +148,19 @@ PARTS = [
             ),
         ],
     ),
-    accuracy_part("rnn", "SimpleRNN", model="model", loss_curve=rnn_loss, points=4,
-                  hint={"en": "compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) "
-                              "on x_bin, d_bin.reshape(-1, 8, 1)",
-                        "ja": "x_bin, d_bin.reshape(-1, 8, 1) で model を compile して fit します "
-                              "(Adam(learning_rate=0.01), batch_size=32, epochs=3)"}),
+    accuracy_part(
+        "rnn",
+        "SimpleRNN",
+        model="model",
+        loss_curve=rnn_loss,
+        points=4,
+        hint={
+            "en": "compile and fit model (Adam(learning_rate=0.01), batch_size=32, epochs=3) "
+            "on x_bin, d_bin.reshape(-1, 8, 1)",
+            "ja": "x_bin, d_bin.reshape(-1, 8, 1) で model を compile して fit します "
+            "(Adam(learning_rate=0.01), batch_size=32, epochs=3)",
+        },
+    ),
     Part(
         id="rnn2_layers",
         title={"en": "GRU / LSTM model layers", "ja": "GRU / LSTM モデルの層"},
@@ -159,9 +168,17 @@ PARTS = [
         exports=[rnn2_specs],
         checks=[Custom("GRU/LSTM model layers", 2, fn=gru_or_lstm, uses=("rnn2_specs",))],
     ),
-    accuracy_part("rnn2", "GRU / LSTM", model="model2", loss_curve=rnn2_loss, points=3,
-                  hint={"en": "compile and fit model2 the same way as model",
-                        "ja": "model2 も model と同じように compile して fit します"}),
+    accuracy_part(
+        "rnn2",
+        "GRU / LSTM",
+        model="model2",
+        loss_curve=rnn2_loss,
+        points=3,
+        hint={
+            "en": "compile and fit model2 the same way as model",
+            "ja": "model2 も model と同じように compile して fit します",
+        },
+    ),
 ]
 
 _RNN = "keras.Sequential([\n    keras.Input(shape=(8, 2)),\n    layers.{layer},\n    layers.Dense(1, activation='{out}'),\n])\n"
@@ -171,10 +188,14 @@ _COMPILE = "model{n}.compile(loss='mean_squared_error', optimizer=keras.optimize
 
 MUTANTS = {
     # rnn_layers
-    "rnn_wrong_units": {"rnn_model": "model = " + _RNN.format(
-        layer="SimpleRNN(units=8, return_sequences=True, activation='relu')", out="sigmoid")},
-    "rnn_linear_output": {"rnn_model": "model = " + _RNN.format(
-        layer="SimpleRNN(units=16, return_sequences=True, activation='relu')", out="linear")},
+    "rnn_wrong_units": {
+        "rnn_model": "model = "
+        + _RNN.format(layer="SimpleRNN(units=8, return_sequences=True, activation='relu')", out="sigmoid")
+    },
+    "rnn_linear_output": {
+        "rnn_model": "model = "
+        + _RNN.format(layer="SimpleRNN(units=16, return_sequences=True, activation='relu')", out="linear")
+    },
     # rnn_layers and rnn_accuracy: one output per pair instead of one per bit
     "rnn_no_return_sequences": {
         "rnn_model": "model = " + _RNN.format(layer="SimpleRNN(units=16, activation='relu')", out="sigmoid"),
@@ -182,12 +203,22 @@ MUTANTS = {
     },
     # rnn_accuracy
     "rnn_no_training": {"rnn_train": _COMPILE.format(n="") + _NO_FIT.format(n="")},
-    "rnn_wrong_targets": {"rnn_train": _COMPILE.format(n="") + "history = model.fit(x_bin, d_bin[:, ::-1].reshape(-1, 8, 1), epochs=3, batch_size=32)\n"},
+    "rnn_wrong_targets": {
+        "rnn_train": _COMPILE.format(n="")
+        + "history = model.fit(x_bin, d_bin[:, ::-1].reshape(-1, 8, 1), epochs=3, batch_size=32)\n"
+    },
     # rnn2_layers
-    "rnn2_still_simple_rnn": {"rnn2_model": "model2 = " + _RNN.format(
-        layer="SimpleRNN(units=16, return_sequences=True, activation='relu')", out="sigmoid")},
-    "rnn2_wrong_units": {"rnn2_model": "model2 = " + _RNN.format(layer="LSTM(units=32, return_sequences=True)", out="sigmoid")},
+    "rnn2_still_simple_rnn": {
+        "rnn2_model": "model2 = "
+        + _RNN.format(layer="SimpleRNN(units=16, return_sequences=True, activation='relu')", out="sigmoid")
+    },
+    "rnn2_wrong_units": {
+        "rnn2_model": "model2 = " + _RNN.format(layer="LSTM(units=32, return_sequences=True)", out="sigmoid")
+    },
     # rnn2_accuracy
     "rnn2_no_training": {"rnn2_train": _COMPILE.format(n="2") + _NO_FIT.format(n="2")},
-    "rnn2_wrong_targets": {"rnn2_train": _COMPILE.format(n="2") + "history2 = model2.fit(x_bin, d_bin[:, ::-1].reshape(-1, 8, 1), epochs=3, batch_size=32)\n"},
+    "rnn2_wrong_targets": {
+        "rnn2_train": _COMPILE.format(n="2")
+        + "history2 = model2.fit(x_bin, d_bin[:, ::-1].reshape(-1, 8, 1), epochs=3, batch_size=32)\n"
+    },
 }

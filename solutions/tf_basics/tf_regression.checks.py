@@ -5,6 +5,7 @@ coefficients with the true ones (which no student's data shows exactly), checks 
 loss is the mean squared error by feeding it the grader's own probe data, and judges convergence
 from the recorded loss curve against thresholds calibrated on the reference solution.
 """
+
 # No `from __future__ import annotations` here: the checks loader does not put this module in
 # sys.modules, and dataclasses then cannot resolve string annotations.
 from dataclasses import dataclass
@@ -145,20 +146,37 @@ class LossIsMeanSquaredError(Check):
             y = np.asarray(ctx.values["y_probe"], dtype=np.float64)
             loss = np.asarray(ctx.values["loss_probe"], dtype=np.float64)
         except (TypeError, ValueError, OverflowError):
-            return self._result(ctx, False, "value.wrong", "numbers", "not numbers", self.hint,
-                                name="y and loss on the probe data")
+            return self._result(
+                ctx, False, "value.wrong", "numbers", "not numbers", self.hint, name="y and loss on the probe data"
+            )
         d = np.asarray(self.targets, dtype=np.float64).ravel()
         if y.size != d.size:
-            return self._result(ctx, False, "value.wrong", f"{d.size} predictions", f"{y.size} predictions", self.hint,
-                                name=f"y for {d.size} probe inputs")
+            return self._result(
+                ctx,
+                False,
+                "value.wrong",
+                f"{d.size} predictions",
+                f"{y.size} predictions",
+                self.hint,
+                name=f"y for {d.size} probe inputs",
+            )
         if loss.size != 1:
-            return self._result(ctx, False, "value.wrong", "one number", f"shape {list(loss.shape)}", self.hint,
-                                name="loss")
+            return self._result(
+                ctx, False, "value.wrong", "one number", f"shape {list(loss.shape)}", self.hint, name="loss"
+            )
         expected = float(np.mean((y.ravel() - d) ** 2))
         got = float(loss.ravel()[0])
         ok = bool(np.isclose(got, expected, rtol=1e-4, atol=1e-6))
-        return self._result(ctx, ok, "value.ok" if ok else "close.wrong", expected, got, self.hint, tol="0.01 %",
-                            name="your loss on the probe data")
+        return self._result(
+            ctx,
+            ok,
+            "value.ok" if ok else "close.wrong",
+            expected,
+            got,
+            self.hint,
+            tol="0.01 %",
+            name="your loss on the probe data",
+        )
 
 
 @dataclass
@@ -190,24 +208,60 @@ PARTS = [
         title={"en": "Linear regression", "ja": "線形回帰"},
         cells=["lin_model"],
         after="lin_train",
-        exports={"W": fitted_W, "b": fitted_b, "losses": loss_curve, "y_probe": lin_y_probe, "loss_probe": lin_loss_probe},
+        exports={
+            "W": fitted_W,
+            "b": fitted_b,
+            "losses": loss_curve,
+            "y_probe": lin_y_probe,
+            "loss_probe": lin_loss_probe,
+        },
         curves={"loss": "losses"},
         checks=[
-            Calibrated("|W - 3|", 2, metric="lin_W_error", compute=coefficient_error("W", (3.0,)), uses=("W",),
-                       direction="min", hint={"en": "y = W * xt + b with W and b of shape [1], trained by the optimizer",
-                                              "ja": "y = W * xt + b (W と b の shape は [1])、optimizer で学習します"}),
-            Calibrated("|b - 2|", 2, metric="lin_b_error", compute=coefficient_error("b", (2.0,)), uses=("b",),
-                       direction="min", hint={"en": "y = W * xt + b: without b the line must pass through 0",
-                                              "ja": "y = W * xt + b: b がないと直線は必ず 0 を通ります"}),
-            LossIsMeanSquaredError("loss is the mean squared error (grader's probe data)", 1,
-                                   targets=LIN_PROBE_D, hint=MSE_HINT),
-            Decreasing("loss goes down", 1, export="losses",
-                       hint={"en": "a learning rate of 0.1 makes it go down", "ja": "学習率 0.1 なら下がります"}),
-            Calibrated("final loss", 2, metric="lin_final_loss", compute=final_loss, uses=("losses",),
-                       direction="min", hint={
-                           "en": "GradientDescentOptimizer(0.1) on the mean squared error converges in 300 steps",
-                           "ja": "平均二乗誤差に GradientDescentOptimizer(0.1) を使えば 300 ステップで収束します",
-                       }),
+            Calibrated(
+                "|W - 3|",
+                2,
+                metric="lin_W_error",
+                compute=coefficient_error("W", (3.0,)),
+                uses=("W",),
+                direction="min",
+                hint={
+                    "en": "y = W * xt + b with W and b of shape [1], trained by the optimizer",
+                    "ja": "y = W * xt + b (W と b の shape は [1])、optimizer で学習します",
+                },
+            ),
+            Calibrated(
+                "|b - 2|",
+                2,
+                metric="lin_b_error",
+                compute=coefficient_error("b", (2.0,)),
+                uses=("b",),
+                direction="min",
+                hint={
+                    "en": "y = W * xt + b: without b the line must pass through 0",
+                    "ja": "y = W * xt + b: b がないと直線は必ず 0 を通ります",
+                },
+            ),
+            LossIsMeanSquaredError(
+                "loss is the mean squared error (grader's probe data)", 1, targets=LIN_PROBE_D, hint=MSE_HINT
+            ),
+            Decreasing(
+                "loss goes down",
+                1,
+                export="losses",
+                hint={"en": "a learning rate of 0.1 makes it go down", "ja": "学習率 0.1 なら下がります"},
+            ),
+            Calibrated(
+                "final loss",
+                2,
+                metric="lin_final_loss",
+                compute=final_loss,
+                uses=("losses",),
+                direction="min",
+                hint={
+                    "en": "GradientDescentOptimizer(0.1) on the mean squared error converges in 300 steps",
+                    "ja": "平均二乗誤差に GradientDescentOptimizer(0.1) を使えば 300 ステップで収束します",
+                },
+            ),
         ],
     ),
     Part(
@@ -218,19 +272,39 @@ PARTS = [
         exports={"W": fitted_W, "losses": loss_curve, "y_probe": cubic_y_probe, "loss_probe": cubic_loss_probe},
         curves={"loss": "losses"},
         checks=[
-            Calibrated("max |W - (1, -2.8, 1.6, -0.4)|", 3, metric="cubic_coef_error",
-                       compute=coefficient_error("W", (1.0, -2.8, 1.6, -0.4)), uses=("W",), direction="min",
-                       hint={"en": "W of shape [4, 1] (one weight per column 1, x, x^2, x^3), y = tf.matmul(xt, W)",
-                             "ja": "W の shape は [4, 1] (列 1, x, x^2, x^3 ごとに重み 1 つ)、y = tf.matmul(xt, W)"}),
-            LossIsMeanSquaredError("loss is the mean squared error (grader's probe data)", 1,
-                                   targets=CUBIC_PROBE_D, hint=MSE_HINT),
-            Decreasing("loss goes down", 1, export="losses",
-                       hint={"en": "AdamOptimizer(0.001) makes it go down", "ja": "AdamOptimizer(0.001) なら下がります"}),
-            Calibrated("final loss", 2, metric="cubic_final_loss", compute=final_loss, uses=("losses",),
-                       direction="min", hint={
-                           "en": "AdamOptimizer(0.001) on the mean squared error converges in 10,000 steps",
-                           "ja": "平均二乗誤差に AdamOptimizer(0.001) を使えば 10,000 ステップで収束します",
-                       }),
+            Calibrated(
+                "max |W - (1, -2.8, 1.6, -0.4)|",
+                3,
+                metric="cubic_coef_error",
+                compute=coefficient_error("W", (1.0, -2.8, 1.6, -0.4)),
+                uses=("W",),
+                direction="min",
+                hint={
+                    "en": "W of shape [4, 1] (one weight per column 1, x, x^2, x^3), y = tf.matmul(xt, W)",
+                    "ja": "W の shape は [4, 1] (列 1, x, x^2, x^3 ごとに重み 1 つ)、y = tf.matmul(xt, W)",
+                },
+            ),
+            LossIsMeanSquaredError(
+                "loss is the mean squared error (grader's probe data)", 1, targets=CUBIC_PROBE_D, hint=MSE_HINT
+            ),
+            Decreasing(
+                "loss goes down",
+                1,
+                export="losses",
+                hint={"en": "AdamOptimizer(0.001) makes it go down", "ja": "AdamOptimizer(0.001) なら下がります"},
+            ),
+            Calibrated(
+                "final loss",
+                2,
+                metric="cubic_final_loss",
+                compute=final_loss,
+                uses=("losses",),
+                direction="min",
+                hint={
+                    "en": "AdamOptimizer(0.001) on the mean squared error converges in 10,000 steps",
+                    "ja": "平均二乗誤差に AdamOptimizer(0.001) を使えば 10,000 ステップで収束します",
+                },
+            ),
         ],
     ),
     Part(
@@ -241,24 +315,46 @@ PARTS = [
         exports={"iters_num": try_iters_num, "learning_rate": try_learning_rate, "W": try_W, "losses": try_losses},
         curves={"loss": "losses"},
         checks=[
-            AtMost("iters_num", 1, limit=TRY_BUDGET, hint={
-                "en": f"the budget is {TRY_BUDGET} iterations: raise learning_rate instead",
-                "ja": f"反復回数の上限は {TRY_BUDGET} 回です: 代わりに learning_rate を大きくしてください",
-            }),
-            Calibrated("max |W - (0.2, 0.5, 30)|", 3, metric="try_coef_error",
-                       compute=coefficient_error("W", (0.2, 0.5, 30.0)), uses=("W",), direction="min",
-                       hint={
-                           "en": "Adam moves each weight by about learning_rate per step: reaching 30 takes many steps or a larger rate",
-                           "ja": "Adam は 1 ステップで各重みを learning_rate 程度しか動かしません: 30 に届くには多くのステップか"
-                           "大きな学習率が必要です",
-                       }),
-            Decreasing("loss goes down", 1, export="losses",
-                       hint={"en": "try a larger learning_rate", "ja": "learning_rate を大きくしてみてください"}),
-            Calibrated("final loss", 2, metric="try_final_loss", compute=final_loss, uses=("losses",),
-                       direction="min", hint={
-                           "en": "the loss must level off near the noise (0.05^2): more iterations or a larger learning_rate",
-                           "ja": "誤差はノイズ (0.05^2) 付近で横ばいになるはずです: 反復回数を増やすか learning_rate を大きくしてください",
-                       }),
+            AtMost(
+                "iters_num",
+                1,
+                limit=TRY_BUDGET,
+                hint={
+                    "en": f"the budget is {TRY_BUDGET} iterations: raise learning_rate instead",
+                    "ja": f"反復回数の上限は {TRY_BUDGET} 回です: 代わりに learning_rate を大きくしてください",
+                },
+            ),
+            Calibrated(
+                "max |W - (0.2, 0.5, 30)|",
+                3,
+                metric="try_coef_error",
+                compute=coefficient_error("W", (0.2, 0.5, 30.0)),
+                uses=("W",),
+                direction="min",
+                hint={
+                    "en": "Adam moves each weight by about learning_rate per step: reaching 30 takes many steps or a larger rate",
+                    "ja": "Adam は 1 ステップで各重みを learning_rate 程度しか動かしません: 30 に届くには多くのステップか"
+                    "大きな学習率が必要です",
+                },
+            ),
+            Decreasing(
+                "loss goes down",
+                1,
+                export="losses",
+                hint={"en": "try a larger learning_rate", "ja": "learning_rate を大きくしてみてください"},
+            ),
+            Calibrated(
+                "final loss",
+                2,
+                metric="try_final_loss",
+                compute=final_loss,
+                uses=("losses",),
+                direction="min",
+                hint={
+                    "en": "the loss must level off near the noise (0.05^2): more iterations or a larger learning_rate",
+                    "ja": "誤差はノイズ (0.05^2) 付近で横ばいになるはずです: 反復回数を増やすか learning_rate を大きくしてください",
+                },
+            ),
         ],
     ),
 ]
@@ -275,16 +371,22 @@ optimizer = tf.train.AdamOptimizer(0.001)"""
 
 MUTANTS = {
     # linear regression
-    "lin_learning_rate_0": {"lin_model": _LIN.replace("GradientDescentOptimizer(0.1)", "GradientDescentOptimizer(0.0)")},
+    "lin_learning_rate_0": {
+        "lin_model": _LIN.replace("GradientDescentOptimizer(0.1)", "GradientDescentOptimizer(0.0)")
+    },
     "lin_mean_absolute_error": {"lin_model": _LIN.replace("tf.square(y - dt)", "tf.abs(y - dt)")},
     "lin_sum_not_mean": {"lin_model": _LIN.replace("tf.reduce_mean(", "tf.reduce_sum(")},
     "lin_no_bias": {"lin_model": _LIN.replace("y = W * xt + b", "y = W * xt")},
-    "lin_W_wrong_shape": {"lin_model": _LIN.replace("W = tf.Variable(tf.zeros([1]))", "W = tf.Variable(tf.zeros([2]))")},
+    "lin_W_wrong_shape": {
+        "lin_model": _LIN.replace("W = tf.Variable(tf.zeros([1]))", "W = tf.Variable(tf.zeros([2]))")
+    },
     # non-linear regression
     "cubic_mean_absolute_error": {"cubic_model": _CUBIC.replace("tf.square(y - dt)", "tf.abs(y - dt)")},
     "cubic_tiny_learning_rate": {"cubic_model": _CUBIC.replace("AdamOptimizer(0.001)", "AdamOptimizer(0.00001)")},
     "cubic_W_wrong_shape": {"cubic_model": _CUBIC.replace("[4, 1]", "[4, 4]")},
-    "cubic_missing_x3_term": {"cubic_model": _CUBIC.replace("[4, 1]", "[3, 1]").replace("tf.matmul(xt, W)", "tf.matmul(xt[:, :3], W)")},
+    "cubic_missing_x3_term": {
+        "cubic_model": _CUBIC.replace("[4, 1]", "[3, 1]").replace("tf.matmul(xt, W)", "tf.matmul(xt[:, :3], W)")
+    },
     # try
     "try_over_budget": {"try_params": "iters_num = 30000\nlearning_rate = 0.005"},
     "try_too_few_iterations": {"try_params": "iters_num = 1000\nlearning_rate = 0.005"},
