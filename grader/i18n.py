@@ -195,7 +195,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "answer cell {cell} had lost its nbgrader metadata; {count} cell(s) of yours in its place were graded as that answer",
         "ja": "解答セル {cell} の nbgrader メタデータが失われていたため、その位置にあるあなたのセル {count} 個をこの解答として採点しました",
     },
-    # what intake (grader/intake.py) did not read in a submission; never quotes the file
+    # what intake (grader/intake/submission.py) did not read in a submission; never quotes the file
     "intake.title": {"en": "The files submitted", "ja": "提出されたファイル"},
     "intake.symlink": {
         "en": "{name} is a symbolic link: not read",
@@ -236,7 +236,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{name} holds more than {count} entries or is more than {depth} folders deep: delete it and try again",
         "ja": "{name} の中身が {count} 個を超えるか {depth} 階層より深いため確認できません。削除してからやり直してください",
     },
-    # what of a run's files the grader did not keep (grader/copyback.py, grader/run_output.py)
+    # what of a run's files the grader did not keep (grader/intake/copyback.py, grader/intake/run_output.py)
     "output.title": {
         "en": "Files of your run that were not kept ({name})",
         "ja": "保存しなかった実行ファイル ({name})",

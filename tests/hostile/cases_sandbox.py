@@ -1,6 +1,6 @@
 """Hostile cases at the sandbox's edges: what a notebook can reach through the kernel (syscalls, keyrings) and what it leaves for copy-back.
 
-The kernel cases call the system calls that the filter denies (grader/seccomp.py) and raise
+The kernel cases call the system calls that the filter denies (grader/sandbox/seccomp.py) and raise
 `_breach` before the answer when one of them works, so a hole costs the submission its points.
 The copy-back case leaves links, FIFOs, sparse and hard-linked files for the grader to copy;
 only regular files within the caps come back, named in the part `mnist_1layer-output`.
