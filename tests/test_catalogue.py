@@ -2,7 +2,7 @@
 uses is there, no key is unused, and a stored result re-renders in Japanese without the checks.
 
 Uses are found statically, in the AST of grader/**/*.py, of the checks files in solutions/ and in
-templates/*.j2 (see `_uses`). Keys
+grader/reporters/templates/*.j2 (see `_uses`). Keys
 that code builds from a value ("status." + status) are listed in FAMILIES with where the values
 come from; a key built any other way fails the test until its family is listed.
 """
@@ -30,7 +30,7 @@ SOURCES = sorted(
 )
 # What runs in the sandbox cannot import the catalogue (import contract); its `key`s are not messages.
 USERS = [p for p in SOURCES if GRADER / "inside" not in p.parents]
-TEMPLATES = sorted((ROOT / "templates").glob("*.j2"))
+TEMPLATES = sorted((ROOT / "grader" / "reporters" / "templates").glob("*.j2"))
 KEY_SHAPE = re.compile(r"[a-z][a-z0-9_]*(?:[.\-][a-z0-9_]+)+\Z")  # "nb.locked-changed", "truth_table.ok"
 FILE_NAME = re.compile(r".*\.(?:html|json|j2|md|csv|xml|txt|py)\Z")  # "report.html" is a file, not a key
 CODE_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+\Z")  # a legacy finding code, "keras-optimizer-lr"

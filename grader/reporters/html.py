@@ -1,4 +1,4 @@
-"""HTML reports from `templates/`: one self-contained page per submission and the class dashboard.
+"""HTML reports from `grader/reporters/templates/` (package data, so an installed wheel renders them): one self-contained page per submission and the class dashboard.
 
 Pages carry their CSS, plots (as data: URIs) and charts (inline SVG); nothing is fetched, and the
 Content-Security-Policy of each page forbids fetching anything. One set of templates serves both
@@ -21,7 +21,7 @@ from grader.reporters.text import visible
 from grader.reporters.view import grade_letter, localized, student_view
 from grader.results import SCHEMA, Result, Status
 
-TEMPLATES = Path(os.environ.get("DLGRADE_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
+TEMPLATES = Path(os.environ.get("DLGRADE_TEMPLATES", Path(__file__).resolve().parent / "templates"))
 
 
 def _num(x) -> str:

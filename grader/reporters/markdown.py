@@ -1,5 +1,5 @@
 """A Markdown summary for a CI job page: `<outdir>/summary.md` (`dlgrade grade --ci` also
-appends it to $GITHUB_STEP_SUMMARY). Rendered from `templates/summary.md.j2`.
+appends it to $GITHUB_STEP_SUMMARY). Rendered from `grader/reporters/templates/summary.md.j2`.
 
 Every field a student controls (names, titles, messages that quote answers, hints) goes through
 a filter of `text`: `cell` (Markdown shown as written: no link, image, HTML or table break),
