@@ -426,6 +426,24 @@ CATALOG: dict[str, dict[str, str]] = {
         "ファイル名では設定できない環境変数 {var}=1 で確認してください: "
         "{var}=1 dlgrade grade --no-sandbox ... (自分のノートブックを確認する学生は dlgrade check --no-sandbox)",
     },
+    # parts imported from nbgrader (grader/checks/nbgrader.py): a test cell's run is the kernel's word
+    "kernel.label": {"en": "kernel's word", "ja": "カーネル判定"},
+    "kernel.pass": {
+        "en": "[{label}] test cell {cell} ran without an error",
+        "ja": "[{label}] テストセル {cell} はエラーなく実行されました",
+    },
+    "kernel.fail": {
+        "en": "[{label}] test cell {cell} failed: {ename}: {evalue}",
+        "ja": "[{label}] テストセル {cell} が失敗しました: {ename}: {evalue}",
+    },
+    "kernel.not_run": {
+        "en": "[{label}] test cell {cell} did not run to its end ({status})",
+        "ja": "[{label}] テストセル {cell} は最後まで実行されませんでした ({status})",
+    },
+    "review.manual": {
+        "en": "cell {cell} is graded by a person: 0 points until then",
+        "ja": "セル {cell} は採点者が採点します。それまでは 0 点です",
+    },
     # free-text and multiple-choice answers (grader/checks/quiz.py)
     "quiz.not_answered": {"en": "not answered", "ja": "未回答です"},
     "quiz.found": {"en": "{concept_en}: mentioned", "ja": "{concept_ja}: 記述があります"},
