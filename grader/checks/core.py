@@ -37,6 +37,7 @@ class CheckContext:
     predictions: dict[str, Any] = field(default_factory=dict)  # from the evaluate phase
     calibrating: bool = False
     retrained: dict[str, Any] = field(default_factory=dict)  # the part's runs from other seeds (scoring.retrained)
+    cells: dict[str, dict] = field(default_factory=dict)  # the run record's entry per grade id (checks.nbgrader)
 
 
 MAX_SHOWN = 300  # characters of a student's value that a message may show

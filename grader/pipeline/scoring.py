@@ -361,6 +361,7 @@ def score_notebook(
     predictions = evaluate(part_data) if evaluate and any(p.evaluate for p in spec.parts) else {}
     # the checks' time starts now: the evaluate phase runs in a sandbox, on its own limits
     deadline = budget.clock() + budget.seconds
+    record_cells = {e["grade_id"]: e for e in reversed(outcome.record.get("cells", [])) if e.get("grade_id")}
     for part in spec.parts:
         data = part_data[part.id]
         ctx = CheckContext(
@@ -374,6 +375,7 @@ def score_notebook(
             predictions=predictions.get(part.id, {}),
             calibrating=calibrating,
             retrained=runs[part.id],
+            cells=record_cells,
         )
         checks: list[CheckResult] = []
         raised = part_error(part, outcome, answer_cells, stub_left)
@@ -403,7 +405,7 @@ def score_notebook(
                     message_args=fault,
                 )
             produced = produced if isinstance(produced, list) else [produced]
-            if raised is not None:
+            if raised is not None and not getattr(check, "kernel_verdict", False):  # its cell's error IS its verdict
                 produced = [_real_reason(r, raised, lang) for r in produced]
             checks.extend(produced)
         checks = [_plain_result(c) for c in checks]
