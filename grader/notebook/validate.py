@@ -73,7 +73,9 @@ class WrongExercise(ValueError):
     """The notebook shares no graded cell with the released notebook."""
 
 
-def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
+def prepare(submission: NotebookNode, release: NotebookNode, authored: dict[str, str] | None = None) -> Prepared:
+    """`authored`: grade id -> source of locked cells that run as the instructor wrote them, not
+    as released (test cells whose hidden tests the release strips)."""
     submission, recovered = recover_ids(submission, release)
     by_text = [r.grade_id for r in recovered if r.how == "content"]
     findings: list[Finding] = [Finding("recovered-content", ", ".join(by_text))] if by_text else []
@@ -111,6 +113,10 @@ def prepare(submission: NotebookNode, release: NotebookNode) -> Prepared:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    for cell in cells:
+        gid = nbf.grade_id(cell)
+        if authored and gid in authored and gid in by_id and nbf.is_locked(by_id[gid]):  # never an answer cell
+            cell.source = authored[gid]
     nb = copy.deepcopy(release)
     nb.cells = cells
     stub_left = frozenset(

@@ -149,6 +149,18 @@ def _match_by_cells(path: Path, candidates: list[NotebookSpec], within: Path | N
     return candidates[0].name if len(candidates) == 1 else None
 
 
+def authored_tests(spec: NotebookSpec) -> dict[str, str]:
+    """grade id -> source, as the instructor's notebook has it, of the test cells that checks
+    judge by their run (checks.nbgrader.CellRuns): hidden tests included, which the release
+    strips. Only locked cells are ever taken (validate.prepare), never a solution."""
+    wanted = {getattr(c, "grade_id", None) for p in spec.parts for c in p.checks if getattr(c, "runs_authored", False)}
+    if not wanted:
+        return {}
+    return {
+        nbf.grade_id(c): c.source for c in spec.solution().cells if nbf.grade_id(c) in wanted and not nbf.is_solution(c)
+    }
+
+
 def _all_parts_failed(spec: NotebookSpec, status: Status, key: str, lang: str, **args) -> list[PartResult]:
     parts = []
     for part in spec.parts:
@@ -326,6 +338,7 @@ def _execute_and_score(
         workdir=workdir,
         limits=spec.limits,
         data_paths=list(options.data_paths),
+        files={f: spec.solution_path.parent / f for f in spec.files},
     )
     t0 = time.monotonic()
     outcome = runner.execute(job)
@@ -434,7 +447,7 @@ def grade(
             result.parts += _all_parts_failed(spec, Status.ERROR, "nb.invalid", lang, reason=str(exc))
             continue
         try:
-            prepared = prepare(nb, spec.release())
+            prepared = prepare(nb, spec.release(), authored_tests(spec))
         except WrongExercise:
             entry["status"] = "wrong-exercise"
             result.parts += _all_parts_failed(spec, Status.FAIL, "nb.wrong_exercise", lang, name=path.name)
