@@ -12,6 +12,8 @@ A checks file is trusted instructor code; it never enters a sandbox. It defines
             (or the same as a dict: {"framework": ..., "limits": {...}, "slack": {...}})
     PARTS = [Part(id=..., title={"en": ..., "ja": ...}, cells=[grade ids], exports={...}, checks=[...])]
     HIDDEN_SETS = {"name": make}     # optional: grader-made data, make() -> (inputs, labels)
+    FILES = ["jupyter.png"]          # optional: files of the folder the notebook reads, copied
+                                     # into its working directory before each run
     MUTANTS = {"name": {grade_id: source}}   # known-wrong answers that must lose points
 
 `exports` are functions of the checks file (grader.assignment.exports; or expression strings)
@@ -230,6 +232,7 @@ class NotebookSpec:
     slack: dict[str, tuple[float, float]] = field(default_factory=dict)  # Setup.slack
     thresholds_path: Path | None = None
     hidden_sets: dict[str, Callable] = field(default_factory=dict)  # name -> make() -> (x, y)
+    files: list[Path] = field(default_factory=list)  # FILES: relative to the assignment folder
 
     @property
     def stem(self) -> str:
@@ -297,6 +300,36 @@ def load_setup(module: Any, path: Path) -> Setup:
     return Setup.from_value(value)
 
 
+# What a run's work folder already holds (grader.pipeline.execution): no data file may take these names.
+WORK_NAMES = frozenset({"submission.ipynb", "executed.ipynb", "record.json", "record.tmp", "artifacts", "home"})
+# Files that must never enter a sandbox, even when FILES names them by mistake.
+PRIVATE_SUFFIXES = (".ipynb", ".checks.py", ".thresholds.json")
+
+
+def data_files(names: Any, folder: Path, checks_path: Path) -> list[Path]:
+    """A checks file's FILES as paths relative to the assignment folder: regular files inside it,
+    reached through no link, never a notebook (the solution), checks or thresholds file, nor a
+    name the run's work folder uses. AssignmentError naming the checks file otherwise."""
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise AssignmentError(f"{checks_path}: FILES must be a list of file names relative to {folder.name}/")
+    found = []
+    for name in names:
+        relative = Path(name)
+        where = f"{checks_path}: FILES names {name!r}"
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise AssignmentError(f"{where}: write a path inside {folder.name}/, relative to it")
+        if relative.parts[0] in WORK_NAMES or name.lower().endswith(PRIVATE_SUFFIXES):
+            raise AssignmentError(f"{where}: that name is the grader's own, or a file students must not see")
+        for depth in range(1, len(relative.parts) + 1):
+            step = folder.joinpath(*relative.parts[:depth])
+            if step.is_symlink() or not step.exists():
+                raise AssignmentError(f"{where}: it is missing or a link")
+        if not (folder / relative).is_file():
+            raise AssignmentError(f"{where}: it is not a regular file")
+        found.append(relative)
+    return found
+
+
 def load_assignment(path: Path) -> Assignment:
     path = Path(path).resolve()
     if not path.is_dir():
@@ -322,6 +355,7 @@ def load_assignment(path: Path) -> Assignment:
             slack=dict(setup.slack),
             thresholds_path=nb_path.with_name(nb_path.stem + ".thresholds.json"),
             hidden_sets=dict(getattr(module, "HIDDEN_SETS", {})),
+            files=data_files(getattr(module, "FILES", []), path, checks_path),
         )
         _check_cells_exist(spec, checks_path)
         spec.release()  # an unreleased notebook is the instructor's to fix, before any grading

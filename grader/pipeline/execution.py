@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -117,6 +118,20 @@ class ExecutionJob:
     limits: Limits
     data_paths: list[Path] = field(default_factory=list)  # read-only, e.g. the public data cache
     env: dict[str, str] = field(default_factory=dict)
+    # the assignment's data files (trusted, NotebookSpec.files): relative path -> file to copy
+    files: dict[Path, Path] = field(default_factory=dict)
+
+
+def copy_data_files(files: dict[Path, Path], workdir: Path) -> None:
+    """Copy the assignment's data files into the work folder, where the notebook finds them
+    beside itself. Copies, never links: the run may change its own copy and nothing else; and
+    only from the assignment folder, never from the submission (its files are not read here)."""
+    for relative, source in files.items():
+        target = workdir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)  # a link put there since loading is refused
+        with os.fdopen(fd, "rb") as src, open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst)
 
 
 @dataclass
@@ -191,6 +206,7 @@ class SandboxedRunner:
         executed = workdir / "executed.ipynb"
         record_path = workdir / "record.json"
         nbformat.write(job.notebook, notebook_in)
+        copy_data_files(job.files, workdir)
         data_dir = job.data_paths[0] if job.data_paths else None
         env = {**base_env(workdir, data_dir), **job.env}
         argv = [
