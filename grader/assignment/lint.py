@@ -363,6 +363,13 @@ class _Linter:
                 f"{where} reads answer cell {cell!r}, which is not in the part's answers"
                 f"{closest(cell, part.answers or [])}: add it to answers=[...]",
             )
+        graded = getattr(check, "grade_id", None)  # checks of a cell's own run or review (checks.nbgrader)
+        if isinstance(graded, str) and graded and graded not in part.cells:
+            self.add(
+                line,
+                f"{where} grades cell {graded!r}, which is not in the part's cells"
+                f"{closest(graded, part.cells)}: add it to cells=[...]",
+            )
         if isinstance(check, Calibrated):
             self.metrics.setdefault(check.metric, line)
 
