@@ -2,6 +2,7 @@
 
     dlgrade data fetch [--from PATH] | data info
     dlgrade lint solutions/<assignment>...            problems in checks files, with file and line
+    dlgrade import-nbgrader SOURCE [--out solutions/<assignment>]   an nbgrader assignment, graded by dlgrade
     dlgrade release solutions/<assignment> [--out exercises]
     dlgrade calibrate solutions/<assignment> [--seeds 5]
     dlgrade grade SUBMISSION... --assignment solutions/<assignment> --out OUTDIR [--format ...] [--ci]
@@ -251,6 +252,25 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_import_nbgrader(args) -> int:
+    from grader.assignment.nbgrader_import import import_nbgrader
+
+    out = Path(args.out) if args.out else Path("solutions") / Path(args.source).resolve().name
+    imported = import_nbgrader(Path(args.source), out)
+    for name, parts in imported.notebooks.items():
+        points = sum(p.points for p in parts)
+        tests = sum(p.kind == "test" for p in parts)
+        print(
+            f"{out / name}: {len(parts)} parts, {points:g} points ({tests} test cells, {len(parts) - tests} for review)"
+        )
+    for note in imported.skipped:
+        print(f"not copied: {note}")
+    if _lint([out]):
+        return 1
+    print(f"next: dlgrade release {out}")
+    return 0
+
+
 def cmd_release(args) -> int:
     from grader.notebook.release import release_assignment
 
@@ -407,6 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--no-sandbox", action="store_true", help="do not even try bubblewrap")
     ck.add_argument("--keep-work", action="store_true", help="keep the folder your notebook ran in, beside the report")
     ck.set_defaults(func=cmd_check)
+
+    ig = sub.add_parser("import-nbgrader", help="an nbgrader assignment (its source/ folder) as a dlgrade assignment")
+    ig.add_argument("source", help="nbgrader's source/<assignment> folder")
+    ig.add_argument("--out", help="the assignment folder to write (default: solutions/<assignment>)")
+    ig.set_defaults(func=cmd_import_nbgrader)
 
     r = sub.add_parser("release", help="write the student version of an assignment")
     r.add_argument("solution")
