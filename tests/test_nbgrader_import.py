@@ -258,3 +258,16 @@ def test_ps1_and_a_hidden_test_graded_in_the_sandbox_as_nbgrader_grades_them(tmp
     checks = {c.name: c for p in public_only.parts for c in p.checks}
     assert checks["test_double"].status == Status.FAIL and checks["test_data"].status == Status.PASS
     assert public_only.score == 1
+
+
+def test_an_assignment_of_test_cells_and_reviews_needs_no_course_data(tmp_path, monkeypatch):
+    from grader.errors import DlgradeError
+    from grader.pipeline.grading import require_data
+
+    out = tmp_path / "solutions" / "tiny"
+    import_nbgrader(tiny_source(tmp_path / "src"), out)
+    release_assignment(out, tmp_path / "exercises")
+    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "no-cache"))
+    require_data(load_assignment(out))  # no MNIST here, and none needed
+    with pytest.raises(DlgradeError):
+        require_data()

@@ -30,6 +30,7 @@ class CellRuns(Check):
 
     grade_id: str = ""  # the test cell (default: the check's name)
     kernel_verdict = True  # scoring: the cell's own error is this check's verdict, not a cause to explain
+    reads_data = False  # grading needs no course data set for it (pipeline.grading.require_data)
     runs_authored = True  # grading: the cell runs as the instructor's notebook has it (hidden tests)
 
     def __post_init__(self):
@@ -68,6 +69,7 @@ class Review(Check):
     `points` until then."""
 
     grade_id: str = ""  # the cell a person grades (default: the check's name)
+    reads_data = False
 
     def __post_init__(self):
         self.grade_id = self.grade_id or self.name

@@ -9,6 +9,7 @@
     dlgrade report OUTDIR [--lang ja] [--format ...]     re-render a graded class
     dlgrade check NOTEBOOK [--assignment ...] [--part ID]  a student's self-check
     dlgrade demo [--out reports]
+    dlgrade roster import roster.csv [--db URL] | roster list   the course's students in the gradebook
 
 File names are never options: an argument that starts with '-' and names an existing path is
 that path (`paths_not_options`), options are never abbreviated, and `grade --no-sandbox` also
@@ -126,7 +127,7 @@ def cmd_grade(args) -> int:
     sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
     from grader.pipeline.grading import require_data
 
-    require_data()
+    require_data(assignment)
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
     submissions = list(dict.fromkeys(Path(s) for s in args.submissions))
@@ -297,7 +298,7 @@ def cmd_calibrate(args) -> int:
     runner = SandboxedRunner(_sandbox(args.no_sandbox))
     from grader.pipeline.grading import require_data
 
-    require_data()
+    require_data(assignment)
     reports = calibrate(assignment, runner, seeds=args.seeds, options=_options(args))
     status = 0
     for name, report in reports.items():
@@ -459,6 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(m)
     formats(m)
     m.set_defaults(func=cmd_demo)
+
+    from grader.cli.roster import add_roster_parser
+
+    add_roster_parser(sub, default_lang())
     return parser
 
 
