@@ -271,3 +271,16 @@ def test_an_assignment_of_test_cells_and_reviews_needs_no_course_data(tmp_path, 
     require_data(load_assignment(out))  # no MNIST here, and none needed
     with pytest.raises(DlgradeError):
         require_data()
+
+
+def test_lint_names_the_line_of_a_files_entry_that_must_not_enter_a_sandbox(tmp_path):
+    out = tmp_path / "solutions" / "tiny"
+    import_nbgrader(tiny_source(tmp_path / "src"), out)
+    checks = out / "tiny.checks.py"
+    text = checks.read_text().replace('FILES = ["data.txt"]', 'FILES = ["tiny.ipynb"]')
+    checks.write_text(text)
+    found = errors(lint_assignment(out))
+    line = text.splitlines().index('FILES = ["tiny.ipynb"]') + 1
+    assert [(p.line, "tiny.ipynb" in p.message) for p in found] == [(line, True)]
+    checks.write_text(text.replace('CellRuns("test_data"', 'CellRuns("test_dta"'))
+    assert any("test_dta" in p.message for p in errors(lint_assignment(out)))

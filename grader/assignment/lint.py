@@ -9,7 +9,8 @@ Errors stop those commands; warnings (thresholds out of step with the checks) ar
 What is checked: SETUP (keys, framework, limits, slack); each part's id (unique), cells,
 answers and `after` (grade ids of the notebook); exports and models (expressions that compile,
 or functions); curves, evaluations and checks naming what the part exports or saves; evaluations'
-datasets (HIDDEN_SETS or built in), functions (in grader.*) and preprocessing; MUTANTS' cells.
+datasets (HIDDEN_SETS or built in), functions (in grader.*) and preprocessing; MUTANTS' cells;
+FILES (regular files of the folder that may enter a sandbox).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import nbformat
 
 from grader import checks
 from grader.assignment.source import CheckSource, error_line
-from grader.assignment.spec import Evaluate, Part, closest, load_checks_module, setup_problems
+from grader.assignment.spec import Evaluate, Part, closest, data_files, load_checks_module, setup_problems
 from grader.checks import Calibrated
 from grader.errors import AssignmentError
 from grader.notebook import format as nbf
@@ -80,6 +81,7 @@ def _lint_notebook(nb_path: Path, seen: dict[str, Path]) -> list[Problem]:
     grade_ids = None if nb is None else {g for g in (nbf.grade_id(c) for c in nb.cells) if g}
     lint = _Linter(checks_path, module, grade_ids, notebook_names(nb))
     lint.setup()
+    lint.files(nb_path.parent)
     lint.parts(seen)
     lint.mutants()
     lint.thresholds(nb_path.with_name(nb_path.stem + ".thresholds.json"))
@@ -188,6 +190,12 @@ class _Linter:
     def setup(self) -> None:
         for p in setup_problems(getattr(self.module, "SETUP", None)):
             self.add(self.source.value_line("SETUP", *[k for k in (p.key, p.item) if k]), p.message)
+
+    def files(self, folder: Path) -> None:
+        try:
+            data_files(getattr(self.module, "FILES", []), folder, self.path)
+        except AssignmentError as exc:
+            self.add(self.source.name_line("FILES"), str(exc).removeprefix(f"{self.path}: "))
 
     def parts(self, seen: dict[str, Path]) -> None:
         parts = getattr(self.module, "PARTS", None)
