@@ -3,6 +3,7 @@ student's self-check."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -16,9 +17,12 @@ from classroom import REPO, SECRET, graded_class, one_layer_assignment, sample_r
 
 from grader.assignment.spec import load_assignment
 from grader.checks import Shape
+from grader.cli import exits
 from grader.cli import main as cli
 from grader.cli.selfcheck import find_assignment, public_only
+from grader.errors import GraderBug
 from grader.reporters import json_report
+from grader.results import CheckResult, PartResult, Result, Status
 
 EXERCISE = REPO / "exercises" / "mnist_tf" / "mnist_1layer.ipynb"
 
@@ -56,9 +60,9 @@ def test_report_re_renders_a_class_in_japanese(tmp_path, capsys):
     assert "5 submissions re-rendered in ja" in capsys.readouterr().out
 
 
-def test_report_needs_a_graded_class(tmp_path):
-    with pytest.raises(SystemExit, match="no \\*/result.json"):
-        cli.main(["report", str(tmp_path)])
+def test_report_needs_a_graded_class(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path)]) == exits.CANNOT
+    assert "no */result.json" in capsys.readouterr().err
 
 
 def test_grader_package_import_stays_cheap_and_check_is_lazy():
@@ -163,7 +167,7 @@ def test_self_check_of_a_released_notebook(tmp_path):
         cwd=tmp_path,
         env={"DLGRADE_SOLUTIONS": str(assignment.parent)},
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == exits.FOUND, proc.stderr  # the released notebook fails its public checks
     assert "public checks only" in proc.stdout
     assert "not implemented" in proc.stdout and "Trained model's accuracy" not in proc.stdout
     report = tmp_path / "dlgrade-check" / "mnist_1layer" / "report.html"
@@ -223,3 +227,111 @@ def test_the_demo_grades_the_sample_class_into_a_relative_folder(tmp_path):
     }
     assert scores["alice"] == 10 and scores["bob"] < 10, scores
     assert (tmp_path / "reports" / "index.html").is_file()
+
+
+# --- exit codes and --version ------------------------------------------------------------------
+
+
+def _result(name: str, *statuses: Status, problems=(), score_each: float = 1.0) -> Result:
+    checks = [
+        CheckResult(f"c{i}", s, score_each if s == Status.PASS else 0.0, 1.0, kind="check")
+        for i, s in enumerate(statuses)
+    ]
+    return Result(name, "a", parts=[PartResult.from_checks("p", "Part", checks)], problems=list(problems))
+
+
+def test_version_names_the_package_version(capsys):
+    import grader
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"dlgrade {grader.__version__}"
+
+
+def test_every_command_lists_its_exit_codes_in_its_help():
+    parser = cli.build_parser()
+    assert all(f"{code} " in parser.format_help() for code in ("0", "1", "2", "3", "130"))
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "exit codes:" in text and "\n  2    could not do it" in text and "\n  3    dlgrade itself" in text, name
+        assert ("\n  1    " in text) == (name in exits.FOUND_BY), name
+    assert "under --pass-mark" in commands["grade"].format_help()
+    assert "a public check failed" in commands["check"].format_help()
+
+
+@pytest.mark.parametrize(
+    ("statuses", "problems", "code"),
+    [
+        ((Status.PASS, Status.PASS), (), 0),
+        ((Status.PASS, Status.NEEDS_REVIEW), (), 0),  # a person decides, not the hook
+        ((Status.PASS, Status.FAIL), (), 1),
+        ((Status.ERROR,), (), 1),
+        ((Status.PASS,), ({"kind": "report", "message": "disk full"},), 2),
+        ((Status.FAIL, Status.GRADER_ERROR), (), 3),
+        ((Status.FAIL,), ({"kind": "grader", "message": "boom"},), 3),
+    ],
+)
+def test_check_exit_code_gates_on_the_public_checks(statuses, problems, code, monkeypatch, capsys):
+    class Outcome:
+        result = _result("alice", *statuses, problems=problems)
+
+        def summary(self):
+            return "alice: summary"
+
+    monkeypatch.setattr("grader.cli.selfcheck.run_check", lambda *a, **k: Outcome())
+    assert cli.main(["check", "x.ipynb"]) == code
+    assert "alice: summary" in capsys.readouterr().out
+
+
+def test_an_old_api_finding_is_not_a_failed_check():
+    legacy = CheckResult("tf.placeholder", Status.FAIL, 0.0, 0.0, kind="legacy-api")
+    result = Result("alice", "a", parts=[PartResult.from_checks("p", "Part", [legacy])])
+    assert exits.of_results([result], failed_checks=True) == exits.OK
+
+
+@pytest.mark.parametrize(
+    ("results", "ci", "code"),
+    [
+        ([_result("alice", Status.PASS)], True, 0),
+        ([_result("alice", Status.PASS), _result("bob", Status.FAIL)], False, 0),  # grading is not judging
+        ([_result("alice", Status.PASS), _result("bob", Status.FAIL)], True, 1),
+        ([_result("bob", Status.FAIL), _result("carol", Status.PASS, problems=[{"kind": "report"}])], True, 2),
+        ([_result("alice", Status.PASS), _result("dave", Status.PASS, problems=[{"kind": "grader"}])], False, 3),
+        ([_result("bob", Status.FAIL), _result("dave", Status.GRADER_ERROR)], True, 3),
+    ],
+)
+def test_grade_exit_code(results, ci, code, tmp_path, monkeypatch):
+    def grade_class(submissions, assignment, runner, outdir, options, jobs, on_done):
+        for n, r in enumerate(results, 1):
+            on_done(r, n, len(results), 1.0)
+        return results
+
+    monkeypatch.setattr(cli, "_sandbox", lambda *a: type("S", (), {"name": "fake"})())
+    monkeypatch.setattr("grader.pipeline.grading.require_data", lambda *a: None)
+    monkeypatch.setattr("grader.assignment.spec.load_assignment", lambda path: None)
+    monkeypatch.setattr("grader.pipeline.scheduler.grade_class", grade_class)
+    argv = ["grade", *(r.submission for r in results), "--assignment", "a", "--out", str(tmp_path), "--quiet"]
+    assert cli.main(argv + ["--format", "json"] + (["--ci"] if ci else [])) == code
+
+
+def test_usage_errors_and_bugs_have_their_own_codes(tmp_path, monkeypatch, capsys):
+    argv = ["grade", "x.ipynb", "--assignment", "a", "--out", str(tmp_path)]
+    assert cli.main([*argv, "--format", "pdf"]) == exits.CANNOT
+    assert "unknown format(s) pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        cli.main(["grade", "--no-such-option"])
+    assert done.value.code == exits.CANNOT  # argparse's own usage error: the same code
+
+    def bug(args):
+        raise KeyError("unexpected")
+
+    monkeypatch.setattr(cli, "cmd_report", bug)
+    assert cli.main(["report", str(tmp_path)]) == exits.GRADER_FAULT
+    assert "KeyError: 'unexpected'" in capsys.readouterr().err  # the traceback, for the bug report
+
+    def grader_bug(args):
+        raise GraderBug("the scorer failed")
+
+    monkeypatch.setattr(cli, "cmd_report", grader_bug)
+    assert cli.main(["report", str(tmp_path)]) == exits.GRADER_FAULT

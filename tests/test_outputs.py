@@ -505,6 +505,8 @@ def test_grade_prints_no_terminal_escape(toy_class, monkeypatch, capsys):
 
 def test_hostile_notebook_cell_text_cannot_reach_a_terminal_through_check(tmp_path, monkeypatch, capsys):
     class Outcome:
+        result = Result("alice", "a")  # nothing failed: exit 0
+
         def summary(self):
             return "alice: 1/2\n  - W: got \x1b[2Jcleared\u202e"
 

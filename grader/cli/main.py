@@ -13,7 +13,8 @@
 
 File names are never options: an argument that starts with '-' and names an existing path is
 that path (`paths_not_options`), options are never abbreviated, and `grade --no-sandbox` also
-needs DLGRADE_NO_SANDBOX=1 in the environment.
+needs DLGRADE_NO_SANDBOX=1 in the environment. Exit codes mean the same in every command
+(`grader.cli.exits`, listed by `--help`); `dlgrade --version` names the installed version.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 
-from grader.errors import AssignmentError, DlgradeError
+from grader.cli import exits
+from grader.errors import AssignmentError, DlgradeError, GraderBug
 
 REPO = Path(__file__).resolve().parents[2]
 # `dlgrade grade --no-sandbox` needs this set to 1 too: an environment variable is a deliberate
@@ -64,7 +67,7 @@ def _formats(args) -> list[str]:
     try:
         formats = parse_formats(args.format)
     except ValueError as exc:
-        raise SystemExit(f"dlgrade: {exc}") from None
+        raise DlgradeError(str(exc)) from None  # a usage error: exit 2, as argparse's own
     if getattr(args, "ci", False):
         formats += [f for f in CI_FORMATS if f not in formats]
     return formats
@@ -185,10 +188,11 @@ def cmd_grade(args) -> int:
             print(
                 f"under the pass mark: {console(r.submission)} {r.fraction:.0%} < {args.pass_mark:.0%}", file=sys.stderr
             )
-        status = 1 if under else 0
+        status = exits.FOUND if under else exits.OK
+    status = max(status, exits.of_results(results))
     if incomplete:
         print(f"dlgrade: {incomplete}", file=sys.stderr)
-        return 2
+        status = max(status, exits.CANNOT)
     return status
 
 
@@ -200,7 +204,7 @@ def cmd_report(args) -> int:
     outdir = Path(args.outdir)
     paths = sorted(outdir.glob("*/result.json"))
     if not paths:
-        raise SystemExit(f"dlgrade: no */result.json under {outdir}: grade the class first")
+        raise DlgradeError(f"no */result.json under {outdir}: grade the class first")
     from grader.reporters.text import console
 
     results = []
@@ -250,7 +254,7 @@ def cmd_check(args) -> int:
     from grader.reporters.text import visible
 
     print(visible(outcome.summary(), keep="\n"))  # a notebook's name or answer never drives the terminal
-    return 0
+    return exits.of_results([outcome.result], failed_checks=True)  # a pre-commit hook or CI step can gate on it
 
 
 def cmd_import_nbgrader(args) -> int:
@@ -352,9 +356,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from grader import __version__
     from grader.i18n import default_lang
 
-    parser = Parser(prog="dlgrade", description="Grade deep-learning notebooks safely.")
+    parser = Parser(
+        prog="dlgrade",
+        description="Grade deep-learning notebooks safely.",
+        epilog=exits.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"dlgrade {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def formats(p):
@@ -464,6 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     from grader.cli.roster import add_roster_parser
 
     add_roster_parser(sub, default_lang())
+    for name, p in sub.choices.items():  # every command's --help lists its exit codes
+        p.epilog, p.formatter_class = exits.epilog(name), argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -494,11 +507,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except GraderBug as exc:
+        print(f"dlgrade: {exc}", file=sys.stderr)
+        return exits.GRADER_FAULT
     except DlgradeError as exc:
         print(f"dlgrade: {exc}", file=sys.stderr)
-        return 2
+        return exits.CANNOT
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
+    except Exception:  # a bug: its traceback, and a code that no finding or usage error uses
+        traceback.print_exc()
+        return exits.GRADER_FAULT
 
 
 if __name__ == "__main__":
