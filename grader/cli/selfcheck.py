@@ -258,14 +258,32 @@ def _notebook_in_kernel() -> Path:
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
-def check(part: str | None = None, notebook: str | os.PathLike | None = None, **options) -> SelfCheck | None:
+class CheckFailed(AssertionError):
+    """A public check of a strict self-check did not pass (an nbgrader test cell's failure)."""
+
+
+def check(
+    part: str | None = None, notebook: str | os.PathLike | None = None, strict: bool = False, **options
+) -> SelfCheck | None:
     """Self-check from inside a notebook: `check("part id")` grades that part of the saved file.
 
     Returns a SelfCheck, which Jupyter shows as a table; `print()` it for the text summary.
     While the notebook itself is being graded (the grader sets DLGRADE_GRADING in the kernel)
-    it only says so and returns None, so a submission may keep its check() calls."""
+    it only says so and returns None, so a submission may keep its check() calls.
+
+    `strict=True` makes the call an nbgrader test cell: it prints the summary and returns None
+    (a cell's value would be read by nbgrader as partial points), and raises CheckFailed, an
+    AssertionError, when a public check fails or errs (needs-review is not a failure), so that
+    `nbgrader validate` and `autograde` count the cell as failed."""
     if os.environ.get("DLGRADE_GRADING"):
         print(t("check.skipped_in_grading", options.get("lang") or default_lang()))
         return None
     path = Path(notebook) if notebook else _notebook_in_kernel()
-    return run_check(path, part=part, **options)
+    found = run_check(path, part=part, **options)
+    if not strict:
+        return found
+    failed = {Status.FAIL, Status.ERROR, Status.GRADER_ERROR}
+    if any(p.status in failed for p in found.result.parts):
+        raise CheckFailed(found.summary())
+    print(found.summary())
+    return None

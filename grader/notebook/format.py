@@ -17,10 +17,14 @@ from grader.errors import NotANotebook
 from grader.intake.submission import MAX_NOTEBOOK_BYTES  # larger files are refused before parsing
 
 SCHEMA_VERSION = 3
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
-END_HIDDEN = "### END HIDDEN TESTS"
+# nbgrader's delimiters: a line that contains one anywhere is a marker (conventionally
+# written "### BEGIN SOLUTION"), as nbgrader's ClearSolutions / ClearHiddenTests / ClearMarkScheme read them
+BEGIN_SOLUTION = "BEGIN SOLUTION"
+END_SOLUTION = "END SOLUTION"
+BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
+END_HIDDEN = "END HIDDEN TESTS"
+BEGIN_MARK_SCHEME = "BEGIN MARK SCHEME"
+END_MARK_SCHEME = "END MARK SCHEME"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
@@ -110,8 +114,14 @@ def is_grade(cell: NotebookNode) -> bool:
     return bool(meta(cell).get("grade", False))
 
 
+def is_task(cell: NotebookNode) -> bool:
+    return bool(meta(cell).get("task", False))
+
+
 def is_locked(cell: NotebookNode) -> bool:
-    """nbgrader treats grade cells that are not solution cells as locked too."""
+    """Whether the student's version of the cell is put back as released, as nbgrader decides
+    it: never a solution cell; always a grade cell that is not one (a test cell), whatever its
+    `locked` flag says; else the `locked` flag."""
     m = meta(cell)
     if m.get("solution"):
         return False
@@ -119,46 +129,57 @@ def is_locked(cell: NotebookNode) -> bool:
 
 
 def compute_checksum(cell: NotebookNode) -> str:
-    """nbgrader's md5 checksum of a cell (same inputs, same order)."""
+    """nbgrader's md5 checksum of a cell (nbgrader.utils.compute_checksum: same inputs, same
+    order). It hashes whether the cell is locked as is_locked derives it, not the `locked` flag:
+    a test cell saved with locked: false is hashed as locked."""
     m = meta(cell)
     md5 = hashlib.md5()
     md5.update(cell.source.encode("utf-8"))
     md5.update(cell.cell_type.encode("utf-8"))
-    md5.update(str(bool(m.get("grade", False))).encode())
-    md5.update(str(bool(m.get("solution", False))).encode())
-    md5.update(str(bool(m.get("locked", False))).encode())
+    md5.update(str(is_grade(cell)).encode())
+    md5.update(str(is_solution(cell)).encode())
+    md5.update(str(is_locked(cell)).encode())
     md5.update(str(m["grade_id"]).encode("utf-8"))
-    if m.get("grade"):
+    if is_grade(cell):
         md5.update(str(float(m.get("points", 0))).encode())
     return md5.hexdigest()
 
 
 def clear_solution(cell: NotebookNode) -> str:
-    """The student's version of a solution cell's source, as nbgrader's ClearSolutions makes it."""
+    """The student's version of a solution cell's source, as nbgrader's ClearSolutions makes it:
+    each solution region becomes the stub (indented as its BEGIN line), and a cell without one
+    becomes the stub. ValueError for markers out of order (nbgrader drops a lone END line; a
+    lone END is refused here, as a mistyped BEGIN would leave the solution in the release)."""
     stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
-    lines = cell.source.splitlines()
-    if not any(BEGIN_SOLUTION in line for line in lines):
-        if any(END_SOLUTION in line for line in lines):
-            raise ValueError(f"{END_SOLUTION} without {BEGIN_SOLUTION} in cell {grade_id(cell)}")
-        return stub
+    source, replaced = replace_region(cell.source, BEGIN_SOLUTION, END_SOLUTION, stub)
+    return source if replaced else stub
+
+
+def replace_region(source: str, begin: str, end: str, stub: str | None = None) -> tuple[str, bool]:
+    """`source` with every region from a line containing `begin` to one containing `end`
+    replaced by `stub` (indented as the begin line; removed when `stub` is None), and whether
+    there was one. Lines are split on "\n" only and joined back, as nbgrader does, so a
+    trailing newline or a carriage return is kept. ValueError for a nested, unterminated or
+    unopened region."""
     out: list[str] = []
-    inside = False
-    for line in lines:
-        if BEGIN_SOLUTION in line:
+    inside = replaced = False
+    for line in source.split("\n"):
+        if begin in line:
             if inside:
-                raise ValueError(f"nested {BEGIN_SOLUTION} in cell {grade_id(cell)}")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + s for s in stub.splitlines())
-        elif END_SOLUTION in line:
+                raise ValueError(f"nested {begin!r} markers")
+            inside = replaced = True
+            if stub is not None:
+                indent = re.match(r"\s*", line).group(0)
+                out.extend(indent + s for s in stub.split("\n"))
+        elif end in line:
             if not inside:
-                raise ValueError(f"{END_SOLUTION} without {BEGIN_SOLUTION} in cell {grade_id(cell)}")
+                raise ValueError(f"{end!r} without {begin!r}")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError(f"{BEGIN_SOLUTION} without {END_SOLUTION} in cell {grade_id(cell)}")
-    return "\n".join(out)
+        raise ValueError(f"{begin!r} without {end!r}")
+    return "\n".join(out), replaced
 
 
 def strip_markers(source: str) -> str:
