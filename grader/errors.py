@@ -7,6 +7,7 @@
     └── GraderBug (RuntimeError)         dlgrade itself failed; never the student's fault
 
 Data set errors live in `grader.datasets.cache` (DatasetMissing, DatasetCorrupt, FetchFailed).
+The gradebook's live in `grader.gradebook.errors` (GradebookError, RosterError: catalogue messages).
 "The student's check failed" and "the student's code raised" are not exceptions: they are
 statuses of a CheckResult (fail, error).
 """

@@ -364,6 +364,81 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "この解答は採点者が確認します。点数が変わることがあります。",
     },
     "report.answer": {"en": "answer", "ja": "解答"},
+    # the feedback page: a notebook as the grader ran it (grader/reporters/notebook_html.py)
+    "feedback.section": {"en": "Your notebooks as the grader ran them", "ja": "採点時に実行されたノートブック"},
+    "feedback.see": {"en": "see it in the notebook", "ja": "ノートブック上で見る"},
+    "feedback.title": {"en": "Your notebook, as graded", "ja": "採点されたノートブック"},
+    "feedback.back": {"en": "Back to the report", "ja": "採点レポートへ戻る"},
+    "feedback.intro": {
+        "en": "This is your notebook as it ran when it was graded: every output below comes from that run, "
+        "not from the file you submitted. Boxes after the graded cells give each part's points and messages. "
+        "HTML, JavaScript, SVG and widget outputs are not shown here.",
+        "ja": "採点時に実行されたあなたのノートブックです。下の出力はすべてその実行で得られたもので、"
+        "提出されたファイルに保存されていた出力ではありません。採点対象のセルの後の枠に、課題ごとの点数とメッセージを示します。"
+        "HTML・JavaScript・SVG・ウィジェットの出力はここには表示しません。",
+    },
+    "feedback.not_run": {
+        "en": "The run left no executed copy of this notebook (it was stopped before it could save one): "
+        "your code is shown without outputs, and the outputs saved in your file are not shown.",
+        "ja": "この実行ではノートブックの実行結果が保存されませんでした (保存前に停止しました)。"
+        "コードは出力なしで表示し、提出ファイルに保存されていた出力は表示しません。",
+    },
+    "feedback.about": {"en": "About this notebook", "ja": "このノートブックについて"},
+    "feedback.in_part": {"en": "graded in: {title}", "ja": "採点対象: {title}"},
+    "feedback.cut": {
+        "en": "An output was too long: {count} characters in its middle are not shown.",
+        "ja": "出力が長すぎるため、途中の {count} 文字は表示していません。",
+    },
+    "feedback.more_outputs": {
+        "en": "{count} more outputs of this cell are not shown.",
+        "ja": "このセルの出力のうち {count} 個は表示していません。",
+    },
+    "feedback.dropped": {
+        "en": "Outputs of type {types} are not shown: a notebook's HTML, scripts, SVG and widgets never run "
+        "in a report.",
+        "ja": "{types} 形式の出力は表示していません。ノートブックの HTML・スクリプト・SVG・ウィジェットは"
+        "レポートでは実行しません。",
+    },
+    "feedback.image": {
+        "en": "{count} image(s) not shown: too large, or not a PNG or JPEG image.",
+        "ja": "{count} 個の画像を表示していません (大きすぎるか、PNG・JPEG ではありません)。",
+    },
+    "feedback.over_budget": {
+        "en": "{count} output(s) not shown: the page reached its size limit.",
+        "ja": "ページの大きさの上限に達したため、{count} 個の出力を表示していません。",
+    },
+    "feedback.traceback_cut": {
+        "en": "The first {count} lines of this traceback are not shown.",
+        "ja": "このトレースバックの最初の {count} 行は表示していません。",
+    },
+    "feedback.cells_cut": {
+        "en": "The last {count} cells are not shown: the page reached its size limit.",
+        "ja": "ページの大きさの上限に達したため、最後の {count} セルは表示していません。",
+    },
+    "feedback.source_cut": {
+        "en": "This cell is too long: its last {count} characters are not shown.",
+        "ja": "このセルは長すぎるため、最後の {count} 文字は表示していません。",
+    },
+    "feedback.hidden_tests": {
+        "en": "This test cell ran hidden tests: it shows as released, and its output is not shown.",
+        "ja": "このテストセルでは非公開のテストが実行されました。配布時の内容を表示し、出力は表示しません。",
+    },
+    "feedback.run_not_run": {
+        "en": "This cell did not run: the notebook stopped before it.",
+        "ja": "このセルは実行されませんでした (その前でノートブックが停止しました)。",
+    },
+    "feedback.run_stopped": {
+        "en": "This cell was running when the notebook was stopped.",
+        "ja": "このセルの実行中にノートブックが停止されました。",
+    },
+    "feedback.run_timeout": {
+        "en": "This cell ran out of time and was stopped.",
+        "ja": "このセルは制限時間を超えたため停止されました。",
+    },
+    "feedback.run_dead": {
+        "en": "The kernel died while this cell ran (often: too much memory).",
+        "ja": "このセルの実行中にカーネルが停止しました (メモリの使いすぎがよくある原因です)。",
+    },
     # instructor dashboard
     "dash.submissions": {"en": "{n} submissions", "ja": "提出 {n} 件"},
     "dash.mean": {"en": "mean {mean}, median {median}", "ja": "平均 {mean}、中央値 {median}"},
@@ -425,6 +500,78 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "dlgrade: grade --no-sandbox はすべての提出物を隔離せず、あなたの権限で実行します。"
         "ファイル名では設定できない環境変数 {var}=1 で確認してください: "
         "{var}=1 dlgrade grade --no-sandbox ... (自分のノートブックを確認する学生は dlgrade check --no-sandbox)",
+    },
+    # the gradebook (grader/gradebook/) and `dlgrade roster`
+    "gradebook.not_a_file": {
+        "en": "{url}: a gradebook lives in a file (sqlite:///course.db) or a server (postgresql://...), not in memory",
+        "ja": "{url}: 成績簿はファイル (sqlite:///course.db) かサーバー (postgresql://...) に置きます。メモリ上には置けません",
+    },
+    "gradebook.newer": {
+        "en": "the gradebook {url} was written by a newer dlgrade (schema revision {revision}): upgrade dlgrade to open it",
+        "ja": "成績簿 {url} は新しい版の dlgrade で書かれています (スキーマ版 {revision})。開くには dlgrade を更新してください",
+    },
+    "gradebook.no_student": {
+        "en": "no student {student} in the roster: import the roster first (dlgrade roster import)",
+        "ja": "名簿に学生 {student} がいません。先に名簿を取り込んでください (dlgrade roster import)",
+    },
+    "gradebook.no_submission": {"en": "no submission {submission}", "ja": "提出物 {submission} はありません"},
+    "gradebook.no_run": {
+        "en": "{student} has no graded submission of {assignment}",
+        "ja": "{student} の {assignment} には採点済みの提出物がありません",
+    },
+    "gradebook.no_check": {
+        "en": "no check {part}/{check} in the latest run; its checks: {known}",
+        "ja": "最新の採点にチェック {part}/{check} はありません。チェック一覧: {known}",
+    },
+    "gradebook.bad_points": {
+        "en": "{points} points: give 0 to {max}",
+        "ja": "{points} 点は範囲外です。0 から {max} の間で指定してください",
+    },
+    "roster.encoding": {
+        "en": "the roster is neither UTF-8 nor Shift_JIS (cp932): save it from Excel as CSV UTF-8",
+        "ja": "名簿が UTF-8 でも Shift_JIS (cp932) でもありません。Excel で「CSV UTF-8」として保存してください",
+    },
+    "roster.too_big": {
+        "en": "the roster is larger than {limit} bytes",
+        "ja": "名簿が {limit} バイトを超えています",
+    },
+    "roster.header": {
+        "en": "no student id and name columns in the header ({header}): name them student_id, name, email",
+        "ja": "見出し行 ({header}) に学籍番号と氏名の列がありません。列名を 学籍番号, 氏名, メール "
+        "(または student_id, name, email) にしてください",
+    },
+    "roster.empty_id": {"en": "line {line}: no student id", "ja": "{line} 行目: 学籍番号がありません"},
+    "roster.empty_name": {
+        "en": "line {line}: student {id} has no name",
+        "ja": "{line} 行目: 学生 {id} の氏名がありません",
+    },
+    "roster.bad_email": {
+        "en": "line {line}: student {id}: '{email}' is not an email address",
+        "ja": "{line} 行目: 学生 {id}: 「{email}」はメールアドレスではありません",
+    },
+    "roster.duplicate": {
+        "en": "student id {id} is on more than one line: lines {lines}",
+        "ja": "学籍番号 {id} が複数の行にあります: {lines} 行目",
+    },
+    "roster.nothing_imported": {
+        "en": "nothing imported: {count} problem(s) in the roster",
+        "ja": "名簿に {count} 件の問題があるため、何も取り込んでいません",
+    },
+    "roster.imported": {
+        "en": "roster: {added} added, {changed} updated, {unchanged} unchanged; {total} students in {db}",
+        "ja": "名簿: 追加 {added} 人、更新 {changed} 人、変更なし {unchanged} 人。{db} の学生は {total} 人です",
+    },
+    "roster.changed": {
+        "en": "  {id}: {field} {old} -> {new}",
+        "ja": "  {id}: {field} {old} -> {new}",
+    },
+    "roster.not_in_file": {
+        "en": "{count} student(s) of the gradebook are not in this file and were kept: {ids}",
+        "ja": "成績簿の {count} 人はこのファイルにありませんが、そのまま残しました: {ids}",
+    },
+    "roster.empty": {
+        "en": "no students in {db}: dlgrade roster import roster.csv",
+        "ja": "{db} に学生がいません: dlgrade roster import roster.csv",
     },
     # parts imported from nbgrader (grader/checks/nbgrader.py): a test cell's run is the kernel's word
     "kernel.label": {"en": "kernel's word", "ja": "カーネル判定"},

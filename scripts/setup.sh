@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(bubblewrap)
+apt_packages=(bubblewrap postgresql)  # PostgreSQL: the gradebook's tests start a server of their own
 [ "${DLGRADE_WITH_BROWSER:-0}" = "1" ] && apt_packages+=(chromium fonts-noto-cjk)
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -42,5 +42,6 @@ def test_the_top_folder_holds_only_the_pipelines_stages_and_shared_models():
         "checks",
         "datasets",
         "reporters",
+        "gradebook",
         "cli",
     }
