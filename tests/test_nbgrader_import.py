@@ -260,17 +260,14 @@ def test_ps1_and_a_hidden_test_graded_in_the_sandbox_as_nbgrader_grades_them(tmp
     assert public_only.score == 1
 
 
-def test_an_assignment_of_test_cells_and_reviews_needs_no_course_data(tmp_path, monkeypatch):
-    from grader.errors import DlgradeError
-    from grader.pipeline.grading import require_data
+def test_an_assignment_of_test_cells_and_reviews_needs_no_course_data(tmp_path, monkeypatch, repo):
+    from grader.pipeline.grading import needs_course_data
 
     out = tmp_path / "solutions" / "tiny"
     import_nbgrader(tiny_source(tmp_path / "src"), out)
     release_assignment(out, tmp_path / "exercises")
-    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "no-cache"))
-    require_data(load_assignment(out))  # no MNIST here, and none needed
-    with pytest.raises(DlgradeError):
-        require_data()
+    assert not needs_course_data(load_assignment(out))
+    assert needs_course_data(load_assignment(repo / "solutions" / "mnist_tf"))
 
 
 def test_lint_names_the_line_of_a_files_entry_that_must_not_enter_a_sandbox(tmp_path):
@@ -284,3 +281,17 @@ def test_lint_names_the_line_of_a_files_entry_that_must_not_enter_a_sandbox(tmp_
     assert [(p.line, "tiny.ipynb" in p.message) for p in found] == [(line, True)]
     checks.write_text(text.replace('CellRuns("test_data"', 'CellRuns("test_dta"'))
     assert any("test_dta" in p.message for p in errors(lint_assignment(out)))
+
+
+def test_dlgrade_grade_of_an_imported_assignment_runs_without_the_mnist_cache(tmp_path, monkeypatch):
+    from grader.cli import main as cli
+
+    out = tmp_path / "solutions" / "tiny"
+    import_nbgrader(tiny_source(tmp_path / "src"), out)
+    release_assignment(out, tmp_path / "exercises")
+    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "no-cache"))
+    monkeypatch.setattr(cli, "_sandbox", lambda *a: type("S", (), {"name": "fake"})())
+    monkeypatch.setattr("grader.pipeline.execution.SandboxedRunner", lambda sandbox: FakeRunner(Scenario()))
+    sub = tmp_path / "exercises" / "tiny" / "tiny.ipynb"
+    assert cli.main(["grade", str(sub), "--assignment", str(out), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert (tmp_path / "o" / "tiny" / "result.json").exists()

@@ -285,6 +285,7 @@ BASE = {  # each subcommand with its required arguments (spelled with =: a file 
     "data": ["info"],
     "demo": [],
     "lint": ["s"],
+    "import-nbgrader": ["s"],
 }
 
 

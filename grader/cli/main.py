@@ -128,9 +128,10 @@ def cmd_grade(args) -> int:
     _lint_first(args.assignment)
     assignment = load_assignment(Path(args.assignment))
     sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
-    from grader.pipeline.grading import require_data
+    from grader.pipeline.grading import needs_course_data, require_data
 
-    require_data(assignment)
+    if needs_course_data(assignment):
+        require_data()
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
     submissions = list(dict.fromkeys(Path(s) for s in args.submissions))
@@ -300,9 +301,10 @@ def cmd_calibrate(args) -> int:
             raise AssignmentError(f"--notebook names a notebook that {assignment.name} lacks; it has: {known}")
         assignment.notebooks = chosen
     runner = SandboxedRunner(_sandbox(args.no_sandbox))
-    from grader.pipeline.grading import require_data
+    from grader.pipeline.grading import needs_course_data, require_data
 
-    require_data(assignment)
+    if needs_course_data(assignment):
+        require_data()
     reports = calibrate(assignment, runner, seeds=args.seeds, options=_options(args))
     status = 0
     for name, report in reports.items():
