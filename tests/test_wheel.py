@@ -1,5 +1,6 @@
 """dlgrade as instructors and Gradescope run it: the built wheel, installed outside the checkout,
-holds every file a run needs (report templates, schemas) and renders the reports from there."""
+holds every file a run needs (report templates, schemas, the gradebook's migrations) and renders the
+reports and creates a gradebook from there."""
 
 import subprocess
 import sys
@@ -24,6 +25,11 @@ out = Path(sys.argv[2])
 write_submission(result, out, list(REPORTERS), "ja")
 write_class([result], out, list(REPORTERS), "ja", 0.6)
 print(sorted(p.name for p in out.rglob("*") if p.is_file()))
+from grader.gradebook import Gradebook  # migrates a new course.db with the wheel's own migrations
+from grader.gradebook.models import Run
+with Gradebook(f"sqlite:///{out / 'course.db'}") as book:
+    book.record_run(result, book.record_submission(None, "mnist_tf", {"alice.ipynb": b"{}"}))
+    print("gradebook runs:", book.count(Run))
 """
 
 
@@ -56,6 +62,9 @@ def test_the_installed_wheel_renders_every_report_outside_the_checkout(tmp_path)
         "grader/schemas/result.schema.json",
         "grader/inside/worker.py",
         "grader/inside/predict.py",
+        "grader/gradebook/migrations/env.py",
+        "grader/gradebook/migrations/script.py.mako",
+        "grader/gradebook/migrations/versions/0001_baseline.py",
     ):
         assert needed in names, needed
     site = tmp_path / "site"
@@ -80,3 +89,4 @@ def test_the_installed_wheel_renders_every_report_outside_the_checkout(tmp_path)
     report = (tmp_path / "out" / "alice" / "report.html").read_text()
     assert "W is wrong" not in report and "期待される値" in report  # rendered, in Japanese, from the wheel's templates
     assert (tmp_path / "out" / "index.html").is_file() and (tmp_path / "out" / "summary.md").is_file()
+    assert "gradebook runs: 1" in run.stdout
