@@ -454,7 +454,11 @@ def test_summary_shows_students_text_as_written_never_as_links_images_or_html(tm
 
 
 def test_junit_is_valid_xml_whatever_a_student_wrote(tmp_path):
-    data = junit.write_class(hostile_results(), tmp_path, "en").read_bytes()
+    import xmlschema
+
+    path = junit.write_class(hostile_results(), tmp_path, "en")
+    xmlschema.XMLSchema10(Path(__file__).parent / "data" / "junit-10.xsd").validate(str(path))
+    data = path.read_bytes()
     root = ET.fromstring(data)
     assert len(root.findall("testsuite")) == len(HOSTILE)
     names = [s.get("name") for s in root.findall("testsuite")]

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -13,9 +14,10 @@ from classroom import SECRET, graded_class, sample_results, write_plots
 
 from grader import reporters
 from grader.reporters import csv_report, dashboard, gradescope, html, json_report, junit, markdown
+from grader.reporters.names import unique
 from grader.reporters.progress import Progress
 from grader.reporters.view import grade_letter, message, student_view
-from grader.results import CheckResult, Result, Status
+from grader.results import CheckResult, PartResult, Result, Status
 
 
 @pytest.fixture
@@ -164,6 +166,69 @@ def test_gradescope_parses_back(results, tmp_path):
     assert SECRET not in json.dumps(doc)
     carol = gradescope.render(by_name(results, "carol"), "en")
     assert "WITHOUT a sandbox" in carol["output"] and "memory limit" in carol["output"]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _two_notebooks() -> Result:
+    """Two notebooks whose parts share a title and check names (as mnist_1layer and mnist_3layer
+    do), a check name twice in one part, two grader problems of one kind, a time in microseconds."""
+
+    def part(part_id, notebook):
+        checks = [
+            CheckResult("x", Status.PASS, 1.0, 1.0),
+            CheckResult("W", Status.FAIL, 0.0, 1.0),
+            CheckResult("W", Status.PASS, 0.5, 1.0),
+        ]
+        return PartResult.from_checks(part_id, "Placeholders and variables", checks, notebook=notebook)
+
+    return Result(
+        "alice",
+        "mnist_tf",
+        parts=[part("mnist1_shapes", "mnist_1layer.ipynb"), part("mnist3_shapes", "mnist_3layer.ipynb")],
+        problems=[{"kind": "grader", "message": "a"}, {"kind": "grader", "message": "b"}],
+        resources={"wall_s": 3.141592},
+    )
+
+
+def test_junit_validates_against_the_junit_10_schema(results, tmp_path):
+    import xmlschema
+
+    by_name(results, "bob").resources["wall_s"] = 12345678.9
+    path = junit.write_class([*results, _two_notebooks()], tmp_path, "ja")
+    xmlschema.XMLSchema10(DATA / "junit-10.xsd").validate(str(path))  # raises, naming the element
+    for suite in ET.parse(path).getroot().findall("testsuite"):
+        cases = [(c.get("classname"), c.get("name")) for c in suite.findall("testcase")]
+        assert len(set(cases)) == len(cases), suite.get("name")
+        points = {p.get("name") for p in suite.find("properties")}
+        assert all(f"points:{c}.{n}" in points for c, n in cases if not c.endswith(".dlgrade"))
+    alice = ET.parse(path).getroot().find("testsuite[@name='alice'][@time='3.142']")
+    assert [c.get("name") for c in alice.findall("testcase[@classname='alice.mnist1_shapes']")] == ["x", "W", "W (2)"]
+    assert alice.find("properties/property[@name='points:alice.mnist1_shapes.W (2)']").get("value") == "0.5/1"
+    assert [c.get("name") for c in alice.findall("testcase[@classname='alice.dlgrade']")] == ["grader", "grader (2)"]
+
+
+def test_gradescope_test_names_are_unique_across_notebooks(results):
+    validator = jsonschema.Draft202012Validator(json.loads((DATA / "gradescope-results.schema.json").read_text()))
+    doc = gradescope.render(_two_notebooks(), "en")
+    validator.validate(doc)
+    names = [t["name"] for t in doc["tests"]]
+    assert len(set(names)) == len(names)
+    assert names[:3] == [
+        "mnist_1layer: Placeholders and variables: x",
+        "mnist_1layer: Placeholders and variables: W",
+        "mnist_1layer: Placeholders and variables: W (2)",
+    ]
+    assert "mnist_3layer: Placeholders and variables: x" in names
+    for result in results:  # one notebook: no notebook name in front
+        validator.validate(shown := gradescope.render(result, "ja"))
+        assert not any(t["name"].startswith("sample:") for t in shown["tests"])
+
+
+def test_unique_names_number_repeats_within_their_group_only():
+    assert unique([("", "a"), ("", "a"), ("", "a (2)"), ("", "a")]) == ["a", "a (3)", "a (2)", "a (4)"]
+    assert unique([("g1", "a"), ("g2", "a")]) == ["a", "a"]
 
 
 def test_csv_gradebook(results, tmp_path):

@@ -9,6 +9,9 @@ JSON itself is safe whatever a student wrote; what Gradescope shows from it is n
 and output is declared plain text (`output_format`, `test_output_format`, `test_name_format`:
 "text"; the default "simple_format" keeps some HTML) and has its control characters shown as
 escapes (`text.visible`).
+
+Gradescope knows a test by its name: names are unique in a submission (`names.unique`), and
+carry the notebook's name when the assignment has several (their parts may share titles).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 from pathlib import Path
 
 from grader.i18n import t
+from grader.reporters.names import unique
 from grader.reporters.text import visible
 from grader.reporters.view import student_view
 from grader.results import Result, Status
@@ -47,6 +51,7 @@ def render(result: Result, lang: str = "en") -> dict:
     for problem in shown.problems:
         first = (str(problem.get("message", "")).splitlines() or [""])[0]
         notes.append(f"{t('report.problems', lang)}: {first}")
+    several = len({part.notebook for part in shown.parts}) > 1
     for part in shown.parts:
         if part.stopped:
             notes.append(f"{part.title}: {t('report.stopped_long', lang, reason=part.stopped)}")
@@ -54,9 +59,10 @@ def render(result: Result, lang: str = "en") -> dict:
             if c.kind != "check":
                 notes.append(f"{t('report.legacy', lang)}: {c.message} -> {c.hint}")
                 continue
+            notebook = f"{Path(part.notebook).stem}: " if several else ""
             tests.append(
                 {
-                    "name": visible(f"{part.title}: {c.name}"),
+                    "name": visible(f"{notebook}{part.title}: {c.name}"),
                     "score": c.score,
                     "max_score": c.max_score,
                     "status": "passed" if c.status == Status.PASS else "failed",
@@ -65,6 +71,8 @@ def render(result: Result, lang: str = "en") -> dict:
                     "output_format": PLAIN,
                 }
             )
+    for test, name in zip(tests, unique([("", test["name"]) for test in tests])):
+        test["name"] = name
     return {
         "score": shown.score,
         "output": visible("\n".join(notes), keep="\n"),

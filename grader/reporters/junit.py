@@ -6,6 +6,12 @@ needs-review -> <skipped> (a person decides, not the build).
 Old-API findings are not tests: they go to the suite's <system-out>. A grader or environment
 problem becomes an extra testcase `dlgrade` with an <error>, so that it is never silent.
 
+The file validates against Jenkins xUnit's junit-10.xsd (tests/data), which most CI readers
+follow: a testcase has no attribute or property of its own for points, so each test's points
+are a property of its suite, `points:<classname>.<name>` = "score/max"; times have at most three
+decimals; `skipped` is counted per suite only. Test names are unique within their classname
+(`names.unique`), so that no reader merges two tests.
+
 Every attribute and text is passed through `text.xml` before it is written: one control
 character or lone surrogate in a student's answer would otherwise make the whole file invalid.
 """
@@ -16,6 +22,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from grader.i18n import t
+from grader.reporters.names import unique
 from grader.reporters.text import xml
 from grader.reporters.view import student_view
 from grader.results import Result, Status
@@ -34,7 +41,7 @@ def _detail(c, lang: str) -> str:
 
 def _suite(result: Result, lang: str) -> ET.Element:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    suite = ET.Element("testsuite", name=result.submission, time=f"{result.resources.get('wall_s') or 0:g}")
+    suite = ET.Element("testsuite", name=result.submission, time=f"{result.resources.get('wall_s') or 0:.3f}")
     props = ET.SubElement(suite, "properties")
     for name, value in (
         ("assignment", result.assignment),
@@ -44,14 +51,21 @@ def _suite(result: Result, lang: str) -> ET.Element:
     ):
         ET.SubElement(props, "property", name=name, value=str(value))
     notes = []
+    problem_class = f"{result.submission}.dlgrade"
+    keys = [(f"{result.submission}.{p.id}", c.name) for p in result.parts for c in p.checks if c.kind == "check"]
+    keys += [(problem_class, str(p.get("kind", "problem"))) for p in result.problems]
+    names = iter(unique(keys))  # in the order the testcases are written below
     for part in result.parts:
         for c in part.checks:
             if c.kind != "check":
                 notes.append(f"{t('report.legacy', lang)}: {c.name}: {c.message} -> {c.hint}")
                 continue
             counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", classname=f"{result.submission}.{part.id}", name=c.name)
-            case.set("points", f"{c.score:g}/{c.max_score:g}")
+            classname = f"{result.submission}.{part.id}"
+            case = ET.SubElement(suite, "testcase", classname=classname, name=next(names))
+            ET.SubElement(
+                props, "property", name=f"points:{classname}.{case.get('name')}", value=f"{c.score:g}/{c.max_score:g}"
+            )
             text = t("report.hidden_note", lang) if c.hidden else _detail(c, lang)
             first = (text.splitlines() or [""])[0]
             if c.status == Status.FAIL:
@@ -71,9 +85,7 @@ def _suite(result: Result, lang: str) -> ET.Element:
     for problem in result.problems:
         counts["tests"] += 1
         counts["errors"] += 1
-        case = ET.SubElement(
-            suite, "testcase", classname=f"{result.submission}.dlgrade", name=problem.get("kind", "problem")
-        )
+        case = ET.SubElement(suite, "testcase", classname=problem_class, name=next(names))
         message = str(problem.get("message", ""))
         ET.SubElement(case, "error", message=(message.splitlines() or [""])[0], type="grader").text = message
     if notes:
@@ -85,7 +97,7 @@ def _suite(result: Result, lang: str) -> ET.Element:
 
 def render_class(results: list[Result], lang: str = "en") -> bytes:
     root = ET.Element("testsuites", name="dlgrade")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0}  # junit-10.xsd has no `skipped` here
     for result in results:
         suite = _suite(student_view(result, lang), lang)
         root.append(suite)
