@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import nbgrader  # a test dependency: its example course is the reference
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -33,7 +34,6 @@ from grader.pipeline.grading import GradeOptions, grade
 from grader.results import Status
 from tests.fakes import FakeRunner, Scenario
 
-nbgrader = pytest.importorskip("nbgrader")
 GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
 PS1 = GUIDE / "source" / "ps1"
 TESTS = {"correct_squares": 1.0, "squares_invalid_input": 1.0, "correct_sum_of_squares": 0.5}
@@ -295,3 +295,9 @@ def test_dlgrade_grade_of_an_imported_assignment_runs_without_the_mnist_cache(tm
     sub = tmp_path / "exercises" / "tiny" / "tiny.ipynb"
     assert cli.main(["grade", str(sub), "--assignment", str(out), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     assert (tmp_path / "o" / "tiny" / "result.json").exists()
+
+
+def test_autotest_directives_are_refused_not_run_as_comments(tmp_path):
+    with pytest.raises(AssignmentError, match="correct_squares uses AUTOTEST"):
+        import_nbgrader(GUIDE / "source" / "ps1_autotest", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -33,6 +33,7 @@ from grader.notebook import format as nbf
 
 SKIPPED = {"__pycache__", ".ipynb_checkpoints"}
 MAX_TITLE = 80
+AUTOTEST = "AUTOTEST"  # nbgrader's directive for tests it generates by running the reference
 DEEP_LEARNING = ("import tensorflow", "from tensorflow", "import keras", "from keras")
 
 
@@ -70,6 +71,12 @@ def graded_cells(nb: nbformat.NotebookNode) -> list[Graded]:
             raise AssignmentError(f"a grade cell has no usable grade_id ({gid!r}): run nbgrader's validate on it")
         points = float(m.get("points") or 0)
         test = cell.cell_type == "code" and m.get("grade") and not m.get("solution") and not m.get("task")
+        if test and any(line.lstrip().startswith("#") and AUTOTEST in line for line in cell.source.splitlines()):
+            # nbgrader writes these tests from the reference's values; run as they are, they are
+            # comments, and every student would pass
+            raise AssignmentError(
+                f"test cell {gid} uses {AUTOTEST} directives, which dlgrade does not expand: write its asserts out"
+            )
         found.append(
             Graded(
                 grade_id=gid,
