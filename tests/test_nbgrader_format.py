@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -234,7 +235,6 @@ def _self_check(tmp_path, status):
     from grader.results import CheckResult, PartResult, Result
 
     notebook = tmp_path / "nb.ipynb"
-    notebook.write_text("{}")
     check = CheckResult("W", status, 1.0 if status.value == "pass" else 0.0, 1.0, message="W is wrong")
     result = Result("nb", "a", parts=[PartResult.from_checks("p", "Part", [check])])
     return SelfCheck(result, tmp_path / "report.html", notebook, "", "en")
@@ -248,7 +248,9 @@ def test_a_strict_check_raises_when_a_public_check_fails(monkeypatch, tmp_path, 
     from grader.results import Status
 
     monkeypatch.delenv("DLGRADE_GRADING", raising=False)
+    monkeypatch.setattr(selfcheck, "_GRADED", {})
     monkeypatch.setattr(selfcheck, "run_check", lambda path, **kw: _self_check(tmp_path, Status(status)))
+    (tmp_path / "nb.ipynb").write_text("{}")
     if fails:
         with pytest.raises(AssertionError, match="W is wrong"):
             selfcheck.check("p", notebook=tmp_path / "nb.ipynb", strict=True)
@@ -264,3 +266,32 @@ def test_a_strict_check_does_nothing_while_dlgrade_grades(monkeypatch):
     monkeypatch.setenv("DLGRADE_GRADING", "1")
     monkeypatch.setattr(selfcheck, "run_check", lambda *a, **kw: pytest.fail("graded inside a grade"))
     assert selfcheck.check("p", strict=True) is None
+
+
+def test_strict_checks_of_one_saved_file_grade_it_once(monkeypatch, tmp_path, capsys):
+    """A test cell per part: the notebook runs once per save, not once per part."""
+    import os
+
+    from grader.cli import selfcheck
+    from grader.results import Status
+
+    graded = []
+
+    def run_check(path, part=None, **kw):
+        graded.append(part)
+        found = _self_check(tmp_path, Status.PASS)
+        second = replace(found.result.parts[0], id="q", title="Second")
+        return replace(found, result=replace(found.result, parts=[*found.result.parts, second]))
+
+    monkeypatch.delenv("DLGRADE_GRADING", raising=False)
+    monkeypatch.setattr(selfcheck, "_GRADED", {})
+    monkeypatch.setattr(selfcheck, "run_check", run_check)
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text("{}")
+    selfcheck.check("p", notebook=notebook, strict=True)
+    selfcheck.check("q", notebook=notebook, strict=True)
+    assert graded == [None]  # every part at once
+    assert "Second" in capsys.readouterr().out.split("Self-check")[-1]
+    os.utime(notebook, ns=(1, 1))  # saved again
+    selfcheck.check("q", notebook=notebook, strict=True)
+    assert graded == [None, None]

@@ -258,6 +258,26 @@ def _notebook_in_kernel() -> Path:
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
+# Strict checks run one after another (a test cell per part), each on the same saved file: the
+# first grades every public part of the file, the others reuse that grade while the file is
+# unchanged, so a notebook of n parts runs once, not n times.
+_GRADED: dict[tuple, SelfCheck] = {}
+
+
+def _graded_once(path: Path, part: str | None, options: dict) -> SelfCheck:
+    """The self-check of `part` (every part when None), from one grade of the whole saved file."""
+    state = path.stat()
+    key = (os.fspath(path.resolve()), state.st_mtime_ns, state.st_size, repr(sorted(options.items())))
+    if key not in _GRADED:
+        _GRADED.clear()
+        _GRADED[key] = run_check(path, **options)
+    whole = _GRADED[key]
+    parts = [p for p in whole.result.parts if part is None or p.id == part]
+    if not parts:  # not a public part of this notebook: run_check says why
+        return run_check(path, part=part, **options)
+    return replace(whole, result=replace(whole.result, parts=parts))
+
+
 class CheckFailed(AssertionError):
     """A public check of a strict self-check did not pass (an nbgrader test cell's failure)."""
 
@@ -274,14 +294,16 @@ def check(
     `strict=True` makes the call an nbgrader test cell: it prints the summary and returns None
     (a cell's value would be read by nbgrader as partial points), and raises CheckFailed, an
     AssertionError, when a public check fails or errs (needs-review is not a failure), so that
-    `nbgrader validate` and `autograde` count the cell as failed."""
+    `nbgrader validate` and `autograde` count the cell as failed. The first strict check grades
+    every public part of the saved file; the next ones reuse that grade while the file is
+    unchanged."""
     if os.environ.get("DLGRADE_GRADING"):
         print(t("check.skipped_in_grading", options.get("lang") or default_lang()))
         return None
     path = Path(notebook) if notebook else _notebook_in_kernel()
-    found = run_check(path, part=part, **options)
     if not strict:
-        return found
+        return run_check(path, part=part, **options)
+    found = _graded_once(path, part, options)
     failed = {Status.FAIL, Status.ERROR, Status.GRADER_ERROR}
     if any(p.status in failed for p in found.result.parts):
         raise CheckFailed(found.summary())
