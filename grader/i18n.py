@@ -574,18 +574,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{db} に学生がいません: dlgrade roster import roster.csv",
     },
     # parts imported from nbgrader (grader/checks/nbgrader.py): a test cell's run is the kernel's word
-    "kernel.label": {"en": "kernel's word", "ja": "カーネル判定"},
     "kernel.pass": {
-        "en": "[{label}] test cell {cell} ran without an error",
-        "ja": "[{label}] テストセル {cell} はエラーなく実行されました",
+        "en": "[kernel's word] test cell {cell} ran without an error",
+        "ja": "[カーネル判定] テストセル {cell} はエラーなく実行されました",
     },
     "kernel.fail": {
-        "en": "[{label}] test cell {cell} failed: {ename}: {evalue}",
-        "ja": "[{label}] テストセル {cell} が失敗しました: {ename}: {evalue}",
+        "en": "[kernel's word] test cell {cell} failed: {ename}: {evalue}",
+        "ja": "[カーネル判定] テストセル {cell} が失敗しました: {ename}: {evalue}",
     },
     "kernel.not_run": {
-        "en": "[{label}] test cell {cell} did not run to its end ({status})",
-        "ja": "[{label}] テストセル {cell} は最後まで実行されませんでした ({status})",
+        "en": "[kernel's word] test cell {cell} did not run to its end ({status})",
+        "ja": "[カーネル判定] テストセル {cell} は最後まで実行されませんでした ({status})",
     },
     "review.manual": {
         "en": "cell {cell} is graded by a person: 0 points until then",

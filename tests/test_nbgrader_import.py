@@ -31,7 +31,7 @@ from grader.notebook.release import release_assignment
 from grader.notebook.validate import prepare
 from grader.pipeline.execution import copy_data_files
 from grader.pipeline.grading import GradeOptions, grade
-from grader.results import Status
+from grader.results import PartResult, Result, Status
 from tests.fakes import FakeRunner, Scenario
 
 GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
@@ -181,6 +181,10 @@ def test_a_test_cell_passes_iff_its_run_raised_nothing_and_says_it_is_the_kernel
     assert "AssertionError" in failed.message
     for cells in ({}, {"t": {"status": "timeout"}}, {"t": {"status": "error"}}):
         assert check(_ctx(cells)).status == Status.ERROR
+    from grader.reporters.view import localized
+
+    result = Result("s", "a", parts=[PartResult.from_checks("p", "p", [failed])])
+    assert "[kernel's word]" in localized(result, "en").parts[0].checks[0].message  # re-rendered
     review = Review("why", points=3)(_ctx({}))
     assert (review.status, review.score, review.max_score) == (Status.NEEDS_REVIEW, 0, 3)
 
