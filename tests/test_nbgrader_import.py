@@ -115,6 +115,7 @@ def test_the_cli_imports_and_refuses_to_overwrite(tmp_path):
 def test_hidden_tests_and_files_are_found_and_links_are_not_copied(tmp_path):
     source = tiny_source(tmp_path / "src")
     (source / "secret").symlink_to("/etc/hostname")
+    (source / "linked.ipynb").symlink_to(source / "tiny.ipynb")
     (source / ".ipynb_checkpoints").mkdir()
     imported = import_nbgrader(source, tmp_path / "out")
     parts = {g.grade_id: g for g in imported.notebooks["tiny.ipynb"]}
@@ -123,7 +124,8 @@ def test_hidden_tests_and_files_are_found_and_links_are_not_copied(tmp_path):
     assert "double" not in parts  # an answer without points is graded through the tests
     assert imported.files == ["data.txt"]
     assert not (tmp_path / "out" / "secret").exists()
-    assert any("secret" in s for s in imported.skipped)
+    assert any("secret" in s for s in imported.skipped) and any("linked.ipynb" in s for s in imported.skipped)
+    assert list(imported.notebooks) == ["tiny.ipynb"]
     assert "hidden=True" in (tmp_path / "out" / "tiny.checks.py").read_text()
 
 

@@ -155,7 +155,7 @@ def _beside(source: Path) -> tuple[list[str], list[str]]:
             relative = path.relative_to(source).as_posix()
             if n.startswith("."):
                 continue
-            if relative.endswith(".ipynb") and "/" not in relative:
+            if relative.endswith(".ipynb") and "/" not in relative and not path.is_symlink():
                 continue  # a notebook of the assignment
             if path.is_symlink() or not path.is_file():
                 skipped.append(f"{relative}: a link or not a regular file")
