@@ -541,6 +541,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "(または student_id, name, email) にしてください",
     },
     "roster.empty_id": {"en": "line {line}: no student id", "ja": "{line} 行目: 学籍番号がありません"},
+    "roster.unreadable": {
+        "en": "cannot read the roster {path}: {reason}",
+        "ja": "名簿 {path} を読めません: {reason}",
+    },
+    "roster.bad_id": {
+        "en": "line {line}: '{id}' is not a student id (a space, a control character, or over 64 characters)",
+        "ja": "{line} 行目: 「{id}」は学籍番号として使えません (空白や制御文字を含むか、64 文字を超えています)",
+    },
+    "roster.bad_name": {
+        "en": "line {line}: the name of student {id} holds a control character or a direction override: {name}",
+        "ja": "{line} 行目: 学生 {id} の氏名に制御文字か表示方向の制御文字があります: {name}",
+    },
     "roster.empty_name": {
         "en": "line {line}: student {id} has no name",
         "ja": "{line} 行目: 学生 {id} の氏名がありません",

@@ -101,6 +101,12 @@ def test_every_problem_of_a_roster_is_named_with_its_line():
     assert ("roster.empty_name", {"line": 9, "id": "4"}) in problems
     assert "line 3" in caught.value.message("en") and "3 行目" in caught.value.message("ja")
     with pytest.raises(RosterError) as caught:
+        parse_roster(
+            'id,name,email\n"20\n24",A,\n2024 1,B,\n' + "9" * 65 + ',C,\n5,"Eve\u202egnp.exe",\n6,F,"f\x01@x.jp"\n'
+        )
+    assert [key for key, _ in caught.value.problems] == ["roster.bad_id"] * 3 + ["roster.bad_name", "roster.bad_email"]
+    assert caught.value.problems[0][1]["line"] == 2 and caught.value.problems[3][1]["line"] == 6
+    with pytest.raises(RosterError) as caught:
         parse_roster("番号,名前\n1,A\n")
     assert caught.value.problems[0][0] == "roster.header"
     with pytest.raises(RosterError) as caught:
@@ -126,6 +132,8 @@ def test_roster_import_and_list_from_the_command_line(db_url, tmp_path, capsys):
     bad.write_text("student_id,name,email\n2024009,New,\n2024009,Twice,\n")
     assert main(["roster", "import", str(bad), "--db", db_url, "--lang", "en"]) == 2
     assert "student id 2024009 is on more than one line: lines 2, 3" in capsys.readouterr().err
+    assert main(["roster", "import", str(tmp_path / "missing.csv"), "--db", db_url]) == 2
+    assert "cannot read the roster" in capsys.readouterr().err
     assert main(["roster", "list", "--db", db_url]) == 0
     listed = capsys.readouterr().out
     assert "佐藤 花子" in listed and "2024009" not in listed and listed.count("\n") == 3  # nothing of bad.csv
@@ -321,3 +329,27 @@ def test_the_server_runs_unprivileged_on_a_socket_only(postgres_server):
     engine.dispose()
     owner = Path(postgres_server.data).stat().st_uid
     assert owner != 0
+
+
+def test_what_a_student_wrote_is_stored_whatever_it_holds(db_url):
+    """NUL, lone surrogates, NaN and numpy values reach a result from a student's notebook;
+    PostgreSQL refuses the first three in text and JSONB, and no JSON holds the last."""
+    import numpy as np
+
+    weird = "a\x00b\udc80c"
+    check = CheckResult("x" * 500 + weird, Status.FAIL, 0.0, 1.0, message=f"got {weird}", got=[weird, np.float32(0.5)],
+                        expected=float("nan"), message_args={"got": np.int64(3), weird: float("inf")})  # fmt: skip
+    part = PartResult.from_checks("p" * 300, "T", [check], curves={"loss": [1.0, float("nan"), float("-inf")]})
+    with Gradebook(db_url) as book:
+        roster(book, "2024001")
+        sub = book.record_submission("2024001", "a" * 300, {weird + ".ipynb": NOTEBOOK}, source_ref=weird)
+        book.record_run(Result("2024001", "a", parts=[part]), sub)
+        [run] = book.runs_of("2024001", "a" * 300)
+        [verdict] = run.verdicts
+    assert verdict.check == "x" * 500 + "a\ufffdb\ufffdc" and verdict.message == "got a\ufffdb\ufffdc"
+    stored = run.result["parts"][0]
+    assert stored["checks"][0]["got"] == ["a\ufffdb\ufffdc", 0.5] and stored["checks"][0]["expected"] is None
+    assert stored["checks"][0]["message_args"] == {"got": 3, "a\ufffdb\ufffdc": None}
+    assert (
+        stored["curves"] == {"loss": [1.0, None, None]} and run.submission.files[0]["path"] == "a\ufffdb\ufffdc.ipynb"
+    )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +47,28 @@ class RosterChanges:
     changed: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # id, field, old, new
     unchanged: list[str] = field(default_factory=list)
     not_in_file: list[str] = field(default_factory=list)  # kept: a student's grades never vanish
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value):
+    """`value` as both databases store it, the same on each: NUL and lone surrogates (which a
+    notebook's JSON can hold, and PostgreSQL refuses) become U+FFFD, a NaN or infinity JSON null
+    (JSONB refuses them; the result schema's curves allow null), numpy values plain ones."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {storable(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return storable(value.tolist())
+    return storable(str(value))
 
 
 def content_hash(files: Mapping[str, bytes]) -> tuple[str, list[dict]]:
@@ -98,6 +122,7 @@ class Gradebook:
                 s.execute(text("LOCK TABLE students IN SHARE ROW EXCLUSIVE MODE"))
             known = {st.id: st for st in s.scalars(select(Student))}
             for row in rows:
+                row = RosterRow(row.id, storable(row.name), storable(row.email), row.line)
                 student = known.get(row.id)
                 if student is None:
                     s.add(Student(id=row.id, name=row.name, email=row.email))
@@ -127,7 +152,7 @@ class Gradebook:
             if due_at is not None:
                 assignment.due_at = due_at
             if title is not None:
-                assignment.title = title
+                assignment.title = storable(title)
             return assignment
 
     def record_submission(
@@ -163,12 +188,12 @@ class Gradebook:
                 assignment_id=a.id,
                 student_id=student,
                 content_hash=digest,
-                files=listing,
+                files=storable(listing),
                 submitted_at=submitted_at,
                 late=late,
-                source=source,
-                source_ref=source_ref,
-                path=path,
+                source=storable(source),
+                source_ref=storable(source_ref),
+                path=storable(path),
             )
             if not self._insert(s, row):  # another process recorded the same files meanwhile
                 return s.scalar(found)
@@ -189,7 +214,9 @@ class Gradebook:
         keep_result: bool = True,
     ) -> int:
         """Record one grading of `submission` as a new run (nothing earlier is changed); its id."""
-        options = dict(options or {})
+        if kind not in ("grade", "rescore"):
+            raise ValueError(f"a run is a grade or a rescore, not {kind!r}")
+        options = storable(dict(options or {}))
         with self._write.begin() as s:
             if s.get(Submission, submission) is None:
                 raise GradebookError("gradebook.no_submission", submission=submission)
@@ -204,8 +231,8 @@ class Gradebook:
                 score=result.score,
                 max_score=result.max_score,
                 status=run_status(result),
-                result=result.to_dict() if keep_result else None,
-                result_path=result_path,
+                result=storable(result.to_dict()) if keep_result else None,
+                result_path=storable(result_path),
             )
             position = 0
             for part in result.parts:
@@ -213,15 +240,15 @@ class Gradebook:
                     run.verdicts.append(
                         Verdict(
                             position=position,
-                            part=part.id,
-                            check=c.name,
+                            part=storable(part.id),
+                            check=storable(c.name),
                             status=c.status.value,
                             points=c.score,
                             max_points=c.max_score,
-                            kind=c.kind,
+                            kind=storable(c.kind),
                             hidden=c.hidden,
-                            message=c.message,
-                            message_key=c.message_key,
+                            message=storable(c.message),
+                            message_key=storable(c.message_key),
                         )
                     )
                     position += 1
@@ -231,6 +258,7 @@ class Gradebook:
 
     def runs_of(self, student: str, assignment: str) -> list[Run]:
         """Every run of the student's submissions of `assignment`, oldest first, verdicts loaded."""
+        student, assignment = storable(student), storable(assignment)
         with self._read() as s:
             query = (
                 select(Run)
@@ -261,6 +289,7 @@ class Gradebook:
     ) -> Override:
         """A person's points for one check of the student's latest submission (None: the
         grader's points again), kept beside the grader's verdict and over later runs of it."""
+        part, check, comment, author = (storable(v) for v in (part, check, comment, author))
         run = self.latest_run(student, assignment)
         if run is None:
             raise GradebookError("gradebook.no_run", student=student, assignment=assignment)
@@ -299,6 +328,7 @@ class Gradebook:
     # helpers
 
     def _assignment(self, s: Session, name: str) -> Assignment:
+        name = storable(name)
         found = select(Assignment).where(Assignment.name == name)
         assignment = s.scalar(found)
         if assignment is None:

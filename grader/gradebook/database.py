@@ -13,6 +13,7 @@ its rows; one of a newer dlgrade is refused, never written to.
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 from functools import cache
 from importlib.resources import as_file, files
@@ -44,16 +45,22 @@ def database_url(db: str | None, course: Path | None = None) -> str:
     return f"sqlite:///{Path(db).resolve()}"
 
 
+def _json(value) -> str:
+    """JSON as both databases take it: no NaN (JSONB refuses it; book.storable makes it null),
+    Japanese as itself rather than as escapes (half the bytes)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 def make_engine(url: str, foreign_keys: bool = True) -> Engine:
     """An engine for `url`; on SQLite with WAL, a busy timeout, and BEGIN IMMEDIATE for writes."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")  # the driver dlgrade installs
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=_json)
     if parsed.database in (None, "", ":memory:"):
         raise GradebookError("gradebook.not_a_file", url=url)
-    engine = create_engine(parsed, poolclass=NullPool)
+    engine = create_engine(parsed, poolclass=NullPool, json_serializer=_json)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record):

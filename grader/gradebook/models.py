@@ -19,6 +19,9 @@ verdict, which is never changed. New files from the student are a new submission
 Every override is kept; the newest for a check is the one in force (points None: back to the grader).
 
 Times are stored in UTC (`UTCDateTime`), so SQLite and PostgreSQL give back the same aware values.
+Text that comes from outside (names, check names, messages) is TEXT, unbounded, and indexed by
+nothing longer than an id: a course's odd input must not fail on PostgreSQL and pass on SQLite.
+The student id alone is bounded (64), and the roster checks it.
 A change to these classes needs a migration in migrations/versions/ (tests/test_gradebook.py
 checks that the migrations build exactly these tables).
 """
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -73,8 +76,8 @@ class Student(Base):
     __tablename__ = "students"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the university's student id, as text
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
@@ -83,8 +86,8 @@ class Assignment(Base):
     __tablename__ = "assignments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)  # the solutions/<assignment> folder's name
-    title: Mapped[str | None] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(Text, unique=True)  # the solutions/<assignment> folder's name
+    title: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_policy: Mapped[dict | None] = mapped_column(Json)  # e.g. {"per_day": 0.1, "max": 0.5}; read whole
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
@@ -103,7 +106,7 @@ class Submission(Base):
     files: Mapped[list] = mapped_column(Json)  # [{"path", "sha256", "size"}], read whole
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # as the LMS or the file says
     late: Mapped[bool] = mapped_column(default=False)
-    source: Mapped[str] = mapped_column(String(32), default="folder")  # moodle, canvas, folder, ...
+    source: Mapped[str] = mapped_column(Text, default="folder")  # moodle, canvas, folder, ...
     source_ref: Mapped[str] = mapped_column(Text, default="")  # the name it had in the LMS export
     path: Mapped[str | None] = mapped_column(Text)  # where its files are kept on disk
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
@@ -140,34 +143,32 @@ class Verdict(Base):
     """One check of a run, as the grader decided it."""
 
     __tablename__ = "verdicts"
-    __table_args__ = (Index("ix_verdicts_run_check", "run_id", "part", "check"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # order in the result
-    part: Mapped[str] = mapped_column(String(200))
-    check: Mapped[str] = mapped_column(String(400))
+    part: Mapped[str] = mapped_column(Text)
+    check: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), index=True)
     points: Mapped[float] = mapped_column(Float)
     max_points: Mapped[float] = mapped_column(Float)
-    kind: Mapped[str] = mapped_column(String(16), default="check")  # check, legacy-api
+    kind: Mapped[str] = mapped_column(Text, default="check")  # check, legacy-api
     hidden: Mapped[bool] = mapped_column(default=False)
     message: Mapped[str] = mapped_column(Text, default="")  # in the language graded in
-    message_key: Mapped[str] = mapped_column(String(100), default="")
+    message_key: Mapped[str] = mapped_column(Text, default="")
 
 
 class Override(Base):
     """A person's decision on one check of a submission, kept beside the grader's verdict."""
 
     __tablename__ = "overrides"
-    __table_args__ = (Index("ix_overrides_check", "submission_id", "part", "check"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
-    part: Mapped[str] = mapped_column(String(200))
-    check: Mapped[str] = mapped_column(String(400))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    part: Mapped[str] = mapped_column(Text)
+    check: Mapped[str] = mapped_column(Text)
     points: Mapped[float | None] = mapped_column(Float)  # None: the grader's points again
     comment: Mapped[str] = mapped_column(Text, default="")
-    author: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))  # the run whose verdict was seen

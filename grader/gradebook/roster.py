@@ -8,7 +8,8 @@ case do not matter), or a family and a given name in two columns ("姓", "名" /
 written.
 
 Every problem is found before anything is imported, each with its line: a student id twice,
-an empty id or name, an email that is not one. One problem and nothing is imported.
+an empty id or name, an id with a space or control character or over 64 characters, a name with
+a control character or bidi override, an email that is not one. One problem and nothing is imported.
 """
 
 from __future__ import annotations
@@ -32,8 +33,20 @@ HEADERS = {
     "family": {"lastname", "familyname", "surname", "姓"},
     "given": {"firstname", "givenname", "名"},
 }
-# a loose but useful check: one @, something before it, a dotted domain after, no spaces
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+\Z")
+# a loose but useful check: one @, something before it, a dotted domain after, no spaces or controls
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s.\x00-\x1f\x7f]+(?:\.[^@\s.\x00-\x1f\x7f]+)+\Z")
+MAX_ID = 64  # the gradebook's column; ids become folder and file names later
+BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _bad_id(student: str) -> bool:
+    """Too long, or a space, control or invisible character inside (a stray newline in a cell)."""
+    return len(student) > MAX_ID or any(unicodedata.category(c)[0] in "CZ" for c in student)
+
+
+def _bad_name(name: str) -> bool:
+    """A control character or a bidi override: a name is shown in reports, never obeyed."""
+    return any(unicodedata.category(c) == "Cc" or c in BIDI for c in name)
 
 
 def decode(data: bytes) -> str:
@@ -66,8 +79,11 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 
 def read_roster(path: Path) -> list[RosterRow]:
-    with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise RosterError([("roster.unreadable", {"path": str(path), "reason": exc.strerror or str(exc)})]) from None
     if len(data) > MAX_BYTES:
         raise RosterError([("roster.too_big", {"limit": MAX_BYTES})])
     return parse_roster(decode(data))
@@ -102,9 +118,14 @@ def parse_roster(text: str) -> list[RosterRow]:
         if not student:
             problems.append(("roster.empty_id", {"line": line}))
             continue
+        if _bad_id(student):
+            problems.append(("roster.bad_id", {"line": line, "id": student}))
+            continue
         lines_of.setdefault(student, []).append(line)
         if not name:
             problems.append(("roster.empty_name", {"line": line, "id": student}))
+        elif _bad_name(name):
+            problems.append(("roster.bad_name", {"line": line, "id": student, "name": name}))
         if email is not None and not EMAIL.match(email):
             problems.append(("roster.bad_email", {"line": line, "id": student, "email": email}))
         rows.append(RosterRow(student, name, email, line))

@@ -20,8 +20,8 @@ def upgrade() -> None:
     op.create_table(
         "students",
         sa.Column("id", sa.String(64), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("email", sa.String(320), nullable=True),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("email", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_students")),
@@ -29,8 +29,8 @@ def upgrade() -> None:
     op.create_table(
         "assignments",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("title", sa.String(400), nullable=True),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=True),
         sa.Column("due_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignments")),
@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("files", JSON, nullable=False),
         sa.Column("submitted_at", sa.DateTime(), nullable=True),
         sa.Column("late", sa.Boolean(), nullable=False),
-        sa.Column("source", sa.String(32), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
         sa.Column("source_ref", sa.Text(), nullable=False),
         sa.Column("path", sa.Text(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
@@ -85,19 +85,19 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("part", sa.String(200), nullable=False),
-        sa.Column("check", sa.String(400), nullable=False),
+        sa.Column("part", sa.Text(), nullable=False),
+        sa.Column("check", sa.Text(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("points", sa.Float(), nullable=False),
         sa.Column("max_points", sa.Float(), nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("hidden", sa.Boolean(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("message_key", sa.String(100), nullable=False),
+        sa.Column("message_key", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_verdicts_run_id_runs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verdicts")),
     )
-    op.create_index("ix_verdicts_run_check", "verdicts", ["run_id", "part", "check"])
+    op.create_index(op.f("ix_verdicts_run_id"), "verdicts", ["run_id"])
     op.create_index(op.f("ix_verdicts_status"), "verdicts", ["status"])
 
 

@@ -21,11 +21,11 @@ def upgrade() -> None:
         "overrides",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("submission_id", sa.Integer(), nullable=False),
-        sa.Column("part", sa.String(200), nullable=False),
-        sa.Column("check", sa.String(400), nullable=False),
+        sa.Column("part", sa.Text(), nullable=False),
+        sa.Column("check", sa.Text(), nullable=False),
         sa.Column("points", sa.Float(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=False),
-        sa.Column("author", sa.String(200), nullable=False),
+        sa.Column("author", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_overrides_run_id_runs")),
@@ -34,7 +34,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_overrides")),
     )
-    op.create_index("ix_overrides_check", "overrides", ["submission_id", "part", "check"])
+    op.create_index(op.f("ix_overrides_submission_id"), "overrides", ["submission_id"])
     with op.batch_alter_table("assignments") as batch:
         batch.add_column(sa.Column("late_policy", JSON, nullable=True))
 
