@@ -33,7 +33,9 @@ def server_bin() -> Path | None:
 class PostgresServer:
     def __init__(self, bindir: Path):
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="dlgrade-pg-"))  # /tmp, not pytest's root-only folder
+        # in /tmp: nobody must reach it (pytest's folders are root's alone), and a socket's path is
+        # at most 107 bytes (a long TMPDIR would pass that)
+        self.root = Path(tempfile.mkdtemp(prefix="dlgrade-pg-", dir="/tmp"))
         # the server refuses to run as root: as root, run it as nobody, the folder its own
         self.user = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
         if self.user:
