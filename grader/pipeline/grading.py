@@ -21,6 +21,7 @@ from grader.intake.submission import Listing, Refused, list_submission
 from grader.notebook import format as nbf
 from grader.notebook.recover import recover_ids
 from grader.notebook.validate import WrongExercise, prepare
+from grader.pipeline import feedback
 from grader.pipeline.cache import ResultCache, cache_key
 from grader.pipeline.execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
 from grader.pipeline.scoring import score_notebook
@@ -60,6 +61,7 @@ class GradedNotebook:
     sandbox: dict
     peak_memory_bytes: int | None
     cpu_s: float
+    feedback: dict | None = None  # the notebook its feedback page shows (grader.pipeline.feedback)
 
     def to_dict(self) -> dict:
         return {**{f: getattr(self, f) for f in self.__dataclass_fields__}, "parts": [p.to_dict() for p in self.parts]}
@@ -378,13 +380,14 @@ def _execute_and_score(
     )
     if dropped is not None:
         scored.parts.append(dropped)
+    kept, kept_problems = feedback.keep_run(spec, job.notebook, outcome, sub_dir, options.max_output_bytes)
     split = summarize_record(outcome.record)
     split["sandbox_total_s"] = round(executed_s, 3)
     split["copy_back_s"] = copied.get("seconds", 0.0)
     split["score_s"] = round(time.monotonic() - t1, 3)
     return GradedNotebook(
         parts=scored.parts,
-        problems=[{"kind": "grader", "message": m} for m in scored.grader_errors],
+        problems=[{"kind": "grader", "message": m} for m in scored.grader_errors + kept_problems],
         metrics=scored.measured,
         plots=[{**p, "png": base64.b64encode((sub_dir / "plots" / p["path"]).read_bytes()).decode()} for p in plots],
         status=outcome.record.get("status", "unknown"),
@@ -392,6 +395,7 @@ def _execute_and_score(
         sandbox=outcome.process.sandbox,
         peak_memory_bytes=outcome.process.peak_memory_bytes,
         cpu_s=outcome.process.cpu_s,
+        feedback=kept,
     )
 
 
@@ -430,6 +434,7 @@ def grade(
     elif listing.top and assignment.notebook(Path(submission).name):
         specs = [assignment.notebook(Path(submission).name)]
     for spec in specs:
+        feedback.forget(sub_dir, spec.name)  # a page shows this grading's run or none
         path = matched.get(spec.name)
         entry = {"name": spec.name, "file": str(path.name) if path else None}
         result.notebooks.append(entry)
@@ -473,6 +478,7 @@ def grade(
         else:
             graded.timings = {**graded.timings, "cached": True}
             _restore_plots(graded, sub_dir)
+        feedback.write(graded.feedback, sub_dir, spec.name, options.max_output_bytes)
         result.parts += graded.parts
         if prepared.findings:
             result.parts.append(_findings_part(spec, prepared.findings, lang))

@@ -3,7 +3,8 @@
 Each reporter module offers `write_submission(result, folder, lang) -> Path` (one file per
 submission) and/or `write_class(results, outdir, lang, pass_mark) -> Path` (one file per class):
 
-    html        <sub>/report.html and index.html (student report, instructor dashboard)
+    html        <sub>/report.html and index.html (student report, instructor dashboard), and
+                <sub>/<notebook>.feedback.html (each notebook as the grader ran it: notebook_html)
     json        <sub>/result.json (dlgrade.result/1, the full record)
     gradescope  <sub>/gradescope.json (Gradescope's results.json)
     junit       junit.xml

@@ -1,4 +1,5 @@
 """HTML reports from `grader/reporters/templates/` (package data, so an installed wheel renders them): one self-contained page per submission and the class dashboard.
+The submission's page links the feedback pages written beside it (grader.reporters.notebook_html).
 
 Pages carry their CSS, plots (as data: URIs) and charts (inline SVG); nothing is fetched, and the
 Content-Security-Policy of each page forbids fetching anything. One set of templates serves both
@@ -16,7 +17,7 @@ import markupsafe
 
 from grader import __version__
 from grader.i18n import t
-from grader.reporters import dashboard, svg
+from grader.reporters import dashboard, notebook_html, svg
 from grader.reporters.text import visible
 from grader.reporters.view import grade_letter, localized, student_view
 from grader.results import SCHEMA, Result, Status
@@ -82,7 +83,8 @@ def _translator(lang: str):
     return lambda key, **kw: t(key, lang, **kw)
 
 
-def render_submission(result: Result, folder: Path, lang: str) -> str:
+def render_submission(result: Result, folder: Path, lang: str, feedback: dict[str, str] | None = None) -> str:
+    """The student's report; `feedback`: notebook -> its feedback page beside the report, linked."""
     shown = student_view(result, lang)
     return (
         environment()
@@ -94,6 +96,7 @@ def render_submission(result: Result, folder: Path, lang: str) -> str:
             grade=grade_letter(shown.fraction),
             plots=_plot_uris(result, folder),
             legacy=[(p, c) for p in shown.parts for c in p.checks if c.kind == "legacy-api"],
+            feedback=feedback or {},
         )
     )
 
@@ -101,8 +104,9 @@ def render_submission(result: Result, folder: Path, lang: str) -> str:
 def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
+    feedback = notebook_html.write_pages(result, folder, lang)  # before the report: it links them
     # a lone surrogate in a student's answer shows as \udc80 instead of costing the page
-    path.write_text(render_submission(result, folder, lang), encoding="utf-8", errors="backslashreplace")
+    path.write_text(render_submission(result, folder, lang, feedback), encoding="utf-8", errors="backslashreplace")
     return path
 
 
