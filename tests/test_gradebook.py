@@ -222,6 +222,12 @@ def test_an_override_stays_beside_the_verdict_and_survives_a_regrade(db_url):
             book.override("2024001", "mnist_tf", "mnist1_quiz", "why softmax", 3, author="sato")
 
 
+def test_references_hold_on_sqlite_as_on_postgresql(db_url):
+    """Foreign keys are on in every connection (SQLite's are off unless asked for)."""
+    with Gradebook(db_url) as book, pytest.raises(sa.exc.IntegrityError), book._write.begin() as s:
+        s.add(Verdict(run_id=999, position=0, part="p", check="c", status="pass", points=1, max_points=1))
+
+
 # --- migrations --------------------------------------------------------------------------------
 
 
@@ -323,7 +329,7 @@ def test_without_postgresql_the_fixture_fails_and_says_how_to_install_it(monkeyp
 
 
 def test_the_server_runs_unprivileged_on_a_socket_only(postgres_server):
-    engine = make_engine(postgres_server.url())
+    engine = make_engine(postgres_server.url().replace("+psycopg", ""))  # postgresql:// means psycopg 3
     with engine.connect() as conn:
         assert conn.execute(sa.text("SHOW listen_addresses")).scalar() == ""
     engine.dispose()
