@@ -335,3 +335,20 @@ def test_usage_errors_and_bugs_have_their_own_codes(tmp_path, monkeypatch, capsy
 
     monkeypatch.setattr(cli, "cmd_report", grader_bug)
     assert cli.main(["report", str(tmp_path)]) == exits.GRADER_FAULT
+
+
+def test_the_demo_finds_the_course_it_grades_or_says_where_it_looks(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DLGRADE_SOLUTIONS", raising=False)
+    monkeypatch.setattr(cli, "REPO", tmp_path / "site-packages")  # installed: no checkout around
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "--out", str(tmp_path / "reports")]) == exits.CANNOT
+    assert "run it there, or set DLGRADE_SOLUTIONS" in capsys.readouterr().err
+    course = tmp_path / "course"
+    (course / "solutions" / "mnist_tf").mkdir(parents=True)
+    (course / "notes").mkdir()
+    monkeypatch.chdir(course / "notes")
+    assert cli._demo_assignment() == course / "solutions" / "mnist_tf"  # from a folder inside the course
+    monkeypatch.chdir(tmp_path)
+    for given in (course, course / "solutions"):
+        monkeypatch.setenv("DLGRADE_SOLUTIONS", str(given))
+        assert cli._demo_assignment() == course / "solutions" / "mnist_tf"

@@ -28,7 +28,7 @@ from pathlib import Path
 from grader.cli import exits
 from grader.errors import AssignmentError, DlgradeError, GraderBug
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]  # the source checkout (when dlgrade runs from one)
 # `dlgrade grade --no-sandbox` needs this set to 1 too: an environment variable is a deliberate
 # act that no file name, and so no glob, can produce
 NO_SANDBOX_ENV = "DLGRADE_NO_SANDBOX"
@@ -331,15 +331,30 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _demo_assignment() -> Path:
+    """The course's solutions/mnist_tf, which the demo grades: under $DLGRADE_SOLUTIONS (the
+    solutions folder or the repository), else the current folder or one above it, else the
+    source checkout dlgrade runs from (an installed wheel has none: the course is not in it)."""
+    given = [Path(os.environ["DLGRADE_SOLUTIONS"])] if os.environ.get("DLGRADE_SOLUTIONS") else []
+    here = Path.cwd().resolve()
+    for folder in [*given, *(p / "solutions" for p in (*given, here, *here.parents, REPO))]:
+        if (folder / "mnist_tf").is_dir():
+            return folder / "mnist_tf"
+    raise DlgradeError(
+        "the demo grades solutions/mnist_tf of the course repository: run it there, or set DLGRADE_SOLUTIONS"
+    )
+
+
 def cmd_demo(args) -> int:
     from grader.cli.demo import build_sample_class
     from grader.datasets import fetch_mnist
 
+    assignment = _demo_assignment()
     fetch_mnist(log=lambda m: None)
     outdir = Path(args.out)
-    class_dir = build_sample_class(REPO / "solutions" / "mnist_tf", outdir / "_class")
+    class_dir = build_sample_class(assignment, outdir / "_class")
     args.submissions = sorted(str(p) for p in class_dir.iterdir())
-    args.assignment = str(REPO / "solutions" / "mnist_tf")
+    args.assignment = str(assignment)
     args.ci = False
     args.allow_no_sandbox = False
     args.dask = None
