@@ -139,11 +139,16 @@ def test_run_autograder_tells_the_student_when_dlgrade_fails(root):
     stale = root / "out" / "submission" / "gradescope.json"  # an earlier run's: never copied
     stale.parent.mkdir(parents=True)
     stale.write_text('{"score": 100}')
-    done = run("run_autograder", base_env(root, FAKE_EXIT="3"), cwd=root / "autograder")
-    assert done.returncode == 0, done.stderr
-    results = json.loads((root / "autograder" / "results" / "results.json").read_text())
-    jsonschema.validate(results, SCHEMA)
-    assert results["score"] == 0 and "exit 3" in results["output"] and "not a mistake" in results["output"]
+    for lang, words in (
+        ("en", ["exit 3", "not a mistake in your notebook"]),
+        ("ja", ["終了コード 3", "誤りではありません"]),
+    ):
+        env = base_env(root, FAKE_EXIT="3", DLGRADE_REPORT_LANG=lang)
+        done = run("run_autograder", env, cwd=root / "autograder")
+        assert done.returncode == 0, done.stderr
+        results = json.loads((root / "autograder" / "results" / "results.json").read_text())
+        jsonschema.validate(results, SCHEMA)
+        assert results["score"] == 0 and all(w in results["output"] for w in words), results
 
 
 @pytest.mark.slow
