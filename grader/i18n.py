@@ -506,6 +506,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{url}: a gradebook lives in a file (sqlite:///course.db) or a server (postgresql://...), not in memory",
         "ja": "{url}: 成績簿はファイル (sqlite:///course.db) かサーバー (postgresql://...) に置きます。メモリ上には置けません",
     },
+    "gradebook.cannot_open": {
+        "en": "cannot open the gradebook {url}: {reason}",
+        "ja": "成績簿 {url} を開けません: {reason}",
+    },
     "gradebook.newer": {
         "en": "the gradebook {url} was written by a newer dlgrade (schema revision {revision}): upgrade dlgrade to open it",
         "ja": "成績簿 {url} は新しい版の dlgrade で書かれています (スキーマ版 {revision})。開くには dlgrade を更新してください",

@@ -148,6 +148,14 @@ def test_a_file_path_is_a_sqlite_database_and_course_db_the_default(tmp_path, mo
     assert main(["roster", "list"]) == 0 and (tmp_path / "course.db").is_file()
     with pytest.raises(GradebookError, match="not in memory"):
         Gradebook("sqlite://")
+    for wrong in (
+        f"sqlite:///{tmp_path}/no/such/folder/course.db",
+        "nosuchdb://x/y",
+        "postgresql://:pw@/x?host=/nonexistent",
+    ):
+        assert main(["roster", "list", "--db", wrong]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("cannot open the gradebook") and "pw" not in err
 
 
 # --- submissions, runs, overrides --------------------------------------------------------------

@@ -25,6 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from grader.gradebook.errors import GradebookError
@@ -104,11 +105,15 @@ def migrate(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (the newest by default), one process at a time."""
     config = _config()
     scripts = ScriptDirectory.from_config(config)
-    # SQLite copies a table to alter it: with foreign keys on, dropping the old copy would
-    # delete the rows that refer to it, so migrations run with them off
-    engine = make_engine(url, foreign_keys=False)
+    # SQLite copies a table to alter it: with foreign keys on, dropping the old copy would fail,
+    # or delete the rows that refer to it, so migrations run with them off
     try:
+        engine = make_engine(url, foreign_keys=False)
         current = current_revision(engine)
+    except (ArgumentError, NoSuchModuleError, OperationalError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise GradebookError("gradebook.cannot_open", url=shown_url(url), reason=reason) from None
+    try:
         known = {s.revision for s in scripts.walk_revisions()}
         if current is not None and current not in known:
             raise GradebookError("gradebook.newer", url=shown_url(url), revision=current)
@@ -125,4 +130,7 @@ def migrate(url: str, revision: str = "head") -> None:
 
 
 def shown_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
