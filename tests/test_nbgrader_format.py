@@ -173,6 +173,26 @@ def test_checksum_equals_nbgrader_for_every_cell(repo):
     assert unflagged_tests > 10  # test cells saved with locked: false, which nbgrader hashes as locked
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"grade": True, "points": 2},
+        {"grade": True, "points": 1, "locked": True},
+        {"grade": True, "solution": True, "points": 0.5, "locked": True},
+        {"solution": True, "locked": True},
+        {"locked": True},
+        {},
+        {"grade": 1, "points": 1},  # not the schema's, hashed as nbgrader hashes it all the same
+        {"locked": 0},
+    ],
+)
+@pytest.mark.parametrize("kind", ["code", "markdown"])
+def test_checksum_equals_nbgrader_for_every_combination_of_flags(flags, kind):
+    cell = nbformat.v4.new_code_cell("x = 1\n") if kind == "code" else nbformat.v4.new_markdown_cell("x")
+    cell.metadata["nbgrader"] = {"grade_id": "c", **flags}
+    assert nbf.compute_checksum(cell) == nbgrader_utils.compute_checksum(cell)
+
+
 def test_exercises_carry_nbgrader_checksums(repo):
     for path, cell in _cells_with_ids(repo.glob("exercises/*/*.ipynb")):
         assert cell.metadata.nbgrader["checksum"] == nbgrader_utils.compute_checksum(cell), (path, nbf.grade_id(cell))

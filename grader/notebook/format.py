@@ -133,14 +133,16 @@ def compute_checksum(cell: NotebookNode) -> str:
     order). It hashes whether the cell is locked as is_locked derives it, not the `locked` flag:
     a test cell saved with locked: false is hashed as locked."""
     m = meta(cell)
+    # the flags' values as written (nbgrader hashes str() of them: a stray 1 is "1", not "True")
+    grade, solution = m.get("grade", False), m.get("solution", False)
+    locked = False if solution else True if grade else m.get("locked", False)
     md5 = hashlib.md5()
     md5.update(cell.source.encode("utf-8"))
     md5.update(cell.cell_type.encode("utf-8"))
-    md5.update(str(is_grade(cell)).encode())
-    md5.update(str(is_solution(cell)).encode())
-    md5.update(str(is_locked(cell)).encode())
+    for flag in (grade, solution, locked):
+        md5.update(str(flag).encode("utf-8"))
     md5.update(str(m["grade_id"]).encode("utf-8"))
-    if is_grade(cell):
+    if grade:
         md5.update(str(float(m.get("points", 0))).encode())
     return md5.hexdigest()
 
