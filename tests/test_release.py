@@ -154,6 +154,7 @@ def test_checksum_hashes_a_test_cell_as_locked_whatever_its_flag():
         (_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", locked=True, grade_id="l"), "solution region"),
         (nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), "solution region"),
         (_cell("# AUTOTEST x", grade=True, points=1, grade_id="t"), "AUTOTEST"),
+        (_cell("### BEGIN SOLUTION\n# AUTOTEST x\n### END SOLUTION", solution=True, grade_id="a"), "AUTOTEST"),
         (_cell("x", schema_version=1, locked=True, grade_id="l"), "nbgrader update"),
         (_cell("x", grade="yes", points=1, grade_id="l"), "true or false"),
     ],

@@ -55,6 +55,10 @@ def release_notebook(solution: NotebookNode, name: str = "") -> NotebookNode:
 def _release_cell(cell: NotebookNode, where: str, seen: set[str]) -> None:
     if "nbgrader" in cell.metadata:
         cell.metadata.nbgrader = _checked_metadata(cell, where, seen)
+    if cell.cell_type == "code" and any(
+        line.lstrip().startswith("#") and "AUTOTEST" in line for line in cell.source.split("\n")
+    ):  # nbgrader's InstantiateTests runs first, on the whole source
+        raise ValueError("nbgrader's AUTOTEST directives are not supported: write the test out")
     _lock(cell)
     source, replaced = nbf.replace_region(cell.source, nbf.BEGIN_SOLUTION, nbf.END_SOLUTION, _stub(cell))
     if nbf.is_solution(cell):
@@ -66,8 +70,6 @@ def _release_cell(cell: NotebookNode, where: str, seen: set[str]) -> None:
         cell.execution_count = None
         for key in _OUTPUT_METADATA:
             cell.metadata.pop(key, None)
-        if any(line.lstrip().startswith("#") and "AUTOTEST" in line for line in cell.source.split("\n")):
-            raise ValueError("nbgrader's AUTOTEST directives are not supported: write the test out")
     cell.source, removed = nbf.replace_region(cell.source, nbf.BEGIN_HIDDEN, nbf.END_HIDDEN)
     if removed and not nbf.is_grade(cell):
         raise ValueError("hidden test region in a cell not marked as a grade (test) cell")
