@@ -114,3 +114,8 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_grades_and_renders_outside_th
     assert "1 submissions re-rendered in en" in rendered.stdout
     assert "Features of VGG" in (out / "alice" / "report.html").read_text()
     assert not [p for p in venv.rglob("*.pth") if str(REPO) in p.read_text()]  # nothing leads back here
+
+    # the gradebook: a new course.db made by the wheel's own Alembic migrations, with its dependencies
+    (elsewhere / "roster.csv").write_bytes("学籍番号,氏名\n2024001,山田 太郎\n".encode("cp932"))
+    assert "追加 1 人" in dlgrade("roster", "import", "roster.csv").stdout
+    assert "山田 太郎" in dlgrade("roster", "list").stdout and (elsewhere / "course.db").is_file()
