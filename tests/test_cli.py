@@ -352,3 +352,18 @@ def test_the_demo_finds_the_course_it_grades_or_says_where_it_looks(tmp_path, mo
     for given in (course, course / "solutions"):
         monkeypatch.setenv("DLGRADE_SOLUTIONS", str(given))
         assert cli._demo_assignment() == course / "solutions" / "mnist_tf"
+
+
+def test_report_exits_2_when_a_file_of_a_submission_could_not_be_written(tmp_path, monkeypatch):
+    from grader.reporters import gradescope
+
+    for r in sample_results()[:2]:
+        json_report.write_submission(r, tmp_path / r.submission)
+    assert cli.main(["report", str(tmp_path), "--format", "all"]) == exits.OK
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gradescope, "write_submission", broken)
+    assert cli.main(["report", str(tmp_path), "--format", "all"]) == exits.CANNOT
+    assert (tmp_path / "index.html").is_file()  # the rest is written

@@ -268,7 +268,7 @@ def test_report_writes_into_the_folder_each_record_came_from_and_skips_a_broken_
     (tmp_path / "alice" / "result.json").write_text(json.dumps(good.to_dict()))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "result.json").write_text("{not json")
-    assert cli.main(["report", str(tmp_path), "--format", "all"]) == 0
+    assert cli.main(["report", str(tmp_path), "--format", "all"]) == 2  # all but the broken record
     assert (tmp_path / "alice" / "report.html").is_file() and not (tmp_path / "somebody-else").exists()
     assert "skipped" in capsys.readouterr().err
     for name in CLASS_FILES:

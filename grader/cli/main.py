@@ -225,8 +225,12 @@ def cmd_report(args) -> int:
             for part in r.parts:
                 part.title = titles.get(part.id, part.title)
     formats = [f for f in _formats(args) if f != "json"]  # result.json is the source: keep it as graded
+    status = exits.OK if len(results) == len(paths) else exits.CANNOT  # a record it could not read
     for r in results:
+        before = len(r.problems)
         reporters.write_submission(r, outdir, formats, args.lang)
+        if len(r.problems) > before:  # one of its files could not be written (the others are)
+            status = exits.CANNOT
     try:
         written, incomplete = reporters.write_class(results, outdir, formats, args.lang, args.pass_mark), None
     except reporters.ReportsIncomplete as exc:
@@ -236,8 +240,8 @@ def cmd_report(args) -> int:
     print(f"{len(results)} submissions re-rendered in {args.lang}")
     if incomplete:
         print(f"dlgrade: {incomplete}", file=sys.stderr)
-        return 2
-    return 0
+        status = exits.CANNOT
+    return status
 
 
 def cmd_check(args) -> int:
