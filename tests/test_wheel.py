@@ -3,8 +3,9 @@ sources holds every file of the package, and installed with its dependencies int
 virtualenv it grades a notebook for real (bubblewrap) and renders every report from a folder
 outside the checkout, with the checkout nowhere on its path.
 
-Measured here: building the wheel takes about 2 s, the fresh virtualenv with every dependency
-(tensorflow-cpu included, from the local wheel cache) about 50 s, grading the notebook about 5 s.
+Measured here (2 cores): building the wheel takes 2-4 s, the fresh virtualenv with every
+dependency (tensorflow-cpu included, from the local wheel cache) 50 s on an idle machine and up
+to 100 s on a busy one, grading the notebook 4-8 s; the whole test 80-120 s.
 """
 
 import json
