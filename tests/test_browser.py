@@ -257,3 +257,30 @@ def test_the_harness_notices_a_page_that_fetches(browser, tmp_path):
     browser.open(page)
     assert any(u.startswith("http://127.0.0.1:9/") for u in browser.requests())
     assert any("boom" in e for e in browser.console_errors())
+
+
+def test_feedback_pages_load_offline_without_errors(browser, tmp_path):
+    """Each real student's notebook as graded, and a page made from a hostile notebook (scripts,
+    handlers, remote images, frames, SVG and HTML outputs): no script, no request, no error
+    (a blocked load would be a CSP error in the console)."""
+    from test_feedback_html import GOOD, RunWithOutputs, Scenario, grade_toy, hostile_outputs, load_assignment, make_toy
+
+    pages = sorted(graded_class().outdir.glob("*/*.feedback.html"))
+    assert pages
+    for page in pages:
+        _check_page(browser, page, f"feedback-{page.parent.name}")
+        assert browser.evaluate("document.scripts.length") == 0
+        assert browser.evaluate("document.querySelectorAll('section.dlg-box').length") > 0
+    toy = (load_assignment(make_toy(tmp_path)), tmp_path)
+    _, report = grade_toy(toy, RunWithOutputs(Scenario(exports=GOOD), {"toy_vars": hostile_outputs()}), "ja")
+    browser.open(report.parent / "toy.feedback.html")
+    assert browser.console_errors() == []
+    assert [u for u in browser.requests() if not u.startswith(("file://", "data:"))] == []
+    assert (
+        browser.evaluate("document.scripts.length + document.querySelectorAll('iframe,object,embed,svg').length") == 0
+    )
+    assert browser.evaluate("document.documentElement.lang") == "ja"
+    browser.screenshot("feedback-hostile-ja")
+    browser.evaluate("document.getElementById('dlg-back').click()")
+    browser.wait_for("Page.loadEventFired")
+    assert browser.evaluate("location.pathname").endswith("/toy/report.html")

@@ -381,11 +381,31 @@ def test_floods_are_cut_and_the_page_stays_within_its_budget(toy):
     share = 8 * 1024 * 1024 * feedback.FEEDBACK_SHARE
     assert (folder / "toy.executed.ipynb").stat().st_size <= share
     page = (folder / "toy.feedback.html").read_text()
-    assert len(page.encode()) <= share + 64 * 1024  # the page's own CSS and boxes beside the kept notebook
+    assert len(page.encode()) <= notebook_html.MAX_PAGES_BYTES
     assert "characters in its middle are not shown" in page and "more outputs of this cell are not shown" in page
     assert "the page reached its size limit" in page and "1 image(s) not shown" in page
     assert "line 0\n" in page and "line 49999" in page  # head and tail of the long stream
     assert elapsed < 10, elapsed
+
+
+def test_code_that_renders_large_is_cut_at_the_page_limit_with_every_box_kept(toy, monkeypatch):
+    """A highlighted token costs a span: short tokens make a page many times its notebook.
+    Cells past the limit are not even rendered (nbconvert and the sanitizer take ~4 s a MiB)."""
+    monkeypatch.setattr(notebook_html, "MAX_PAGES_BYTES", 256 * 1024)  # the same cut, sooner
+    result, report = grade_toy(toy, RunWithOutputs(Scenario(exports=GOOD), {}))
+    kept_file = report.parent / "toy.executed.ipynb"
+    kept = json.loads(kept_file.read_text())
+    dense = {"cell_type": "code", "source": "a;" * 25_000, "outputs": [], "execution_count": None}
+    kept["cells"][1:1] = [{**dense, "id": f"dense-{i}", "metadata": {"dlgrade": {"notes": []}}} for i in range(12)]
+    kept_file.write_text(json.dumps(kept))
+    started = time.monotonic()
+    report = html.write_submission(result, report.parent, "en")
+    assert time.monotonic() - started < 3
+    page = (report.parent / "toy.feedback.html").read_text()
+    assert len(page.encode()) <= 256 * 1024
+    assert "cells are not shown: the page reached its size limit" in page
+    assert 'id="dlg-part-toy_shapes"' in page and 'id="dlg-part-toy_score"' in page  # boxed at the top
+    audit(page)
 
 
 def test_terminal_text_as_jupyter_shows_it():

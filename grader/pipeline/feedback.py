@@ -24,7 +24,7 @@ from pathlib import Path
 from grader.assignment.spec import NotebookSpec
 from grader.intake import executed as ex
 from grader.notebook import format as nbf
-from grader.reporters.notebook_html import KEPT_SUFFIX
+from grader.reporters.notebook_html import KEPT_SUFFIX, kept_name
 
 # Of the submission folder's budget: the kept notebook and its page (about as large) beside the
 # figures (grader.intake.run_output.PLOT_SHARE, and again inlined in report.html).
@@ -33,7 +33,7 @@ MAX_SOURCE_CHARS = 50_000  # of one cell
 
 
 def kept_path(folder: Path, notebook: str) -> Path:
-    return folder / f"{notebook.removesuffix('.ipynb')}{KEPT_SUFFIX}"
+    return folder / kept_name(notebook)
 
 
 def budget(max_output_bytes: int, sub_dir: Path, notebook: str) -> int:

@@ -33,6 +33,12 @@ from grader.results import PartResult, Result
 KEPT_SUFFIX = ".executed.ipynb"  # written by grader.pipeline.feedback
 PAGE_SUFFIX = ".feedback.html"
 MAX_KEPT_BYTES = 32 * 1024 * 1024
+# The pages of one submission, together: the kept notebook is capped in characters, but its HTML
+# may be several times larger (escapes, a highlighted token's span, a colour's span), so the
+# cells a page shows stop at its share of this. Beside the figures, the folder stays within the
+# 20 MiB of grader.intake.run_output.
+MAX_PAGES_BYTES = 1024 * 1024
+PAGE_OVERHEAD = 64 * 1024  # the page's head, style and the boxes above the cells
 OWN = "dlg"  # the prefix of the page's own classes and ids
 
 TAGS = frozenset(
@@ -57,6 +63,10 @@ CELLS_TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 def page_name(notebook: str) -> str:
     return f"{notebook.removesuffix('.ipynb')}{PAGE_SUFFIX}"
+
+
+def kept_name(notebook: str) -> str:
+    return f"{notebook.removesuffix('.ipynb')}{KEPT_SUFFIX}"
 
 
 def _allowed(tag: str, name: str, value: str) -> bool:
@@ -92,6 +102,9 @@ def _tools():
             extra_loaders=[jinja2.DictLoader({"dlgrade-cells.j2": CELLS_TEMPLATE})],
             embed_images=False,  # never read an image path from disk into the page
             preprocessors=[],
+            # nbconvert's own bleach pass over highlighted code: every cell is sanitized below
+            # anyway, and on large code it doubled the time
+            filters={"clean_html": lambda html: html},
         )
         _local.cleaner = bleach.Cleaner(
             tags=TAGS, attributes=_allowed, protocols={"data"}, strip=False, strip_comments=True
@@ -157,7 +170,33 @@ def _notes(entries, lang: str) -> list[str]:
     return out
 
 
-def render(kept: dict, result: Result, lang: str) -> str:
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_ESCAPED = re.compile(r"[<>&\"'\x1b]")
+
+
+def _html_size(text: str, per_token: int = 0) -> int:
+    """About how large `text` becomes as HTML: escapes and colour spans, and with `per_token`
+    a highlighted token's span (about 24 bytes)."""
+    size = len(text) + 30 * len(_ESCAPED.findall(text))
+    return size + per_token * len(_TOKEN.findall(text)) if per_token else size
+
+
+def estimate(cell: dict) -> int:
+    """About how many bytes of HTML a kept cell becomes, read before nbconvert and the sanitizer
+    see it: their time goes with the HTML's size, and a page stops at its limit anyway."""
+    source = cell.get("source", "") if isinstance(cell.get("source"), str) else ""
+    size = 500 + _html_size(source, 26 if cell.get("cell_type") == "code" else 0)
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        texts = [out.get("text", ""), data.get("text/plain", ""), *out.get("traceback", [])]
+        size += 300 + sum(_html_size(x) for x in texts if isinstance(x, str))
+        size += sum(len(v) for k, v in data.items() if k.startswith("image/") and isinstance(v, str))
+    return size
+
+
+def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYTES) -> str:
+    """The feedback page of one kept notebook; cells that would take it over `max_bytes` are
+    left out, named on the page, and their parts' boxes shown at its top."""
     from pygments.formatters import HtmlFormatter
 
     from grader.reporters.html import environment
@@ -169,8 +208,21 @@ def render(kept: dict, result: Result, lang: str) -> str:
     placed: set[str] = set()
     cells = []
     ran = bool(meta.get("ran"))
-    for cell, html in zip(kept["cells"], cells_html(kept)):
+    room = max_bytes - PAGE_OVERHEAD
+    total = len(kept["cells"])
+    fits = 0  # the cells that fit by estimate; only they are rendered
+    for cell in kept["cells"]:
+        room -= estimate(cell)
+        if room < 0:
+            break
+        fits += 1
+    room = max_bytes - PAGE_OVERHEAD
+    for cell, html in zip(kept["cells"], cells_html({**kept, "cells": kept["cells"][:fits]})):
         info = cell.get("metadata", {}).get("dlgrade", {})
+        text = visible(cell.get("source", ""), keep="\n\t") if cell.get("cell_type") == "raw" else ""
+        room -= len(html) + 2 * len(text)
+        if room < 0:  # the estimate was short: the measure decides
+            break
         notes = _notes(info.get("notes"), lang)
         if ran and cell.get("cell_type") == "code" and info.get("run") in RUN_NOTES:
             notes.insert(0, t(RUN_NOTES[info["run"]], lang))
@@ -180,7 +232,7 @@ def render(kept: dict, result: Result, lang: str) -> str:
             {
                 "kind": cell.get("cell_type"),
                 "html": markupsafe.Markup(html),
-                "text": visible(cell.get("source", ""), keep="\n\t"),
+                "text": text,
                 "parts": [parts[p] for p in info.get("parts", []) if p in parts],
                 "notes": notes,
                 "boxes": boxes,
@@ -196,7 +248,8 @@ def render(kept: dict, result: Result, lang: str) -> str:
             t=lambda key, **kw: t(key, lang, **kw),
             notebook=notebook,
             ran=ran,
-            page_notes=_notes(meta.get("notes"), lang),
+            page_notes=_notes(meta.get("notes"), lang)
+            + ([t("feedback.page_cut", lang, count=total - len(cells))] if len(cells) < total else []),
             cells=cells,
             unplaced=here,
             score=sum(p.score for p in parts.values()),
@@ -210,17 +263,19 @@ def write_pages(result: Result, folder: Path, lang: str) -> dict[str, str]:
     """One page per notebook of `result` whose kept copy is in `folder`: notebook -> page file
     name. A page that cannot be made is a problem of the result; the report is still written."""
     pages: dict[str, str] = {}
+    kept_names = [str(e.get("name", "")) for e in result.notebooks]
+    share = MAX_PAGES_BYTES // max(1, sum((folder / kept_name(n)).is_file() for n in kept_names if n))
     for entry in result.notebooks:
         name = str(entry.get("name", ""))
         if not name or Path(name).name != name:
             continue
         path = folder / page_name(name)
         try:
-            kept = read_kept(folder / f"{name.removesuffix('.ipynb')}{KEPT_SUFFIX}")
+            kept = read_kept(folder / kept_name(name))
             if kept is None:
                 path.unlink(missing_ok=True)  # an earlier grading's page: this one has none
                 continue
-            path.write_text(render(kept, result, lang), encoding="utf-8", errors="backslashreplace")
+            path.write_text(render(kept, result, lang, share), encoding="utf-8", errors="backslashreplace")
             pages[name] = path.name
         except Exception as exc:  # a dlgrade bug: the report still goes out, and says so
             result.problems.append(
