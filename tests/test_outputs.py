@@ -286,6 +286,7 @@ BASE = {  # each subcommand with its required arguments (spelled with =: a file 
     "demo": [],
     "lint": ["s"],
     "import-nbgrader": ["s"],
+    "roster": ["import", "r.csv"],
 }
 
 
@@ -294,10 +295,19 @@ def _subparsers(parser) -> dict:
     return dict(action.choices)
 
 
+def _all_parsers(parser) -> list:
+    """The parser and every subcommand's, nested ones (`roster import`) included."""
+    found = [parser]
+    if any(a.__class__.__name__ == "_SubParsersAction" for a in parser._actions):
+        for sub in _subparsers(parser).values():
+            found += _all_parsers(sub)
+    return found
+
+
 def _spellings(parser) -> set[str]:
     """Every option string of every subcommand, with a value attached and abbreviated."""
     names = set()
-    for sub in [parser, *_subparsers(parser).values()]:
+    for sub in _all_parsers(parser):
         for action in sub._actions:
             for opt in action.option_strings:
                 names |= {opt, f"{opt}=1", f"{opt}=ja", *(opt[:k] for k in range(3, len(opt)))}
