@@ -307,3 +307,17 @@ def test_autotest_directives_are_refused_not_run_as_comments(tmp_path):
     with pytest.raises(AssignmentError, match="correct_squares uses AUTOTEST"):
         import_nbgrader(GUIDE / "source" / "ps1_autotest", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_dlgrade_check_of_an_imported_assignment_runs_without_the_mnist_cache(tmp_path, monkeypatch):
+    from grader.cli import selfcheck
+
+    out = tmp_path / "solutions" / "tiny"
+    import_nbgrader(tiny_source(tmp_path / "src"), out)
+    release_assignment(out, tmp_path / "exercises")
+    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "no-cache"))
+    monkeypatch.setattr(selfcheck, "_sandbox", lambda no_sandbox: (type("S", (), {"name": "fake"})(), None))
+    monkeypatch.setattr("grader.pipeline.execution.SandboxedRunner", lambda sandbox: FakeRunner(Scenario()))
+    sub = tmp_path / "exercises" / "tiny" / "tiny.ipynb"
+    found = selfcheck.run_check(sub, assignment=out, out=tmp_path / "o")
+    assert (tmp_path / "o" / "tiny" / "result.json").exists() and found.result.parts

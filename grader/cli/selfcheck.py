@@ -210,7 +210,7 @@ def run_check(
     from grader.assignment.spec import load_assignment
     from grader.intake.submission import check_regular, checked_folder
     from grader.pipeline.execution import SandboxedRunner
-    from grader.pipeline.grading import grade, make_options, require_data
+    from grader.pipeline.grading import grade, make_options, needs_course_data, require_data
 
     lang = lang or default_lang()
     # the notebook itself is never read through a link, nor the report written through one
@@ -228,7 +228,8 @@ def run_check(
         solution_name = solutions[0].name if solutions else None
     spec = public_only(load_assignment(Path(assignment)), solution_name, part)
     sandbox, reason = _sandbox(no_sandbox)
-    require_data()
+    if needs_course_data(spec):  # an imported nbgrader course reads no course data
+        require_data()
     result = grade(notebook, spec, SandboxedRunner(sandbox), out, make_options(lang, keep_work=keep_work))
     reporters.write_submission(result, out, ["json", "html"], lang)
     return SelfCheck(result, out / result.submission / "report.html", notebook, reason, lang)
