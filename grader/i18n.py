@@ -419,6 +419,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The last {count} cells are not shown: the page reached its size limit. Their parts are boxed above.",
         "ja": "ページの大きさの上限に達したため、最後の {count} セルは表示していません。その課題の結果は上の枠に示します。",
     },
+    "feedback.markdown_as_text": {
+        "en": "This Markdown is long, so it is shown as written, not rendered.",
+        "ja": "この Markdown は長いため、整形せずにそのまま表示しています。",
+    },
     "feedback.source_cut": {
         "en": "This cell is too long: its last {count} characters are not shown.",
         "ja": "このセルは長すぎるため、最後の {count} 文字は表示していません。",
