@@ -213,9 +213,11 @@ def test_sanitizer_allowlist_in_isolation():
     dirty = (
         '<p onclick="x()">a<a href="http://e/">l</a><a href="#sec">in</a><img src="data:image/svg+xml;base64,AA">'
         '<img src="data:image/png;base64,iVBO"><span class="dlg-note ok">s</span><h2 id="dlg-part-x">h</h2>'
-        '<h2 id="Heading">ok</h2><td colspan="2;x">c</td></p>'
+        '<h2 id="Heading">ok</h2><td colspan="2;x">c</td><div class="banner">Full marks</div>'
+        '<span class="badge pass">pass</span><span class="n">token</span></p>'
     )
     clean = notebook_html.sanitize(dirty)
+    assert "banner" not in clean and "badge" not in clean and '<span class="n">' in clean  # no grader look
     assert "onclick" not in clean and 'href="http' not in clean and 'href="#sec"' in clean
     assert "svg+xml" not in clean and 'src="data:image/png;base64,iVBO"' in clean
     assert "dlg-" not in clean and 'id="Heading"' in clean and "colspan" not in clean
@@ -406,6 +408,35 @@ def test_code_that_renders_large_is_cut_at_the_page_limit_with_every_box_kept(to
     assert "cells are not shown: the page reached its size limit" in page
     assert 'id="dlg-part-toy_shapes"' in page and 'id="dlg-part-toy_score"' in page  # boxed at the top
     audit(page)
+
+
+def test_a_long_markdown_answer_shows_as_written_and_costs_no_time(toy):
+    """nbconvert's Markdown renderer takes quadratic time on some text (50,000 "[": 30 s)."""
+    assignment, tmp_path = toy
+    path = submit(tmp_path, markdown="[" * 20_000 + "<script>alert(1)</script>")
+    result = grade(path, assignment, RunWithOutputs(Scenario(exports=GOOD), {}), tmp_path / "out", GradeOptions())
+    started = time.monotonic()
+    report = html.write_submission(result, tmp_path / "out" / "toy", "en")
+    assert time.monotonic() - started < 3
+    page = (report.parent / "toy.feedback.html").read_text()
+    assert "This Markdown is long, so it is shown as written" in page
+    assert '<pre class="dlg-raw">[[[' in page and "&lt;script&gt;alert(1)" in page
+    audit(page)
+
+
+def test_invisible_characters_in_code_and_output_show_as_escapes(toy):
+    """A right-to-left override makes code read other than it runs (Trojan Source)."""
+    out = [{"output_type": "stream", "name": "stdout", "text": "evil\u202eoutput\n"}]
+    runner = RunWithOutputs(Scenario(exports=GOOD), {"toy_vars": out})
+    assignment, tmp_path = toy
+    path = submit(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("access = 'user\u202e \u2066# admin'"))
+    nbformat.write(nb, path)
+    result = grade(path, assignment, runner, tmp_path / "out", GradeOptions())
+    page = (html.write_submission(result, tmp_path / "out" / "toy", "en").parent / "toy.feedback.html").read_text()
+    assert "\u202e" not in page and "\u2066" not in page
+    assert "evil\\u202eoutput" in page and "\\u2066" in page
 
 
 def test_terminal_text_as_jupyter_shows_it():

@@ -11,8 +11,9 @@ Without an executed copy (the run was killed before it saved one) the code is ke
 outputs, and the page says so.
 
 Each cell carries, in metadata `dlgrade`, what the page needs: the parts it belongs to
-(`parts`), the parts whose box follows it (`boxes`), how its run ended (`run`) and what was not
-kept (`notes`: catalogue keys and arguments). The whole file is paid from a byte budget, a
+(`parts`), the parts whose box follows it (`boxes`), how its run ended (`run`), whether it is
+the instructor's as released (`released`) and what was not kept (`notes`: catalogue keys and
+arguments). The whole file is paid from a byte budget, a
 share of the submission folder's (`GradeOptions.max_output_bytes`).
 """
 
@@ -108,6 +109,8 @@ def keep(spec: NotebookSpec, injected, executed_path: Path | None, record: dict,
         kept = {"cell_type": kind, "id": f"cell-{index}", "source": text, "metadata": {"dlgrade": meta}}
         if gid:
             kept["metadata"]["nbgrader"] = {"grade_id": gid}
+        if locked:
+            meta["released"] = True  # the instructor's text, as released
         if kind == "code":
             kept.update(outputs=[], execution_count=None)
             meta["run"] = run_of.get(index, "not-run")

@@ -39,6 +39,10 @@ MAX_KEPT_BYTES = 32 * 1024 * 1024
 # 20 MiB of grader.intake.run_output.
 MAX_PAGES_BYTES = 1024 * 1024
 PAGE_OVERHEAD = 64 * 1024  # the page's head, style and the boxes above the cells
+# A student's Markdown goes through nbconvert's renderer (mistune) only this far: its time grows
+# faster than the text on some inputs (50,000 "[" took 30 s). Longer text shows as written.
+MAX_MARKDOWN_CHARS = 5_000  # of one cell (an answer is a few hundred)
+MAX_MARKDOWN_TOTAL = 20_000  # of one page; the released instructions do not count
 OWN = "dlg"  # the prefix of the page's own classes and ids
 
 TAGS = frozenset(
@@ -47,6 +51,13 @@ TAGS = frozenset(
     "tr tt u ul var".split()
 )
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+NBCONVERT_CLASSES = frozenset(
+    "cell border-box-sizing code_cell text_cell rendered input output output_wrapper output_area output_subarea "
+    "output_stream output_stdout output_stderr output_text output_error output_png output_jpeg output_execute_result "
+    "prompt input_prompt output_prompt inner_cell input_area text_cell_render rendered_html anchor-link highlight "
+    "unconfined".split()
+)
+CLASS = re.compile(r"(?:ansi-[a-z-]+|hl-[a-z0-9-]+|[a-z][a-z0-9]{0,2})\Z")  # colours, lexers, pygments tokens
 DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/]+={0,2}\Z")
 RUN_NOTES = {  # how a code cell's run ended, when that is not visible from its outputs
     "not-run": "feedback.run_not_run",
@@ -70,8 +81,8 @@ def kept_name(notebook: str) -> str:
 
 
 def _allowed(tag: str, name: str, value: str) -> bool:
-    if name == "class":
-        return not any(word.startswith(OWN) for word in value.split())
+    if name == "class":  # nbconvert's, pygments' and colours' only: never the page's own
+        return all(w in NBCONVERT_CLASSES or CLASS.match(w) and not w.startswith(OWN) for w in value.split())
     if name == "href":
         return tag == "a" and value.startswith("#") and not value[1:].startswith(OWN)
     if name == "src":
@@ -194,6 +205,43 @@ def estimate(cell: dict) -> int:
     return size
 
 
+def _shown_text(text, keep: str = "\n\t") -> str:
+    """Invisible and control characters as escapes (a bidi override reorders code it is in)."""
+    return visible(text.replace("\r\n", "\n"), keep=keep) if isinstance(text, str) else ""
+
+
+def _for_page(cells: list[dict]) -> list[dict]:
+    """The cells as the page shows them: texts with their invisible characters shown, and a
+    student's Markdown past the renderer's limits as raw text, with a note."""
+    out, left = [], MAX_MARKDOWN_TOTAL
+    for cell in cells:
+        meta = cell.get("metadata", {})
+        info = meta.get("dlgrade", {})
+        cell = {**cell, "source": _shown_text(cell.get("source"))}
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [_shown_output(o) for o in cell.get("outputs", [])]
+        elif cell.get("cell_type") == "markdown" and not info.get("released"):
+            left -= len(cell["source"])
+            if len(cell["source"]) > MAX_MARKDOWN_CHARS or left < 0:
+                notes = [*info.get("notes", []), {"key": "feedback.markdown_as_text", "args": {}}]
+                cell.update(cell_type="raw", metadata={**meta, "dlgrade": {**info, "notes": notes}})
+        out.append(cell)
+    return out
+
+
+def _shown_output(out: dict) -> dict:
+    keep = "\n\t\x1b"  # colours stay: nbconvert renders them
+    out = dict(out)
+    for key in ("text", "ename", "evalue"):
+        if key in out:
+            out[key] = _shown_text(out[key], keep)
+    if "traceback" in out:
+        out["traceback"] = [_shown_text(line, keep) for line in out["traceback"]]
+    if "text/plain" in out.get("data", {}):
+        out["data"] = {**out["data"], "text/plain": _shown_text(out["data"]["text/plain"], keep)}
+    return out
+
+
 def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYTES) -> str:
     """The feedback page of one kept notebook; cells that would take it over `max_bytes` are
     left out, named on the page, and their parts' boxes shown at its top."""
@@ -208,6 +256,7 @@ def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYT
     placed: set[str] = set()
     cells = []
     ran = bool(meta.get("ran"))
+    kept = {**kept, "cells": _for_page(kept["cells"])}
     room = max_bytes - PAGE_OVERHEAD
     total = len(kept["cells"])
     fits = 0  # the cells that fit by estimate; only they are rendered
@@ -219,7 +268,7 @@ def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYT
     room = max_bytes - PAGE_OVERHEAD
     for cell, html in zip(kept["cells"], cells_html({**kept, "cells": kept["cells"][:fits]})):
         info = cell.get("metadata", {}).get("dlgrade", {})
-        text = visible(cell.get("source", ""), keep="\n\t") if cell.get("cell_type") == "raw" else ""
+        text = cell.get("source", "") if cell.get("cell_type") == "raw" else ""
         room -= len(html) + 2 * len(text)
         if room < 0:  # the estimate was short: the measure decides
             break
