@@ -321,3 +321,14 @@ def test_dlgrade_check_of_an_imported_assignment_runs_without_the_mnist_cache(tm
     sub = tmp_path / "exercises" / "tiny" / "tiny.ipynb"
     found = selfcheck.run_check(sub, assignment=out, out=tmp_path / "o")
     assert (tmp_path / "o" / "tiny" / "result.json").exists() and found.result.parts
+
+
+def test_release_hands_out_the_files_beside_the_notebooks(tmp_path):
+    from grader.cli.main import main
+
+    out = tmp_path / "solutions" / "ps1"
+    assert main(["import-nbgrader", str(PS1), "--out", str(out)]) == 0
+    assert main(["release", str(out), "--out", str(tmp_path / "exercises")]) == 0
+    released = tmp_path / "exercises" / "ps1"
+    assert (released / "jupyter.png").read_bytes() == (PS1 / "jupyter.png").read_bytes()
+    assert sorted(p.name for p in released.iterdir()) == ["jupyter.png", "problem1.ipynb", "problem2.ipynb"]

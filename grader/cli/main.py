@@ -282,11 +282,16 @@ def cmd_import_nbgrader(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from grader.notebook.release import release_assignment
+    from grader.assignment.spec import load_assignment
+    from grader.notebook.release import release_assignment, release_files
 
     _lint_first(args.solution)
     out = Path(args.out) if args.out else Path(args.solution).resolve().parent.parent / "exercises"
     for path in release_assignment(Path(args.solution), out):
+        print(f"released {path}")
+    assignment = load_assignment(Path(args.solution))
+    files = sorted({f for spec in assignment.notebooks for f in spec.files})
+    for path in release_files(Path(args.solution), files, out):  # what the notebooks read, beside them
         print(f"released {path}")
     return 0
 

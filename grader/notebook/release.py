@@ -153,3 +153,16 @@ def release_assignment(solution_dir: Path, exercises_root: Path) -> list[Path]:
         nbformat.write(student, out)
         written.append(out)
     return written
+
+
+def release_files(solution_dir: Path, relatives: list[Path], exercises_root: Path) -> list[Path]:
+    """Copy the files the notebooks read (a checks file's FILES, already checked to be regular
+    files inside `solution_dir`) beside the released notebooks, as nbgrader's release does."""
+    target = exercises_root / solution_dir.name
+    written = []
+    for relative in relatives:
+        out = target / relative
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes((solution_dir / relative).read_bytes())
+        written.append(out)
+    return written
