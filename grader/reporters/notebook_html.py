@@ -182,13 +182,13 @@ def _notes(entries, lang: str) -> list[str]:
 
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-_ESCAPED = re.compile(r"[<>&\"'\x1b]")
+_ESCAPED = re.compile(r"[<>&\"']")
 
 
 def _html_size(text: str, per_token: int = 0) -> int:
     """About how large `text` becomes as HTML: escapes and colour spans, and with `per_token`
     a highlighted token's span (about 24 bytes)."""
-    size = len(text) + 30 * len(_ESCAPED.findall(text))
+    size = len(text) + 5 * len(_ESCAPED.findall(text)) + 40 * text.count("\x1b")
     return size + per_token * len(_TOKEN.findall(text)) if per_token else size
 
 
