@@ -191,6 +191,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "cells that had lost their nbgrader metadata were recognised by their text: {cell}",
         "ja": "nbgrader メタデータが失われていたセルを内容から特定しました: {cell}",
     },
+    "nb.recovered-locked": {
+        "en": "locked cell {cell} was not in the notebook; it was put back as released (nothing of yours was changed)",
+        "ja": "編集できないセル {cell} がノートブックになかったため、配布時のセルを戻しました (あなたの解答は変更していません)",
+    },
     "nb.recovered-place": {
         "en": "answer cell {cell} had lost its nbgrader metadata; {count} cell(s) of yours in its place were graded as that answer",
         "ja": "解答セル {cell} の nbgrader メタデータが失われていたため、その位置にあるあなたのセル {count} 個をこの解答として採点しました",

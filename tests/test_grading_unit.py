@@ -175,6 +175,19 @@ def test_deleted_graded_cell_runs_the_released_stub(toy):
     assert result.score == 0
 
 
+def test_a_deleted_locked_cell_is_put_back_without_blaming_the_student(toy):
+    def delete(nb):
+        nb.cells = [c for c in nb.cells if nbf.grade_id(c) != "toy_train"]
+
+    result, runner = run(toy, submit(toy[1], edit=delete), Scenario(exports=GOOD))
+    ran = runner.jobs[0].notebook
+    assert any(nbf.grade_id(c) == "toy_train" for c in ran.cells)
+    found = checks(result)
+    assert ("toy-notebook", "cell-missing") not in found
+    assert found[("toy-notebook", "recovered-locked")].status.value == "pass"
+    assert "toy_train" in found[("toy-notebook", "recovered-locked")].message
+
+
 def test_reordered_cells_are_put_back(toy):
     def swap(nb):
         i = next(i for i, c in enumerate(nb.cells) if nbf.grade_id(c) == "toy_vars")

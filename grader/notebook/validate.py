@@ -5,6 +5,7 @@ not change the grade), and what is wrong is said, not crashed on:
 
 - a locked cell changed            -> restored from the release, noted
 - a graded cell deleted            -> the released stub is run in its place, noted
+- a locked cell deleted            -> put back as released, noted as nothing of the student's
 - graded cells reordered           -> put back in the released order (extra cells dropped), noted
 - no graded cell of this notebook  -> not a notebook of this exercise
 
@@ -26,7 +27,7 @@ from grader.notebook.recover import recover_ids
 
 @dataclass
 class Finding:
-    code: str  # "locked-changed", "cell-missing", "reordered", "duplicate", "recovered-*"
+    code: str  # "locked-changed", "cell-missing", "reordered", "duplicate", "recovered-*" (incl. "recovered-locked")
     cell: str = ""
     args: dict = field(default_factory=dict)
 
@@ -108,7 +109,11 @@ def prepare(submission: NotebookNode, release: NotebookNode, authored: dict[str,
         if gid and nbf.is_solution(cell) and gid not in missing:
             student[gid] = cell.source
     for gid in sorted(missing):
-        findings.append(Finding("cell-missing", gid))
+        # a locked cell (a test cell, the instructor's code) holds nothing of the student's: it is
+        # put back, and saying an answer was deleted would be wrong (notebooks released before a
+        # test cell was added lack it)
+        locked = nbf.is_locked(by_id[gid]) and not nbf.is_solution(by_id[gid])
+        findings.append(Finding("recovered-locked" if locked else "cell-missing", gid))
     for cell in cells:  # saved outputs are never graded, and they would only fill the work folder
         if cell.cell_type == "code":
             cell.outputs = []
