@@ -234,6 +234,10 @@ def test_outputs_come_from_the_run_never_from_the_file(toy):
     page = (report.parent / "toy.feedback.html").read_text()
     assert "RUN-OUTPUT" in page and "SAVED-BY-STUDENT" not in page
     assert "did not run" not in page
+    # the kept copy opens in Jupyter as the graded notebook, outputs of the run only
+    kept = nbformat.read(report.parent / "toy.executed.ipynb", as_version=4)
+    nbformat.validate(kept)
+    assert "SAVED-BY-STUDENT" not in nbformat.writes(kept)
 
 
 def test_without_an_executed_copy_the_code_shows_without_outputs_and_says_so(toy):

@@ -100,7 +100,8 @@ def keep(spec: NotebookSpec, injected, executed_path: Path | None, record: dict,
         source = released.source if locked else cell.source
         text = ex.clean(source[:MAX_SOURCE_CHARS])
         if not budget_.take(len(text)):
-            notes.append({"key": "feedback.cells_cut", "args": {"count": len(injected.cells) - index}})
+            left = sum(1 for c in injected.cells[index:] if not c.metadata.get("dlgrade", {}).get("injected"))
+            notes.append({"key": "feedback.cells_cut", "args": {"count": left}})
             break
         meta: dict = {"parts": members.get(gid, []), "boxes": boxes.get(gid, []), "notes": []}
         if len(source) > MAX_SOURCE_CHARS:
