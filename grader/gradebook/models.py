@@ -172,3 +172,14 @@ class Override(Base):
     author: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))  # the run whose verdict was seen
+
+
+class Instructor(Base):
+    """A person who may review and override in the review server (`dlgrade serve --set-password`)."""
+
+    __tablename__ = "instructors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # shown as the author of overrides
+    password_hash: Mapped[str] = mapped_column(Text)  # scrypt$n$r$p$salt$hash (grader.web.auth)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
