@@ -509,6 +509,9 @@ def test_nothing_was_written_outside_the_submissions_work_folders(graded):
     for folder in (out / name for name in folders):
         # a submission's folder holds only what the grader made: its run, its evaluation, plots, reports
         reports = {"report.html", "result.json", "gradescope.json"}
+        # and each notebook as it ran: the kept copy and its feedback page (grader.pipeline.feedback)
+        stems = {n["name"].removesuffix(".ipynb") for r in graded.results.values() for n in r.notebooks}
+        reports |= {stem + suffix for stem in stems for suffix in (".executed.ipynb", ".feedback.html")}
         assert {p.name for p in folder.iterdir()} <= {"work", "eval", "plots"} | reports, folder.name
     # a symlinked executed notebook does not make the grader read another student's plots
     if "symlink_export" in graded.results:
