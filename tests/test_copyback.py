@@ -271,7 +271,8 @@ def test_work_folders_go_after_grading_unless_kept(tmp_path):
     from fakes import FakeRunner, Scenario
 
     _toy_grade(tmp_path / "a", FakeRunner(Scenario()))
-    assert sorted(p.name for p in (tmp_path / "a" / "out" / "toy").iterdir()) == []
+    # only the notebook kept for its feedback page (grader.pipeline.feedback) stays
+    assert sorted(p.name for p in (tmp_path / "a" / "out" / "toy").iterdir()) == ["toy.executed.ipynb"]
     _toy_grade(tmp_path / "b", FakeRunner(Scenario()), keep_work=True)
     assert (tmp_path / "b" / "out" / "toy" / "work" / "toy" / "record.json").is_file()
 
