@@ -543,6 +543,75 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{points} points: give 0 to {max}",
         "ja": "{points} 点は範囲外です。0 から {max} の間で指定してください",
     },
+    # final grades, `dlgrade export` and `dlgrade publish` (grader/gradebook/grades.py, grader/cli/export.py)
+    "grades.bad_late": {
+        "en": "{what} {value}: give a percentage from 0% to 100%, e.g. 10%/day",
+        "ja": "{what} {value}: 0% から 100% の割合で指定してください (例: 10%/day)",
+    },
+    "grades.no_assignment": {
+        "en": "no assignment {assignment} in the gradebook; its assignments: {known}",
+        "ja": "成績簿に課題 {assignment} はありません。課題一覧: {known}",
+    },
+    "export.policy_set": {
+        "en": "late penalty of {assignment}: {per_day}% a day started after the due date, at most {cap}%",
+        "ja": "{assignment} の遅延減点: 締切後 1 日 (未満を含む) ごとに {per_day}%、最大 {cap}%",
+    },
+    "export.late_note": {
+        "en": "late by {days} day(s): -{percent}% ({points} points)",
+        "ja": "{days} 日遅れ: -{percent}% ({points} 点減点)",
+    },
+    "export.written": {
+        "en": "{path}: {students} students x {assignments} assignment(s), {fmt}",
+        "ja": "{path}: 学生 {students} 人 x 課題 {assignments} 件 ({fmt})",
+    },
+    "export.needs_review": {
+        "en": "{count} graded submission(s) still have needs-review checks that nobody decided: those checks count "
+        "as graded; decide them with dlgrade override or dlgrade serve",
+        "ja": "採点済みの提出物 {count} 件に、まだ誰も判断していない要確認の項目があります。その項目は自動採点の点数の"
+        "ままです。dlgrade override か dlgrade serve で判断してください",
+    },
+    "export.worksheet_needs_assignment": {
+        "en": "a Moodle grading worksheet is one assignment's: give --assignment NAME",
+        "ja": "Moodle の評定ワークシートは 1 つの課題のものです。--assignment NAME を指定してください",
+    },
+    "export.worksheet_header": {
+        "en": "not a Moodle grading worksheet: it lacks {missing}; download it from the assignment "
+        "(Download grading worksheet) with the ID number or email address shown",
+        "ja": "Moodle の評定ワークシートではありません ({missing} がありません)。課題の「評定ワークシートを"
+        "ダウンロードする」から、ID ナンバーかメールアドレスを表示した状態でダウンロードしてください",
+    },
+    "export.worksheet_unmatched": {
+        "en": "worksheet rows of no graded student, left as they were: {ids}",
+        "ja": "採点済みの学生に対応しないワークシートの行 (変更なし): {ids}",
+    },
+    "export.worksheet_missed": {
+        "en": "graded students with no row in the worksheet: {ids}",
+        "ja": "ワークシートに行がない採点済みの学生: {ids}",
+    },
+    "publish.written": {
+        "en": "{count} report(s) of {assignment} in {out}; {ungraded} student(s) without a graded submission",
+        "ja": "{assignment} のレポート {count} 件を {out} に書きました。採点済みの提出物がない学生: {ungraded} 人",
+    },
+    "publish.skipped": {
+        "en": "{student}: no report: the run's result is no longer stored, or the student id is not a folder name",
+        "ja": "{student}: レポートなし: 採点結果が残っていないか、学籍番号がフォルダ名として使えません",
+    },
+    "report.review_title": {"en": "After the instructor's review", "ja": "教員による確認後の得点"},
+    "report.review_graded": {"en": "(the grader gave {points})", "ja": "(自動採点では {points} 点)"},
+    "report.review_decided": {
+        "en": "{count} check(s) decided by the instructor, shown below beside the grader's verdict",
+        "ja": "教員が判断した項目が {count} 件あります。下の表で自動採点の結果と並べて示しています",
+    },
+    "report.late": {
+        "en": "Late by {days} day(s): -{percent}% ({points} points deducted)",
+        "ja": "提出が {days} 日遅れ: -{percent}% ({points} 点減点)",
+    },
+    "report.override_points": {"en": "Instructor: {points} / {max}", "ja": "教員の採点: {points} / {max}"},
+    "report.override_kept": {
+        "en": "Instructor: the grader's points stand",
+        "ja": "教員の判断: 自動採点の点数のままです",
+    },
+    "report.override_comment": {"en": "Comment", "ja": "コメント"},
     "roster.encoding": {
         "en": "the roster is neither UTF-8 nor Shift_JIS (cp932): save it from Excel as CSV UTF-8",
         "ja": "名簿が UTF-8 でも Shift_JIS (cp932) でもありません。Excel で「CSV UTF-8」として保存してください",

@@ -10,6 +10,8 @@
     dlgrade check NOTEBOOK [--assignment ...] [--part ID]  a student's self-check
     dlgrade demo [--out reports]
     dlgrade roster import roster.csv [--db URL] | roster list   the course's students in the gradebook
+    dlgrade export --lms moodle|canvas|csv [--assignment NAME] [--out FILE]   final grades for the LMS
+    dlgrade publish ASSIGNMENT [--out DIR]                 reports with the instructor's decisions
 
 File names are never options: an argument that starts with '-' and names an existing path is
 that path (`paths_not_options`), options are never abbreviated, and `grade --no-sandbox` also
@@ -501,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     from grader.cli.roster import add_roster_parser
 
     add_roster_parser(sub, default_lang())
+    from grader.cli.export import add_export_parsers
+
+    add_export_parsers(sub, default_lang())
     for name, p in sub.choices.items():  # every command's --help lists its exit codes
         p.epilog, p.formatter_class = exits.epilog(name), argparse.RawDescriptionHelpFormatter
     return parser

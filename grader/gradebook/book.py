@@ -155,6 +155,17 @@ class Gradebook:
                 assignment.title = storable(title)
             return assignment
 
+    def set_late_policy(self, name: str, policy: dict | None) -> Assignment:
+        """The assignment's late policy (grader.gradebook.grades.LatePolicy.to_json; None: no penalty)."""
+        with self._write.begin() as s:
+            assignment = self._assignment(s, name)
+            assignment.late_policy = policy
+            return assignment
+
+    def assignments(self) -> list[Assignment]:
+        with self._read() as s:
+            return list(s.scalars(select(Assignment).order_by(Assignment.id)))
+
     def record_submission(
         self,
         student: str | None,

@@ -83,8 +83,12 @@ def _translator(lang: str):
     return lambda key, **kw: t(key, lang, **kw)
 
 
-def render_submission(result: Result, folder: Path, lang: str, feedback: dict[str, str] | None = None) -> str:
-    """The student's report; `feedback`: notebook -> its feedback page beside the report, linked."""
+def render_submission(
+    result: Result, folder: Path, lang: str, feedback: dict[str, str] | None = None, review: dict | None = None
+) -> str:
+    """The student's report; `feedback`: notebook -> its feedback page beside the report, linked;
+    `review`: a person's decisions and the final grade (grader.reporters.published), shown
+    beside the grader's verdicts, which stay as graded."""
     shown = student_view(result, lang)
     return (
         environment()
@@ -97,16 +101,20 @@ def render_submission(result: Result, folder: Path, lang: str, feedback: dict[st
             plots=_plot_uris(result, folder),
             legacy=[(p, c) for p in shown.parts for c in p.checks if c.kind == "legacy-api"],
             feedback=feedback or {},
+            review=review,
+            decisions=(review or {}).get("decisions", {}),
         )
     )
 
 
-def write_submission(result: Result, folder: Path, lang: str = "en") -> Path:
+def write_submission(result: Result, folder: Path, lang: str = "en", review: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
     feedback = notebook_html.write_pages(result, folder, lang)  # before the report: it links them
     # a lone surrogate in a student's answer shows as \udc80 instead of costing the page
-    path.write_text(render_submission(result, folder, lang, feedback), encoding="utf-8", errors="backslashreplace")
+    path.write_text(
+        render_submission(result, folder, lang, feedback, review), encoding="utf-8", errors="backslashreplace"
+    )
     return path
 
 
