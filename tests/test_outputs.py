@@ -287,6 +287,8 @@ BASE = {  # each subcommand with its required arguments (spelled with =: a file 
     "lint": ["s"],
     "import-nbgrader": ["s"],
     "roster": ["import", "r.csv"],
+    "export": ["--lms=csv"],
+    "publish": ["a"],
 }
 
 
