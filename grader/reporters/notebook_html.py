@@ -210,16 +210,17 @@ def _shown_text(text, keep: str = "\n\t") -> str:
     return visible(text.replace("\r\n", "\n"), keep=keep) if isinstance(text, str) else ""
 
 
-def _for_page(cells: list[dict]) -> list[dict]:
-    """The cells as the page shows them: texts with their invisible characters shown, and a
-    student's Markdown past the renderer's limits as raw text, with a note."""
+def _for_page(cells: list[dict], alt: str) -> list[dict]:
+    """The cells as the page shows them: texts with their invisible characters shown, figures
+    described in the reader's language (`alt`), and a student's Markdown past the renderer's
+    limits as raw text, with a note."""
     out, left = [], MAX_MARKDOWN_TOTAL
     for cell in cells:
         meta = cell.get("metadata", {})
         info = meta.get("dlgrade", {})
         cell = {**cell, "source": _shown_text(cell.get("source"))}
         if cell.get("cell_type") == "code":
-            cell["outputs"] = [_shown_output(o) for o in cell.get("outputs", [])]
+            cell["outputs"] = [_shown_output(o, alt) for o in cell.get("outputs", [])]
         elif cell.get("cell_type") == "markdown" and not info.get("released"):
             left -= len(cell["source"])
             if len(cell["source"]) > MAX_MARKDOWN_CHARS or left < 0:
@@ -229,9 +230,11 @@ def _for_page(cells: list[dict]) -> list[dict]:
     return out
 
 
-def _shown_output(out: dict) -> dict:
+def _shown_output(out: dict, alt: str) -> dict:
     keep = "\n\t\x1b"  # colours stay: nbconvert renders them
     out = dict(out)
+    if "data" in out:  # else nbconvert writes an English "No description has been provided"
+        out["metadata"] = {mime: {"alt": alt} for mime in ("image/png", "image/jpeg")}
     for key in ("text", "ename", "evalue"):
         if key in out:
             out[key] = _shown_text(out[key], keep)
@@ -256,7 +259,7 @@ def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYT
     placed: set[str] = set()
     cells = []
     ran = bool(meta.get("ran"))
-    kept = {**kept, "cells": _for_page(kept["cells"])}
+    kept = {**kept, "cells": _for_page(kept["cells"], t("report.plots", lang))}
     room = max_bytes - PAGE_OVERHEAD
     total = len(kept["cells"])
     fits = 0  # the cells that fit by estimate; only they are rendered
