@@ -90,6 +90,16 @@ def run_status(result: Result) -> str:
     return next(s for s in WORST_FIRST if s in statuses).value if statuses else Status.ERROR.value
 
 
+def scoring_digests(result: Result) -> dict | None:
+    """notebook -> sha256 of the scoring inputs grading kept for it (pipeline.kept), from the result."""
+    found = {
+        str(e["name"]): str(e["scoring"]["sha256"])
+        for e in result.notebooks
+        if isinstance(e, dict) and isinstance(e.get("scoring"), dict) and e["scoring"].get("sha256")
+    }
+    return storable(found) or None
+
+
 def options_digest(options: Mapping) -> str:
     return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -244,6 +254,7 @@ class Gradebook:
                 status=run_status(result),
                 result=storable(result.to_dict()) if keep_result else None,
                 result_path=storable(result_path),
+                scoring=scoring_digests(result),
             )
             position = 0
             for part in result.parts:
@@ -284,6 +295,24 @@ class Gradebook:
     def latest_run(self, student: str, assignment: str) -> Run | None:
         runs = self.runs_of(student, assignment)
         return runs[-1] if runs else None
+
+    def latest_runs(self, assignment: str) -> list[Run]:
+        """The newest run of every submission of `assignment` (a rescore's input), by submission."""
+        newest = (
+            select(func.max(Run.id))
+            .join(Submission)
+            .join(Assignment)
+            .where(Assignment.name == storable(assignment))
+            .group_by(Run.submission_id)
+        )
+        with self._read() as s:
+            query = (
+                select(Run)
+                .where(Run.id.in_(newest))
+                .options(selectinload(Run.verdicts), selectinload(Run.submission))
+                .order_by(Run.submission_id)
+            )
+            return list(s.scalars(query))
 
     # overrides
 
@@ -331,6 +360,12 @@ class Gradebook:
         with self._read() as s:
             rows = s.scalars(select(Override).where(Override.submission_id == run.submission_id).order_by(Override.id))
             return {(o.part, o.check): o for o in rows}  # the newest wins
+
+    def overrides_for(self, submission: int) -> dict[tuple[str, str], Override]:
+        """The override in force per (part, check) of one submission."""
+        with self._read() as s:
+            rows = s.scalars(select(Override).where(Override.submission_id == submission).order_by(Override.id))
+            return {(o.part, o.check): o for o in rows}
 
     def count(self, model) -> int:
         with self._read() as s:

@@ -134,6 +134,9 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # the worst status of its checks
     result: Mapped[dict | None] = mapped_column(Json)  # the whole dlgrade.result/1 document
     result_path: Mapped[str | None] = mapped_column(Text)  # its folder: result.json, reports, exports
+    # notebook -> sha256 of the scoring inputs kept in that folder (scoring/<stem>.npz): a rescore
+    # scores only from the very file graded then
+    scoring: Mapped[dict | None] = mapped_column(Json)
 
     submission: Mapped[Submission] = relationship()
     verdicts: Mapped[list[Verdict]] = relationship(order_by="Verdict.position")

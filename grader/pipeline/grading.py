@@ -22,6 +22,7 @@ from grader.notebook import format as nbf
 from grader.notebook.recover import recover_ids
 from grader.notebook.validate import WrongExercise, prepare
 from grader.pipeline import feedback
+from grader.pipeline import kept as kept_inputs
 from grader.pipeline.cache import ResultCache, cache_key
 from grader.pipeline.execution import ExecutionJob, NotebookRunner, fresh_workdir, inject, summarize_record
 from grader.pipeline.scoring import score_notebook
@@ -62,6 +63,7 @@ class GradedNotebook:
     peak_memory_bytes: int | None
     cpu_s: float
     feedback: dict | None = None  # the notebook its feedback page shows (grader.pipeline.feedback)
+    scoring: str | None = None  # what its checks read, to score it again (grader.pipeline.kept), base64
 
     def to_dict(self) -> dict:
         return {**{f: getattr(self, f) for f in self.__dataclass_fields__}, "parts": [p.to_dict() for p in self.parts]}
@@ -370,6 +372,9 @@ def _execute_and_score(
         evaluate=lambda part_data: runner.evaluate(spec, part_data, sub_dir / "eval" / spec.stem, hidden, spec.limits),
     )
     attach_legacy_hints(spec, prepared.notebook, outcome.record, scored.parts, lang)
+    scoring = None
+    if not options.calibrating:
+        scoring = base64.b64encode(kept_inputs.dump(spec, outcome, scored.inputs, hidden)).decode()
     plots, plots_over = [], 0
     if outcome.executed_path:
         budget = plot_budget(options.max_output_bytes, sub_dir / "plots")
@@ -396,6 +401,7 @@ def _execute_and_score(
         peak_memory_bytes=outcome.process.peak_memory_bytes,
         cpu_s=outcome.process.cpu_s,
         feedback=kept,
+        scoring=scoring,
     )
 
 
@@ -435,6 +441,7 @@ def grade(
         specs = [assignment.notebook(Path(submission).name)]
     for spec in specs:
         feedback.forget(sub_dir, spec.name)  # a page shows this grading's run or none
+        kept_inputs.kept_path(sub_dir, spec.stem).unlink(missing_ok=True)  # and so do the scoring inputs
         path = matched.get(spec.name)
         entry = {"name": spec.name, "file": str(path.name) if path else None}
         result.notebooks.append(entry)
@@ -479,6 +486,9 @@ def grade(
             graded.timings = {**graded.timings, "cached": True}
             _restore_plots(graded, sub_dir)
         feedback.write(graded.feedback, sub_dir, spec.name, options.max_output_bytes)
+        if graded.scoring:  # kept for `dlgrade rescore`; its sha256 goes into the gradebook's run
+            kept_file = kept_inputs.kept_path(sub_dir, spec.stem)
+            entry["scoring"] = kept_inputs.write(kept_file, base64.b64decode(graded.scoring))
         result.parts += graded.parts
         if prepared.findings:
             result.parts.append(_findings_part(spec, prepared.findings, lang))

@@ -47,10 +47,25 @@ class ScoringBudget:
 
 
 @dataclass
+class ScoringInputs:
+    """Everything the checks of one notebook read from its run, besides the record: the parts'
+    exports (read and bounded by intake.artifacts), their retraining runs, the evaluate phase's
+    predictions, the Markdown answers and the stubs left. Grading keeps it (pipeline.kept), so
+    that the notebook can be scored again against changed checks without running anything."""
+
+    part_data: dict[str, art.PartData]
+    runs: dict[str, dict]
+    predictions: dict
+    answers: dict[str, str] = field(default_factory=dict)
+    stub_left: frozenset[str] = frozenset()
+
+
+@dataclass
 class NotebookScore:
     parts: list[PartResult]
     measured: dict[str, float] = field(default_factory=dict)
     grader_errors: list[str] = field(default_factory=list)
+    inputs: ScoringInputs | None = None  # what the checks read
 
 
 def _position(outcome: ExecutionOutcome, entry: dict) -> str:
@@ -348,10 +363,7 @@ def score_notebook(
     `stub_left`: answer cells where the student wrote code but kept the template's
     `raise NotImplementedError()` (said so when that line stopped the cell)."""
     single_thread_blas()
-    answer_cells = frozenset(gid for p in spec.parts for gid in p.cells)
     budget = budget or ScoringBudget()
-    thresholds = spec.thresholds()
-    result = NotebookScore(parts=[])
     loaded = art.ByteBudget(budget.export_bytes)
     part_data = {
         part.id: art.read_part(outcome.artifacts_dir, part.id, list(part.exports), list(part.models), budget=loaded)
@@ -359,10 +371,33 @@ def score_notebook(
     }
     runs = {part.id: retrained(outcome, part, part_data[part.id], loaded) for part in spec.parts}
     predictions = evaluate(part_data) if evaluate and any(p.evaluate for p in spec.parts) else {}
+    inputs = ScoringInputs(part_data, runs, predictions, dict(answers or {}), frozenset(stub_left))
+    return score_inputs(spec, outcome, inputs, lang=lang, hidden=hidden, calibrating=calibrating, budget=budget)
+
+
+def score_inputs(
+    spec: NotebookSpec,
+    outcome: ExecutionOutcome,
+    inputs: ScoringInputs,
+    *,
+    lang: str = "en",
+    hidden=None,
+    calibrating: bool = False,
+    budget: ScoringBudget | None = None,
+    parts: list[Part] | None = None,
+) -> NotebookScore:
+    """The checks of `parts` (default: all the notebook's) over what a run left (`inputs`, and
+    the record in `outcome`): no file is read and nothing is run, so a kept run scores again."""
+    answer_cells = frozenset(gid for p in spec.parts for gid in p.cells)
+    budget = budget or ScoringBudget()
+    thresholds = spec.thresholds()
+    result = NotebookScore(parts=[], inputs=inputs)
+    part_data, runs, predictions = inputs.part_data, inputs.runs, inputs.predictions
+    answers, stub_left = inputs.answers, inputs.stub_left
     # the checks' time starts now: the evaluate phase runs in a sandbox, on its own limits
     deadline = budget.clock() + budget.seconds
     record_cells = {e["grade_id"]: e for e in reversed(outcome.record.get("cells", [])) if e.get("grade_id")}
-    for part in spec.parts:
+    for part in spec.parts if parts is None else parts:
         data = part_data[part.id]
         ctx = CheckContext(
             part_id=part.id,
