@@ -30,9 +30,9 @@ SOURCES = sorted(
 )
 # What runs in the sandbox cannot import the catalogue (import contract); its `key`s are not messages.
 USERS = [p for p in SOURCES if GRADER / "inside" not in p.parents]
-TEMPLATES = sorted((ROOT / "grader" / "reporters" / "templates").glob("*.j2"))
+TEMPLATES = sorted((ROOT / "grader").glob("*/templates/*.j2"))  # the reports' and the review server's
 KEY_SHAPE = re.compile(r"[a-z][a-z0-9_]*(?:[.\-][a-z0-9_]+)+\Z")  # "nb.locked-changed", "truth_table.ok"
-FILE_NAME = re.compile(r".*\.(?:html|json|j2|md|csv|xml|txt|py)\Z")  # "report.html" is a file, not a key
+FILE_NAME = re.compile(r".*\.(?:html|css|json|j2|md|csv|xml|txt|py)\Z")  # "report.html" is a file, not a key
 CODE_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+\Z")  # a legacy finding code, "keras-optimizer-lr"
 
 # Calls whose argument at this position is a message key.
