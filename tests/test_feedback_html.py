@@ -368,6 +368,20 @@ def test_a_page_that_fails_costs_only_itself(toy, monkeypatch):
     assert any("feedback page of toy.ipynb: RuntimeError" in p["message"] for p in result.problems)
 
 
+def test_a_kept_copy_that_cannot_be_written_costs_the_page_not_the_grade(toy, monkeypatch):
+    real = Path.write_bytes
+
+    def full_disk(self, data):
+        if self.name.endswith(".executed.ipynb"):
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    result, report = grade_toy(toy, RunWithOutputs(Scenario(exports=GOOD), {}))
+    assert result.score == result.max_score == 8 and not result.problems
+    assert not (report.parent / "toy.executed.ipynb").exists() and "feedback-link" not in report.read_text()
+
+
 # --- size and time ------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ share of the submission folder's (`GradeOptions.max_output_bytes`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -47,7 +48,10 @@ def budget(max_output_bytes: int, sub_dir: Path, notebook: str) -> int:
 def forget(sub_dir: Path, notebook: str) -> None:
     """Remove the copy an earlier grading of this submission kept: this grading keeps its own, or
     none (a notebook that is now missing has no page)."""
-    kept_path(sub_dir, notebook).unlink(missing_ok=True)
+    try:
+        kept_path(sub_dir, notebook).unlink(missing_ok=True)
+    except OSError:  # a folder we cannot write to fails later, in the reports; the grade goes on
+        pass
 
 
 def keep_run(spec: NotebookSpec, injected, outcome, sub_dir: Path, max_output_bytes: int) -> tuple[dict | None, list]:
@@ -148,7 +152,12 @@ def write(kept: dict | None, sub_dir: Path, notebook: str, max_output_bytes: int
     data = json.dumps(kept, ensure_ascii=False).encode("utf-8", "backslashreplace")
     if len(data) > total:
         return None
-    sub_dir.mkdir(parents=True, exist_ok=True)
     path = kept_path(sub_dir, notebook)
-    path.write_bytes(data)
+    try:
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError:  # a full disk costs the page, not the grade
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        return None
     return path
