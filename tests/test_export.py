@@ -72,6 +72,7 @@ def course(url: str) -> None:
         book.record_run(a2("2024001", 5), book.record_submission("2024001", "a2", NB, submitted_at=DUE))
         s2 = book.record_submission("2024002", "a1", NB, submitted_at=DUE + timedelta(hours=26))
         book.record_run(a1("2024002", 4, 3, Status.NEEDS_REVIEW), s2)
+        book.override("2024002", "a1", "p1", "c1", 4.0, comment="checked:\nright", author="sato")
         s3 = book.record_submission("2024003", "a1", NB, submitted_at=DUE)
         book.record_run(a1("2024003", 4, 0, Status.PASS), s3)
         book.override("2024003", "a1", "p1", "c2", 1.0, comment="partly right", author="sato")
@@ -176,9 +177,9 @@ def test_moodle_gradebook_import_file(db_url, tmp_path):
         "Total",
     ]
     by = {r[0]: r for r in rows[1:]}
-    assert by["2024001"][3:] == ["9.5", "why softmax: <b>good</b>, but say why", "5", "", "14.5"]
+    assert by["2024001"][3:] == ["9.5", "why softmax: &lt;b&gt;good&lt;/b&gt;, but say why", "5", "", "14.5"]
     assert by["2024002"][2] == "'" + EVIL
-    assert by["2024002"][3:] == ["5.6", "late by 2 day(s): -20% (1.4 points)", "-", "", "5.6"]
+    assert by["2024002"][3:] == ["5.6", "late by 2 day(s): -20% (1.4 points)<br>c1: checked: right", "-", "", "5.6"]
     assert by["2024003"][5:] == ["1.8", "late by 1 day(s): -10% (0.2 points)", "8.8"]
 
 
@@ -197,7 +198,7 @@ def test_moodle_grading_worksheet_is_filled_in_as_downloaded(db_url, tmp_path):
     assert rows[0] == header
     by = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     assert by["Participant 101"]["Grade"] == "95"  # 9.5 of 10 on Moodle's 100
-    assert by["Participant 101"]["Feedback comments"] == "why softmax: <b>good</b>, but say why"
+    assert by["Participant 101"]["Feedback comments"] == "why softmax: &lt;b&gt;good&lt;/b&gt;, but say why"
     assert by["Participant 101"]["Online text"] == "'=1+1"  # a cell of the download is escaped too
     assert by["Participant 101"]["Last modified (grade)"] == "-"
     assert by["Participant 102"]["Grade"] == "56"
@@ -231,7 +232,7 @@ def test_publish_shows_the_decision_beside_the_verdict_in_both_languages(db_url,
     assert "<b>good</b>" not in page  # a comment is text, never markup
     late = (out / "2024002" / "report.html").read_text(encoding="utf-8")
     assert "Late by 2 day(s): -20% (1.4 points deducted)" in late and "5.6 / 10" in late
-    assert "Instructor:" not in late
+    assert "Instructor: 4 / 4" in late and "checked:\nright" in late
     plain = (out / "2024003" / "report.html").read_text(encoding="utf-8")
     assert "the grader&#39;s points stand" in plain and "partly right" not in plain
     assert main(["publish", "a1", "--db", db_url, "--out", str(out), "--lang", "ja"]) == 0

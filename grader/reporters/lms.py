@@ -28,6 +28,7 @@ numbers and Moodle's "-" stay as they are.
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Mapping
 
@@ -60,7 +61,8 @@ def to_text(rows: list[list]) -> str:
 
 
 def feedback(grade: FinalGrade | None, lang: str) -> str:
-    """What the student reads in the LMS: the late deduction, each decision's comment."""
+    """What the student reads in Moodle: the late deduction and each decision's comment, as
+    Moodle's HTML feedback shows text as written (escaped, lines joined by <br>: one CSV line)."""
     if grade is None:
         return ""
     lines = []
@@ -68,7 +70,7 @@ def feedback(grade: FinalGrade | None, lang: str) -> str:
         lines.append(t("export.late_note", lang, days=grade.days_late, percent=f"{100 * grade.penalty:g}",
                        points=number(grade.deduction)))  # fmt: skip
     lines += [f"{check}: {comment}" for _part, check, comment in grade.comments()]
-    return "\n".join(lines)
+    return "<br>".join(html.escape(" ".join(line.split()), quote=False) for line in lines)
 
 
 def _max(grades: Mapping[str, FinalGrade | None]) -> float | None:
