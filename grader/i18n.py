@@ -670,6 +670,114 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "no students in {db}: dlgrade roster import roster.csv",
         "ja": "{db} に学生がいません: dlgrade roster import roster.csv",
     },
+    # `dlgrade collect`: an LMS export read as untrusted (grader/intake/lms.py, grader/gradebook/collect.py)
+    "collect.not_an_export": {
+        "en": "{name} is neither a zip file nor a folder",
+        "ja": "{name} は zip ファイルでもフォルダでもありません",
+    },
+    "collect.bad_zip": {"en": "{name} is not a readable zip: {reason}", "ja": "{name} は読める zip ではありません: {reason}"},
+    "collect.too_many_entries": {
+        "en": "{name} has {count} entries, more than {most}: nothing collected",
+        "ja": "{name} の項目数が {count} で上限 {most} を超えているため、何も取り込んでいません",
+    },
+    "collect.too_big": {
+        "en": "{name} unpacks to {size} GiB, more than {limit} GiB: nothing collected",
+        "ja": "{name} は展開すると {size} GiB になり、上限 {limit} GiB を超えるため、何も取り込んでいません",
+    },
+    "collect.bad_name": {
+        "en": "an entry whose name is neither UTF-8 nor Shift_JIS (bytes {name}): not collected",
+        "ja": "名前が UTF-8 でも Shift_JIS でもない項目 (バイト列 {name}) は取り込んでいません",
+    },
+    "collect.absolute": {
+        "en": "{name}: an absolute path: not collected",
+        "ja": "{name}: 絶対パスのため取り込んでいません",
+    },
+    "collect.climbs_out": {
+        "en": "{name}: a path that climbs out with '..': not collected",
+        "ja": "{name}: '..' で外に出るパスのため取り込んでいません",
+    },
+    "collect.control_in_name": {
+        "en": "{name}: a control character in the name: not collected",
+        "ja": "{name}: 名前に制御文字があるため取り込んでいません",
+    },
+    "collect.name_too_long": {
+        "en": "{name}...: a name longer than 255 bytes: not collected",
+        "ja": "{name}...: 255 バイトを超える名前のため取り込んでいません",
+    },
+    "collect.encrypted": {
+        "en": "{name}: encrypted: not collected",
+        "ja": "{name}: 暗号化されているため取り込んでいません",
+    },
+    "collect.size_lies": {
+        "en": "{name}: more data than the {size} bytes its header declares: not collected",
+        "ja": "{name}: ヘッダーにある {size} バイトより多いデータがあるため取り込んでいません",
+    },
+    "collect.bad_entry": {
+        "en": "{name} could not be unpacked: {reason}",
+        "ja": "{name} を展開できませんでした: {reason}",
+    },
+    "collect.student_too_big": {
+        "en": "{name}: files over {mib} MiB together: the rest not collected",
+        "ja": "{name}: ファイルの合計が {mib} MiB を超えたため、残りは取り込んでいません",
+    },
+    "collect.skipped_plugin": {
+        "en": "skipped {name}: not a file submission ({plugin})",
+        "ja": "{name} はファイルの提出ではない ({plugin}) ため、取り込んでいません",
+    },
+    "collect.skipped_text": {
+        "en": "skipped {name}: a text or link entry, not a file submission",
+        "ja": "{name} はテキストまたはリンクの提出でファイルではないため、取り込んでいません",
+    },
+    "collect.renamed": {
+        "en": "{name}: another file of the same student has the same name but for case or normalisation: kept as {renamed}",
+        "ja": "{name}: 同じ学生の別のファイルと大文字小文字や正規化の違いだけの同じ名前のため、{renamed} として保存しました",
+    },
+    "collect.no_such_id": {"en": "no student {id} in the roster", "ja": "名簿に学生 {id} がいません"},
+    "collect.no_such_name": {"en": "no student named {name} in the roster", "ja": "名簿に {name} という名前の学生がいません"},
+    "collect.ambiguous": {
+        "en": "the name {name} fits more than one student ({ids})",
+        "ja": "{name} という名前に当てはまる学生が複数います ({ids})",
+    },
+    "collect.by_id": {"en": "by id", "ja": "番号で照合"},
+    "collect.by_name": {"en": "by name", "ja": "名前で照合"},
+    "collect.late": {"en": ", late", "ja": "、期限後"},
+    "collect.again": {"en": " (collected before)", "ja": " (取り込み済み)"},
+    "collect.matched": {
+        "en": "{id} {name} <- {ref} ({source}, {how}): {files} file(s), handed in {when}{late}{new}",
+        "ja": "{id} {name} <- {ref} ({source}、{how}): ファイル {files} 個、提出 {when}{late}{new}",
+    },
+    "collect.unmatched": {
+        "en": "UNMATCHED {ref}: {why}; kept in {path}",
+        "ja": "照合できません {ref}: {why}。{path} に保存しました",
+    },
+    "collect.twice": {
+        "en": "{id} is in this export more than once ({refs}): each kept; the latest is {latest}",
+        "ja": "{id} がこのエクスポートに複数回あります ({refs})。すべて保存し、最新は {latest} です",
+    },
+    "collect.refused": {"en": "refused: {reason}", "ja": "拒否: {reason}"},
+    "collect.summary": {
+        "en": "{assignment}: {count} submission(s) collected ({new} new): {matched} matched, {unmatched} unmatched, "
+        "{refused} file(s) refused; files in {root}, recorded in {db}",
+        "ja": "{assignment}: 提出物 {count} 件を取り込みました (新規 {new} 件)。照合 {matched} 件、照合できない {unmatched} 件、"
+        "拒否したファイル {refused} 個。ファイルは {root}、記録は {db} にあります",
+    },
+    # `dlgrade grade --db`: every grading recorded in the gradebook
+    "gradebook.nothing_collected": {
+        "en": "no submissions of {assignment} in {db}: dlgrade collect EXPORT --assignment {assignment}",
+        "ja": "{db} に {assignment} の提出物がありません: dlgrade collect EXPORT --assignment {assignment}",
+    },
+    "gradebook.needs_out": {
+        "en": "--out is needed (or --db, which grades into a folder beside the gradebook)",
+        "ja": "--out を指定してください (--db を指定すると成績簿の隣のフォルダに採点結果を書きます)",
+    },
+    "gradebook.record_failed": {
+        "en": "{name}: not recorded in the gradebook: {reason}",
+        "ja": "{name}: 成績簿に記録できませんでした: {reason}",
+    },
+    "gradebook.recorded": {
+        "en": "{count} run(s) recorded in {db}",
+        "ja": "{db} に採点 {count} 件を記録しました",
+    },
     # the review server and overrides (grader/web, grader/cli/serve.py, grader/cli/override.py)
     "web.login_title": {"en": "Instructor login", "ja": "教員ログイン"},
     "web.name": {"en": "Name", "ja": "名前"},

@@ -287,6 +287,7 @@ BASE = {  # each subcommand with its required arguments (spelled with =: a file 
     "lint": ["s"],
     "import-nbgrader": ["s"],
     "roster": ["import", "r.csv"],
+    "collect": ["x.zip", "--assignment=a"],
     "export": ["--lms=csv"],
     "publish": ["a"],
 }

@@ -23,6 +23,7 @@ FOUND_BY = {
     "lint": "an assignment has errors",
     "calibrate": "the reference solution lost points, or a mutant was not caught",
     "import-nbgrader": "the imported assignment has lint errors",
+    "collect": "a submission matched no roster student, or a file was refused",
 }
 
 _GENERAL = [

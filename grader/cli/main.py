@@ -10,6 +10,8 @@
     dlgrade check NOTEBOOK [--assignment ...] [--part ID]  a student's self-check
     dlgrade demo [--out reports]
     dlgrade roster import roster.csv [--db URL] | roster list   the course's students in the gradebook
+    dlgrade collect EXPORT --assignment NAME [--db URL] [--due TIME]   an LMS export's submissions, matched
+    dlgrade grade --assignment solutions/<assignment> --db URL     the collected submissions, recorded
     dlgrade export --lms moodle|canvas|csv [--assignment NAME] [--out FILE]   final grades for the LMS
     dlgrade publish ASSIGNMENT [--out DIR]                 reports with the instructor's decisions
 
@@ -129,6 +131,8 @@ def cmd_grade(args) -> int:
     formats = _formats(args)
     _lint_first(args.assignment)
     assignment = load_assignment(Path(args.assignment))
+    recorder, collected = _recorder(args)  # --db: record every run; no paths: the collected submissions
+    given = {"names": collected} if collected else {}  # their folders are named by student id
     sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
     from grader.pipeline.grading import needs_course_data, require_data
 
@@ -139,11 +143,14 @@ def cmd_grade(args) -> int:
     submissions = list(dict.fromkeys(Path(s) for s in args.submissions))
     jobs = args.jobs or default_jobs()
     pass_mark = args.pass_mark if args.ci else None
-    names = unique_names(submissions)  # the scheduler's own names for the output folders
+    names = collected or unique_names(submissions)  # the scheduler's own names for the output folders
     progress = Progress([names[p] for p in submissions], jobs, args.quiet)
+    by_name = {n: p for p, n in names.items()}
 
     def done(result, n, total, elapsed):
         reporters.write_submission(result, outdir, formats, args.lang)
+        if recorder:
+            recorder.record(result, by_name[result.submission], outdir)
         progress(result, n, total, elapsed)
 
     with progress:
@@ -158,6 +165,7 @@ def cmd_grade(args) -> int:
                 no_sandbox=sandbox.name == "none",
                 keep_work=getattr(args, "keep_work", False),
                 on_done=done,
+                **given,
             )
         else:
             options = _options(args, cache=_cache(args, outdir), keep_work=getattr(args, "keep_work", False))
@@ -169,6 +177,7 @@ def cmd_grade(args) -> int:
                 options,
                 jobs=jobs,
                 on_done=done,
+                **given,
             )
     incomplete = None
     try:
@@ -196,7 +205,21 @@ def cmd_grade(args) -> int:
     if incomplete:
         print(f"dlgrade: {incomplete}", file=sys.stderr)
         status = max(status, exits.CANNOT)
+    if recorder:
+        status = max(status, recorder.report(args.lang))
     return status
+
+
+def _recorder(args):
+    if getattr(args, "db", None):
+        from grader.cli.record import open_recorder
+
+        return open_recorder(args)
+    if not args.submissions or not args.out:
+        from grader.i18n import t
+
+        raise DlgradeError(t("gradebook.needs_out", args.lang))
+    return None, None
 
 
 def cmd_report(args) -> int:
@@ -419,9 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--jobs", type=int, default=0, help="parallel submissions (default: fit cores and memory)")
 
     g = sub.add_parser("grade", help="grade submissions")
-    g.add_argument("submissions", nargs="+")
+    g.add_argument("submissions", nargs="*", help="folders or notebooks (none, with --db: the collected ones)")
     g.add_argument("--assignment", required=True, help="solutions/<assignment>")
-    g.add_argument("--out", required=True)
+    g.add_argument("--out", help="output folder (with --db, default: graded/<assignment>/<time>/ beside it)")
+    g.add_argument("--db", help="record every run in this gradebook (URL or file; see dlgrade collect)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument(
         "--dask", metavar="ADDRESS", help="grade on a Dask cluster (tcp://scheduler:8786); paths must be shared"
@@ -503,6 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     from grader.cli.roster import add_roster_parser
 
     add_roster_parser(sub, default_lang())
+    from grader.cli.collect import add_collect_parser
+
+    add_collect_parser(sub, default_lang())
     from grader.cli.export import add_export_parsers
 
     add_export_parsers(sub, default_lang())

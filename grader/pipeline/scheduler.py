@@ -130,12 +130,14 @@ def grade_class(
     options: GradeOptions,
     jobs: int = 1,
     on_done: Callable[[Result, int, int, float], None] | None = None,
+    names: dict[Path, str] | None = None,
 ) -> list[Result]:
-    """Grade every submission; `on_done(result, done, total, elapsed)` after each one."""
+    """Grade every submission; `on_done(result, done, total, elapsed)` after each one. Output
+    folders are `names` (unique, safe: the gradebook's student ids) or `unique_names`."""
     results: dict[Path, Result] = {}
     started = time.monotonic()
     submissions = list(dict.fromkeys(submissions))  # one path given twice is graded once
-    names = unique_names(submissions)
+    names = names or unique_names(submissions)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(grade, p, assignment, runner, outdir, options, names[p]): p for p in submissions}
         for future in as_completed(futures):
@@ -202,6 +204,7 @@ def grade_on_cluster(
     no_sandbox: bool = False,
     keep_work: bool = False,
     on_done: Callable[[Result, int, int, float], None] | None = None,
+    names: dict[Path, str] | None = None,
 ) -> list[Result]:
     """The same grading on a Dask cluster: only the scheduler's address changes. Workers must
     see the same paths (a shared file system) and have dlgrade installed."""
@@ -211,7 +214,7 @@ def grade_on_cluster(
     started = time.monotonic()
     results: dict[str, Result] = {}
     submissions = list(dict.fromkeys(submissions))
-    names = unique_names(submissions)  # the same names as on one machine
+    names = names or unique_names(submissions)  # the same names as on one machine
     with Client(address) as client:
         futures = {
             client.submit(  # absolute, not resolved: a submission that is a link is refused, not followed
