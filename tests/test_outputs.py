@@ -290,6 +290,7 @@ BASE = {  # each subcommand with its required arguments (spelled with =: a file 
     "collect": ["x.zip", "--assignment=a"],
     "export": ["--lms=csv"],
     "publish": ["a"],
+    "rescore": ["a"],
 }
 
 
