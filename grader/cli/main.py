@@ -12,6 +12,7 @@
     dlgrade roster import roster.csv [--db URL] | roster list   the course's students in the gradebook
     dlgrade collect EXPORT --assignment NAME [--db URL] [--due TIME]   an LMS export's submissions, matched
     dlgrade grade --assignment solutions/<assignment> --db URL     the collected submissions, recorded
+    dlgrade rescore ASSIGNMENT [--db URL] [--yes]       score graded submissions again from kept exports
     dlgrade export --lms moodle|canvas|csv [--assignment NAME] [--out FILE]   final grades for the LMS
     dlgrade publish ASSIGNMENT [--out DIR]                 reports with the instructor's decisions
 
@@ -530,6 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     from grader.cli.collect import add_collect_parser
 
     add_collect_parser(sub, default_lang())
+    from grader.cli.rescore import add_rescore_parser
+
+    add_rescore_parser(sub, default_lang())
     from grader.cli.export import add_export_parsers
 
     add_export_parsers(sub, default_lang())
