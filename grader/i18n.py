@@ -848,6 +848,95 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "CHECK is part/check as results name them: {check}",
         "ja": "CHECK は結果の表記どおり「パート/チェック」で指定してください: {check}",
     },
+    # `dlgrade rescore` (grader/pipeline/rescore.py, grader/cli/rescore.py): parts kept as graded, and why
+    "rescore.kept.new_part": {
+        "en": "{part}: not graded when the run was made, nothing kept to score it from: grade again",
+        "ja": "{part}: 実行時には採点対象でなく、採点に使えるデータが残っていません。採点し直してください",
+    },
+    "rescore.kept.cells_changed": {
+        "en": "{part}: its cells or the cell its values are exported after changed: kept as graded",
+        "ja": "{part}: セルか、値を書き出す位置のセルが変わりました。採点時の結果のままです",
+    },
+    "rescore.kept.not_asked": {
+        "en": "{part}: {name} was not exported when graded: kept as graded",
+        "ja": "{part}: {name} は採点時に書き出されていません。採点時の結果のままです",
+    },
+    "rescore.kept.export_changed": {
+        "en": "{part}: {name} is computed differently now: kept as graded",
+        "ja": "{part}: {name} の求め方が変わりました。採点時の結果のままです",
+    },
+    "rescore.kept.retrain_changed": {
+        "en": "{part}: its retraining (seeds, stop condition, time share) changed: kept as graded",
+        "ja": "{part}: 再学習の設定 (シード、終了条件、時間配分) が変わりました。採点時の結果のままです",
+    },
+    "rescore.kept.evaluation_changed": {
+        "en": "{part}: evaluation {name} is not the one its predictions were made by: kept as graded",
+        "ja": "{part}: 評価 {name} が予測を作ったときの定義と違います。採点時の結果のままです",
+    },
+    "rescore.kept.hidden_changed": {
+        "en": "{part}: the inputs of hidden set {dataset} are not those predicted then: kept as graded",
+        "ja": "{part}: 非公開データ {dataset} の入力が予測時と違います。採点時の結果のままです",
+    },
+    "rescore.kept.left_out": {
+        "en": "{part}: {name} ({mib} MiB) was too large to keep: kept as graded",
+        "ja": "{part}: {name} ({mib} MiB) は大きすぎて保存されていません。採点時の結果のままです",
+    },
+    "rescore.kept.no_file": {
+        "en": "{notebook}: its scoring inputs cannot be used ({reason}): its parts kept as graded",
+        "ja": "{notebook}: 採点用の保存データを使えません ({reason})。各部分は採点時の結果のままです",
+    },
+    "rescore.kept.none": {
+        "en": "none were kept: graded before dlgrade kept them",
+        "ja": "保存されていません。保存する前の dlgrade で採点されています",
+    },
+    "rescore.removed_part": {
+        "en": "{part}: no longer in the checks file: removed ({points} points)",
+        "ja": "{part}: チェックファイルにもうありません。削除しました ({points} 点)",
+    },
+    "rescore.no_folder": {
+        "en": "the run records no result folder",
+        "ja": "この実行には結果フォルダの記録がありません",
+    },
+    "rescore.nothing": {
+        "en": "no graded submission of {assignment} in {db}",
+        "ja": "{db} に {assignment} の採点済みの提出がありません",
+    },
+    "rescore.cannot": {
+        "en": "  {who}: cannot be rescored: {reason}",
+        "ja": "  {who}: 再採点できません: {reason}",
+    },
+    "rescore.note": {
+        "en": "  {who}: {note}",
+        "ja": "  {who}: {note}",
+    },
+    "rescore.change": {
+        "en": "  {who}  {check}  {old} -> {new}{override}",
+        "ja": "  {who}  {check}  {old} -> {new}{override}",
+    },
+    "rescore.override": {
+        "en": "  (override {points} in force: the student keeps it)",
+        "ja": "  (上書き {points} 点が有効: 学生の点はそのままです)",
+    },
+    "rescore.student_total": {
+        "en": "  {who}  total  {old} -> {new}",
+        "ja": "  {who}  合計  {old} -> {new}",
+    },
+    "rescore.total": {
+        "en": "{count} submission(s) rescored in {seconds} s: {gained} gain, {lost} lose, {same} unchanged; {delta} points in total",
+        "ja": "{count} 件を {seconds} 秒で再採点: 上がる {gained} 件、下がる {lost} 件、変わらない {same} 件。合計 {delta} 点",
+    },
+    "rescore.confirm": {
+        "en": "Record these as new runs (the old runs stay)? [y/N] ",
+        "ja": "新しい採点実行として記録しますか (以前の実行は残ります)? [y/N] ",
+    },
+    "rescore.recorded": {
+        "en": "recorded {count} rescore run(s) in {db}; the reports before are in <submission>/history/",
+        "ja": "{db} に再採点の実行を {count} 件記録しました。以前のレポートは <提出>/history/ にあります",
+    },
+    "rescore.not_recorded": {
+        "en": "nothing recorded: run again with --yes to record",
+        "ja": "記録していません。記録するには --yes を付けて実行してください",
+    },
     # parts imported from nbgrader (grader/checks/nbgrader.py): a test cell's run is the kernel's word
     "kernel.pass": {
         "en": "[kernel's word] test cell {cell} ran without an error",

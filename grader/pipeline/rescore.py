@@ -102,7 +102,14 @@ class NotebookRescore:
 
 
 def rescore_notebook(
-    spec: NotebookSpec, entry: dict, old: dict[str, PartResult], folder: Path, sha256: str | None, lang: str, hidden
+    spec: NotebookSpec,
+    entry: dict,
+    old: dict[str, PartResult],
+    folder: Path,
+    sha256: str | None,
+    lang: str,
+    hidden,
+    digests: dict | None = None,
 ) -> NotebookRescore:
     """The parts of one notebook scored again, or as graded when they cannot be (with notes)."""
     notebook_parts = [p.id for p in spec.parts]
@@ -112,11 +119,12 @@ def rescore_notebook(
     try:
         if scoring is None:
             raise kp.NotKept(t("rescore.kept.none", lang))
-        loaded = kp.load(folder / str(scoring.get("path", "")), sha256 or scoring.get("sha256"))
+        # where grading writes it, whatever the document says: only the digest is taken from it
+        loaded = kp.load(kp.kept_path(folder, spec.stem), sha256 or scoring.get("sha256"))
     except kp.NotKept as exc:
         kept_as = [old[i] for i in notebook_parts if i in old]
         return NotebookRescore(kept_as, [Note("rescore.kept.no_file", {"notebook": spec.name, "reason": str(exc)})])
-    digests: dict = {}
+    digests = {} if digests is None else digests  # hidden inputs' digests, computed once per dataset
     notes, able = [], []
     for part in spec.parts:
         why = unavailable(part, loaded.parts.get(part.id), loaded, hidden, digests)
@@ -136,10 +144,16 @@ def rescore_notebook(
 
 
 def rescore_result(
-    assignment: Assignment, result: Result, folder: Path, digests: dict[str, str], lang: str, hidden
+    assignment: Assignment,
+    result: Result,
+    folder: Path,
+    kept: dict[str, str],
+    lang: str,
+    hidden,
+    inputs_digests: dict | None = None,
 ) -> tuple[Result, list[Note]]:
     """`result` scored again against `assignment` as it is now, from the inputs kept in
-    `folder` (whose sha256 per notebook, as recorded, is `digests`); and the notes on parts that
+    `folder` (whose sha256 per notebook, as recorded, is `kept`); and the notes on parts that
     kept their old verdict or left."""
     old = {p.id: p for p in result.parts}
     entries = {e.get("name"): e for e in result.notebooks if isinstance(e, dict)}
@@ -151,7 +165,7 @@ def rescore_result(
         if entry is None:  # a notebook added to the assignment since: nothing was graded
             notes += [Note("rescore.kept.new_part", {"part": p.id}) for p in spec.parts]
             continue
-        done = rescore_notebook(spec, entry, old, folder, digests.get(spec.name), lang, hidden)
+        done = rescore_notebook(spec, entry, old, folder, kept.get(spec.name), lang, hidden, inputs_digests)
         parts += done.parts
         notes += done.notes
         metrics.update(done.metrics)
@@ -228,6 +242,7 @@ def rescore_assignment(book, assignment: Assignment, hidden, lang: str = "en") -
     runs = book.latest_runs(assignment.name)
     students = [r.submission.student_id for r in runs]
     done, failed = [], []
+    inputs_digests: dict = {}
     for run in runs:
         sub = run.submission
         who = sub.student_id or f"({sub.source_ref or sub.id})"
@@ -242,7 +257,8 @@ def rescore_assignment(book, assignment: Assignment, hidden, lang: str = "en") -
             failed.append((run, who, f"{type(exc).__name__}: {exc}"))
             continue
         graded_in = (run.options or {}).get("lang") or lang
-        new, notes = rescore_result(assignment, old, Path(run.result_path), run.scoring or {}, graded_in, hidden)
+        folder = Path(run.result_path)
+        new, notes = rescore_result(assignment, old, folder, run.scoring or {}, graded_in, hidden, inputs_digests)
         overrides = {k: o.points for k, o in book.overrides_for(sub.id).items() if o.points is not None}
         before = _points(run.verdicts)
         after = {(p.id, c.name): c.score for p in new.parts for c in p.checks if c.kind == "check"}
