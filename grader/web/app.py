@@ -42,7 +42,7 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make the Origin of our own forms "null"
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -113,7 +113,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
             return refuse(request, 403, "web.csrf")
         name, password = str(form.get("name", "")), str(form.get("password", ""))
         if not await run_in_threadpool(auth.check_login, book, name, password):
-            return page(request, "login.html.j2", status=401, error=True)
+            return page(request, "login.html.j2", error=True)  # the form again, as a page: not an error to log
         request.session.clear()  # a new session: nothing from before the login carries over
         sid = auth.new_token()
         live.add(sid)
