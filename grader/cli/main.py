@@ -13,6 +13,8 @@
     dlgrade collect EXPORT --assignment NAME [--db URL] [--due TIME]   an LMS export's submissions, matched
     dlgrade grade --assignment solutions/<assignment> --db URL     the collected submissions, recorded
     dlgrade rescore ASSIGNMENT [--db URL] [--yes]       score graded submissions again from kept exports
+    dlgrade serve [--db URL] [--host 127.0.0.1] [--port 8000] | serve --set-password   the review server
+    dlgrade override STUDENT ASSIGNMENT PART/CHECK POINTS --comment TEXT   a check's points by hand
     dlgrade export --lms moodle|canvas|csv [--assignment NAME] [--out FILE]   final grades for the LMS
     dlgrade publish ASSIGNMENT [--out DIR]                 reports with the instructor's decisions
 
@@ -534,6 +536,11 @@ def build_parser() -> argparse.ArgumentParser:
     from grader.cli.rescore import add_rescore_parser
 
     add_rescore_parser(sub, default_lang())
+    from grader.cli.override import add_override_parser
+    from grader.cli.serve import add_serve_parser
+
+    add_serve_parser(sub, default_lang())
+    add_override_parser(sub, default_lang())
     from grader.cli.export import add_export_parsers
 
     add_export_parsers(sub, default_lang())
