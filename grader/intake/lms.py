@@ -351,9 +351,11 @@ def _add(entry: Entry, path: str, member: Member) -> None:
     if same is None:
         entry.files[path] = member
         return
-    older, newer = sorted((entry.files.pop(same), member), key=lambda m: m.mtime or datetime.min.replace(tzinfo=UTC))
-    entry.files[path] = newer
-    stem, dot, suffix = path.rpartition(".") if "." in Path(path).name else (path, "", "")
+    earliest = datetime.min.replace(tzinfo=UTC)
+    pair = sorted(((same, entry.files.pop(same)), (path, member)), key=lambda pm: pm[1].mtime or earliest)
+    (old_path, older), (new_path, newer) = pair  # equal times: the later in the archive is the newer
+    entry.files[new_path] = newer
+    stem, dot, suffix = old_path.rpartition(".") if "." in Path(old_path).name else (old_path, "", "")
     n = 2
     while (renamed := f"{stem} ({n}){dot}{suffix}").casefold() in {p.casefold() for p in entry.files}:
         n += 1
