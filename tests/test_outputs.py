@@ -291,6 +291,8 @@ BASE = {  # each subcommand with its required arguments (spelled with =: a file 
     "export": ["--lms=csv"],
     "publish": ["a"],
     "rescore": ["a"],
+    "serve": [],
+    "override": ["s", "a", "p/c", "1"],
 }
 
 
