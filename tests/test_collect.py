@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -158,6 +159,40 @@ def test_hostile_entries_are_refused_one_by_one_with_a_message(tmp_path):
         assert caught.value.key == "collect.size_lies"
 
 
+def test_encrypted_corrupt_and_overlong_entries_and_the_extended_timestamp(tmp_path):
+    export = tmp_path / "odd.zip"
+    stamp = 1_800_000_000
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr("2024001/locked.ipynb", NB)  # marked encrypted below: there is no password to give
+        z.writestr("2024001/" + "長" * 90 + ".ipynb", NB)  # 270 bytes of UTF-8: no disk takes the name
+        z.writestr("2024001/corrupt.ipynb", b"CORRUPTME" + NB)
+        timed = zipfile.ZipInfo("2024001/cnn.ipynb", (2026, 1, 1, 0, 0, 0))
+        timed.extra = struct.pack("<HHBi", 0x5455, 5, 1, stamp)  # Info-ZIP's UTC mtime beside the DOS time
+        z.writestr(timed, NB)
+    data = bytearray(export.read_bytes().replace(b"CORRUPTME", b"CORRUPTED", 1))  # the data: its CRC fails
+    at = data.find(b"PK\x01\x02")  # the central directory, whose flags zipfile reads
+    while at >= 0:
+        if data[at + 46 : at + 46 + struct.unpack_from("<H", data, at + 28)[0]] == b"2024001/locked.ipynb":
+            data[at + 8] |= 0x1
+        at = data.find(b"PK\x01\x02", at + 1)
+    export.write_bytes(bytes(data))
+    with open_export(export) as ex:
+        assert sorted(r.key for r in ex.refused) == ["collect.encrypted", "collect.name_too_long"]
+        files = ex.entries[0].files
+        assert files["cnn.ipynb"].mtime == datetime.fromtimestamp(stamp, UTC)
+        with pytest.raises(Refused) as caught:
+            ex.read(files["corrupt.ipynb"])
+        assert caught.value.key == "collect.bad_entry"
+
+
+def test_a_folder_unpacked_from_a_cp932_zip_keeps_its_japanese_names(tmp_path):
+    student = tmp_path / "export" / "2024001"
+    student.mkdir(parents=True)
+    (student / os.fsdecode("課題.ipynb".encode("cp932"))).write_bytes(NB)  # unzip writes the raw bytes
+    with open_export(tmp_path / "export") as ex:
+        assert list(ex.entries[0].files) == ["課題.ipynb"] and ex.read(ex.entries[0].files["課題.ipynb"]) == NB
+
+
 def test_nfd_names_become_nfc_and_clash_with_their_nfc_twin(tmp_path):
     nfd = "2024001/\u30ce\u30fc\u30c8\u3099.ipynb"  # ド as ト + combining mark, as macOS writes it
     export = make_zip(tmp_path / "mac.zip", {nfd: NB, "2024001/\u30ce\u30fc\u30c9.ipynb": NB + b" "})
@@ -253,6 +288,17 @@ def test_one_student_twice_keeps_both_and_the_newer_is_the_latest(db_url, tmp_pa
         assert [c.entry.source for c in report.twice["2024001"]] == ["moodle", "canvas"]  # oldest first
         (latest,) = latest_submissions(book, "concepts")
         assert latest.source == "canvas" and latest.id == report.twice["2024001"][-1].submission
+
+
+def test_a_students_files_past_the_limit_are_refused_not_the_rest(db_url, tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.gradebook.collect.MAX_STUDENT_BYTES", 3 * len(NB))
+    export = make_zip(tmp_path / "big.zip", {f"2024001/{i}.ipynb": NB for i in range(5)} | {"2024003/a.ipynb": NB})
+    with Gradebook(db_url) as book:
+        book.import_roster(ROSTER)
+        with open_export(export) as ex:
+            report = collect(book, ex, "concepts", tmp_path / "submissions")
+        assert [r.key for r in report.refused] == ["collect.student_too_big"]
+        assert {c.student: len(list(c.path.iterdir())) for c in report.collected} == {"2024001": 3, "2024003": 1}
 
 
 def fake_result(name: str, points: float) -> Result:
