@@ -239,3 +239,25 @@ def test_publish_shows_the_decision_beside_the_verdict_in_both_languages(db_url,
     page = (out / "2024001" / "report.html").read_text(encoding="utf-8")
     assert "教員の採点: 2.5 / 3" in page and "教員による確認後の得点" in page
     assert main(["publish", "nope", "--db", db_url, "--out", str(out)]) == 2
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
+def test_publish_never_writes_outside_its_folder_nor_a_report_it_cannot_make(fresh_url, tmp_path):
+    with Gradebook(fresh_url) as book:
+        book.import_roster(
+            [RosterRow("../up", "Up", None), RosterRow("gone", "Gone", None), RosterRow("ok", "Ok", None)]
+        )
+        for student in ("../up", "gone", "ok"):
+            sub = book.record_submission(student, "a2", NB)
+            book.record_run(a2(student, 5), sub, keep_result=student != "gone", result_path=str(tmp_path / "nowhere"))
+    out = tmp_path / "deep" / "published"
+    assert main(["publish", "a2", "--db", fresh_url, "--out", str(out)]) == 2
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("report.html")) == [
+        "deep/published/ok/report.html"
+    ]

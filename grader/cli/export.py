@@ -102,7 +102,7 @@ def cmd_export(args) -> int:
 
 def cmd_publish(args) -> int:
     from grader.gradebook import Gradebook, GradebookError, database_url
-    from grader.gradebook.grades import LatePolicy, grade_of
+    from grader.gradebook.grades import LatePolicy, grade_of, latest_runs
     from grader.i18n import t
     from grader.reporters.published import write_report
     from grader.reporters.text import console
@@ -117,12 +117,14 @@ def cmd_publish(args) -> int:
                 known = ", ".join(a.name for a in book.assignments()) or "-"
                 raise GradebookError("grades.no_assignment", assignment=args.assignment, known=known)
             policy = LatePolicy.from_json(row.late_policy)
+            runs, overrides = latest_runs(book, [row.id])
+            by_student = {r.submission.student_id: r for r in runs}
             for student in book.students():
-                run = book.latest_run(student.id, args.assignment)
+                run = by_student.get(student.id)
                 if run is None:
                     ungraded += 1
                     continue
-                grade = grade_of(run, book.overrides_of(student.id, args.assignment), row.due_at, policy, row.name)
+                grade = grade_of(run, overrides.get(run.submission_id, {}), row.due_at, policy, row.name)
                 if write_report(run, grade, out, lang) is None:
                     print(t("publish.skipped", lang, student=console(student.id)), file=sys.stderr)
                     status = exits.CANNOT

@@ -22,6 +22,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
 from grader.gradebook.book import Gradebook
 from grader.gradebook.errors import GradebookError
 from grader.gradebook.models import Override, Run, Submission
@@ -167,6 +170,28 @@ def final_grade(book: Gradebook, student: str, assignment: str) -> FinalGrade | 
     )
 
 
+def latest_runs(book: Gradebook, assignment_ids: list[int]) -> tuple[list[Run], dict[int, dict]]:
+    """The latest run of each student per assignment (as `Gradebook.latest_run`), and the
+    overrides in force per submission of those runs: three queries for a whole class."""
+    newest = (
+        select(func.max(Run.id))
+        .join(Submission)
+        .where(Submission.assignment_id.in_(assignment_ids), Submission.student_id.is_not(None))
+        .group_by(Submission.student_id, Submission.assignment_id)
+    )
+    with Session(book.engine) as s:
+        query = select(Run).where(Run.id.in_(newest)).options(selectinload(Run.verdicts), selectinload(Run.submission))
+        runs = list(s.scalars(query))
+        overrides: dict[int, dict] = {}
+        found = (
+            select(Override).where(Override.submission_id.in_({r.submission_id for r in runs})).order_by(Override.id)
+        )
+        for o in s.scalars(found):
+            overrides.setdefault(o.submission_id, {})[(o.part, o.check)] = o  # the newest wins
+        s.expunge_all()
+    return runs, overrides
+
+
 def class_grades(book: Gradebook, assignments: list[str] | None = None) -> dict[str, dict[str, FinalGrade | None]]:
     """{assignment: {student id: grade or None}} for every roster student, assignments in the
     order they were added (or as given; an unknown name is an error)."""
@@ -176,15 +201,13 @@ def class_grades(book: Gradebook, assignments: list[str] | None = None) -> dict[
     if unknown:
         raise GradebookError("grades.no_assignment", assignment=", ".join(unknown), known=", ".join(rows) or "-")
     students = [s.id for s in book.students()]
-    out: dict[str, dict[str, FinalGrade | None]] = {}
-    for name in names:
-        policy = LatePolicy.from_json(rows[name].late_policy)
-        out[name] = {}
-        for student in students:
-            run = book.latest_run(student, name)
-            out[name][student] = (
-                None
-                if run is None
-                else grade_of(run, book.overrides_of(student, name), rows[name].due_at, policy, name)
-            )
+    out: dict[str, dict[str, FinalGrade | None]] = {name: dict.fromkeys(students) for name in names}
+    by_id = {rows[name].id: rows[name] for name in names}
+    runs, overrides = latest_runs(book, list(by_id))
+    for run in runs:
+        a = by_id[run.submission.assignment_id]
+        grade = grade_of(
+            run, overrides.get(run.submission_id, {}), a.due_at, LatePolicy.from_json(a.late_policy), a.name
+        )
+        out[a.name][grade.student] = grade
     return out

@@ -9,6 +9,7 @@ languages: every word comes from the message catalogue.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from pathlib import Path
 
@@ -66,6 +67,14 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@functools.cache
+def _reports() -> jinja2.Environment:
+    """One environment for the reports, so each template is compiled once per process, not once
+    per page (a class of 100 spent most of its report time compiling); environment() stays
+    a fresh one for callers that add to it."""
+    return environment()
+
+
 def _plot_uris(result: Result, folder: Path) -> list[dict]:
     """The student's figures inlined, so the page works when copied or mailed on its own."""
     out = []
@@ -91,7 +100,7 @@ def render_submission(
     beside the grader's verdicts, which stay as graded."""
     shown = student_view(result, lang)
     return (
-        environment()
+        _reports()
         .get_template("report.html.j2")
         .render(
             r=shown,
@@ -122,7 +131,7 @@ def render_class(results: list[Result], lang: str, pass_mark: float | None = Non
     shown = [localized(r, lang) for r in results]
     counts, labels = dashboard.histogram([r.fraction for r in shown])
     return (
-        environment()
+        _reports()
         .get_template("index.html.j2")
         .render(
             results=shown,
