@@ -6,6 +6,7 @@ with its verdicts, and people's overrides (SQLAlchemy 2; SQLite by default, Post
     migrations/   Alembic's revisions, shipped in the package
     book.py       Gradebook: import_roster, record_submission, record_run, runs_of, latest_run, override
     roster.py     reading a roster CSV (English or Japanese headers; UTF-8, UTF-16, Shift_JIS)
+    collect.py    an LMS export's submissions matched to the roster, kept on disk and recorded
 
 It imports the result model and the catalogue, nothing of the pipeline: the command line and,
 later, the review server and rescoring use it.
