@@ -138,6 +138,12 @@ def test_final_grades_apply_overrides_in_force_and_the_late_penalty(db_url, tmp_
     with Gradebook(db_url) as book:
         grades = class_grades(book)
         s1 = final_grade(book, "2024001", "a1")
+        for name, by in grades.items():  # a class's grades, three queries, are each student's
+            for student, grade in by.items():
+                one = final_grade(book, student, name)
+                assert (one and (one.run_id, one.final, one.comments())) == (
+                    grade and (grade.run_id, grade.final, grade.comments())
+                )
         assert final_grade(book, "2024002", "a2") is None
         with pytest.raises(GradebookError):
             class_grades(book, ["nope"])
@@ -183,7 +189,7 @@ def test_moodle_gradebook_import_file(db_url, tmp_path):
     assert by["2024003"][5:] == ["1.8", "late by 1 day(s): -10% (0.2 points)", "8.8"]
 
 
-def test_moodle_grading_worksheet_is_filled_in_as_downloaded(db_url, tmp_path):
+def test_moodle_grading_worksheet_is_filled_in_as_downloaded(db_url, tmp_path, capsys):
     header = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum grade", "Grade can be changed",
               "Last modified (submission)", "Online text", "Last modified (grade)", "Feedback comments"]  # fmt: skip
     worksheet = tmp_path / "worksheet.csv"
@@ -203,6 +209,8 @@ def test_moodle_grading_worksheet_is_filled_in_as_downloaded(db_url, tmp_path):
     assert by["Participant 101"]["Last modified (grade)"] == "-"
     assert by["Participant 102"]["Grade"] == "56"
     assert by["Participant 103"]["Grade"] == ""  # nobody of the gradebook: left as it was
+    err = capsys.readouterr().err
+    assert "left as they were: Participant 103" in err and "no row in the worksheet: 2024003" in err
     with pytest.raises(SystemExit):
         main(["export", "--lms", "moodle", "--worksheet", str(worksheet), "--db", db_url, "--assignment"])
     assert main(["export", "--lms", "moodle", "--worksheet", str(worksheet), "--db", db_url,
