@@ -227,13 +227,19 @@ def changes_of(old: dict, new: dict, overrides: dict) -> list[Change]:
     return found
 
 
+def folder_of(run) -> Path:
+    """The submission's output folder of a run (its result_path names the folder or its result.json)."""
+    path = Path(run.result_path)
+    return path.parent if path.name == "result.json" else path
+
+
 def result_of(run) -> Result:
     """The run's result document: from the gradebook, else its result.json."""
     from grader.reporters import json_report
 
     if run.result:
         return Result.from_dict(run.result)
-    return json_report.read(Path(run.result_path) / "result.json")
+    return json_report.read(folder_of(run) / "result.json")
 
 
 def rescore_assignment(book, assignment: Assignment, hidden, lang: str = "en") -> tuple[list[Rescored], list]:
@@ -257,7 +263,7 @@ def rescore_assignment(book, assignment: Assignment, hidden, lang: str = "en") -
             failed.append((run, who, f"{type(exc).__name__}: {exc}"))
             continue
         graded_in = (run.options or {}).get("lang") or lang
-        folder = Path(run.result_path)
+        folder = folder_of(run)
         new, notes = rescore_result(assignment, old, folder, run.scoring or {}, graded_in, hidden, inputs_digests)
         overrides = {k: o.points for k, o in book.overrides_for(sub.id).items() if o.points is not None}
         before = _points(run.verdicts)
@@ -283,7 +289,7 @@ def save(book, assignment: Assignment, rescored: Rescored, formats=("html", "jso
     from grader.pipeline.cache import folder_digest
 
     run = rescored.run
-    folder = Path(run.result_path)
+    folder = folder_of(run)
     history = folder / "history" / f"run-{run.id}"
     history.mkdir(parents=True, exist_ok=True)
     for name in [*REPORT_FILES, *(p.name for p in folder.glob("*.feedback.html"))]:
