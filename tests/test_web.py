@@ -159,6 +159,8 @@ def test_points_outside_zero_to_max_or_not_finite_are_refused(web):
         assert r.status_code == 400, points
     r = c.post("/override", data={**CHECK, "points": "1", "comment": "x" * 10_001, "csrf": csrf})
     assert r.status_code == 400
+    r = c.post("/override", data={**CHECK, "points": "1", "comment": "x" * 300_000, "csrf": csrf})
+    assert r.status_code == 403  # not one of the server's forms
     assert web.count(Override) == 0
 
 

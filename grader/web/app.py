@@ -49,6 +49,7 @@ HEADERS = {
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SESSION_HOURS = 12
 MAX_COMMENT = 10_000
+MAX_FORM = 256 * 1024  # a comment and a few fields; a larger body is not one of our forms
 
 
 @cache
@@ -87,6 +88,8 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
 
     async def form_of(request: Request):
         """The POSTed form when it comes from this site with this session's token, else None."""
+        if int(request.headers.get("content-length") or 0) > MAX_FORM:
+            return None
         origin = request.headers.get("origin")
         if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
             return None

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from grader.gradebook import Gradebook
 from grader.gradebook.models import Assignment, Override, Run, Student, Submission, Verdict
@@ -175,20 +175,23 @@ def report(book: Gradebook, student: str, assignment: str, lang: str) -> Report 
     return Report(who, assignment, run, len(runs), _rows(run, result, overrides), result)
 
 
-def queue(book: Gradebook, lang: str, assignment: str | None = None) -> list[ReviewItem]:
-    """Every needs-review check of the latest runs that no override has decided, by student."""
+def queue(book: Gradebook, lang: str) -> list[ReviewItem]:
+    """Every needs-review check of the latest runs that no override has decided, by student and
+    assignment: the waiting runs, their verdicts and their overrides in three queries."""
     g = grid(book)
-    waiting = sorted(k for k, c in g.cells.items() if c.pending and (assignment is None or k[1] == assignment))
+    waiting = {c.run_id: key for key, c in g.cells.items() if c.pending}
     students = {s.id: s for s in g.students}
+    with Session(book.engine) as s:
+        runs = list(s.scalars(select(Run).where(Run.id.in_(waiting)).options(selectinload(Run.verdicts))))
+        subs = [r.submission_id for r in runs]
+        overrides = _in_force(s.scalars(select(Override).where(Override.submission_id.in_(subs)).order_by(Override.id)))
     items = []
-    for student, name in waiting:
-        r = report(book, student, name, lang)
-        if r is None:
-            continue
-        for _, _, rows in r.parts:
+    for run in sorted(runs, key=lambda r: waiting[r.id]):
+        student, assignment = waiting[run.id]
+        for _, _, rows in _rows(run, _result(run, lang), overrides):
             for row in rows:
                 if row.status == REVIEW and not row.decided:
-                    items.append(_item(students[student], name, row, rows, lang))
+                    items.append(_item(students[student], assignment, row, rows, lang))
     return items
 
 
