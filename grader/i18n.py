@@ -740,6 +740,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "collect.by_id": {"en": "by id", "ja": "番号で照合"},
     "collect.by_name": {"en": "by name", "ja": "名前で照合"},
+    "collect.by_lms_id": {"en": "by LMS user id", "ja": "LMS のユーザー ID で照合"},
     "collect.late": {"en": ", late", "ja": "、期限後"},
     "collect.again": {"en": " (collected before)", "ja": " (取り込み済み)"},
     "collect.matched": {

@@ -16,7 +16,7 @@ import pytest
 from postgres import postgres_server  # noqa: F401  (the session's server)
 
 from grader.cli import main as cli
-from grader.gradebook import Gradebook, RosterRow
+from grader.gradebook import Gradebook, RosterRow, read_roster
 from grader.gradebook.collect import collect, latest_submissions, roster_keys
 from grader.gradebook.models import Run, Submission
 from grader.intake import lms
@@ -299,6 +299,25 @@ def test_a_students_files_past_the_limit_are_refused_not_the_rest(db_url, tmp_pa
             report = collect(book, ex, "concepts", tmp_path / "submissions")
         assert [r.key for r in report.refused] == ["collect.student_too_big"]
         assert {c.student: len(list(c.path.iterdir())) for c in report.collected} == {"2024001": 3, "2024003": 1}
+
+
+def test_a_canvas_user_id_in_the_roster_matches_whatever_the_name(db_url, tmp_path):
+    """Canvas may write a Japanese student's name in romaji: its user id, given in the roster's
+    canvas_id column, decides; a later roster without the column keeps the ids known."""
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("学籍番号,氏名,canvas_id\n2024001,山田 太郎,５５５１\n2024002,佐藤 花子,\n".encode("cp932"))
+    rows = read_roster(roster)
+    assert [(r.id, r.lms_id) for r in rows] == [("2024001", "5551"), ("2024002", None)]
+    export = make_zip(tmp_path / "canvas.zip", {"yamadataro_5551_1_cnn.ipynb": NB, "satohanako_7_2_cnn.ipynb": NB})
+    with Gradebook(db_url) as book:
+        book.import_roster(rows)
+        book.import_roster([RosterRow("2024001", "山田 太郎", None)])  # no lms_id column this time
+        with open_export(export) as ex:
+            report = collect(book, ex, "concepts", tmp_path / "submissions")
+        assert {c.entry.lms_id: (c.student, c.how) for c in report.collected} == {
+            "5551": ("2024001", "lms_id"),
+            "7": (None, ""),  # romaji, no id: unmatched, kept
+        }
 
 
 def fake_result(name: str, points: float) -> Result:

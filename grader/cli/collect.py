@@ -83,7 +83,8 @@ def cmd_collect(args) -> int:
         when = c.entry.submitted_at.astimezone(zone).isoformat(" ", "minutes") if c.entry.submitted_at else "-"
         late = t("collect.late", lang) if c.late else ""
         say("collect.matched", id=c.student, name=names.get(c.student, ""), ref=c.entry.ref, source=c.entry.source,
-            how=t("collect.by_id", lang) if c.how == "id" else t("collect.by_name", lang), files=len(c.entry.files), when=when, late=late, new="" if c.new else t("collect.again", lang))  # fmt: skip
+            how={"id": t("collect.by_id", lang), "lms_id": t("collect.by_lms_id", lang)}.get(c.how)
+            or t("collect.by_name", lang), files=len(c.entry.files), when=when, late=late, new="" if c.new else t("collect.again", lang))  # fmt: skip
     unmatched = [c for c in report.collected if c.student is None]
     for c in unmatched:
         key, why = c.why or ("collect.no_such_name", {"name": "-"})

@@ -39,6 +39,7 @@ class RosterRow:
     name: str
     email: str | None
     line: int = 0  # in the file it came from
+    lms_id: str | None = None  # the LMS's user id (a canvas_id column); None: keep the stored one
 
 
 @dataclass
@@ -132,15 +133,17 @@ class Gradebook:
                 s.execute(text("LOCK TABLE students IN SHARE ROW EXCLUSIVE MODE"))
             known = {st.id: st for st in s.scalars(select(Student))}
             for row in rows:
-                row = RosterRow(row.id, storable(row.name), storable(row.email), row.line)
+                row = RosterRow(row.id, storable(row.name), storable(row.email), row.line, storable(row.lms_id))
                 student = known.get(row.id)
                 if student is None:
-                    s.add(Student(id=row.id, name=row.name, email=row.email))
+                    s.add(Student(id=row.id, name=row.name, email=row.email, lms_id=row.lms_id))
                     changes.added.append(row.id)
                     continue
                 before = len(changes.changed)
-                for name in ("name", "email"):
+                for name in ("name", "email", "lms_id"):
                     old, new = getattr(student, name), getattr(row, name)
+                    if name == "lms_id" and new is None:  # a roster without the column keeps what is known
+                        continue
                     if old != new:
                         changes.changed.append((row.id, name, old, new))
                         setattr(student, name, new)

@@ -4,11 +4,13 @@ files kept in the course's submissions folder, each recorded as a submission.
 Matching, per entry of the export:
 - a per-student folder (or file) is the student whose id it is (NFKC; case ignored when that
   leaves one student);
-- a Moodle or Canvas entry names the student: a roster id written as a word of that name
+- a Canvas entry whose user id is a student's `lms_id` (the roster's canvas_id column) is that
+  student; Moodle's number is the assignment's participant id, another for every assignment,
+  so it is never matched on;
+- else a Moodle or Canvas entry names the student: a roster id written as a word of that name
   decides (a site that shows the student number in the name); else the name, compared as one
   key: NFKC, case folded, without spaces, punctuation or `_` (Canvas writes "yamadataro", Moodle
-  "山田 太郎" or "太郎 山田"), in any order of the roster name's words. Moodle's number is the
-  assignment's participant id and Canvas's is not in a roster, so neither is matched on.
+  "山田 太郎" or "太郎 山田"), in any order of the roster name's words.
 - a name that fits two students, or none, leaves the entry unmatched: recorded with no student,
   its files kept, listed with the reason, to be given to a student later.
 
@@ -47,7 +49,7 @@ class Collected:
     entry: Entry
     submission: int
     student: str | None
-    how: str  # id, name, or "" (unmatched)
+    how: str  # id, lms_id, name, or "" (unmatched)
     why: tuple[str, dict] | None  # why unmatched
     path: Path
     new: bool  # files not collected before
@@ -76,6 +78,7 @@ def roster_keys(name: str) -> set[str]:
 class Roster:
     def __init__(self, students: list[Student]):
         self.ids = {s.id for s in students}
+        self.lms = {s.lms_id: s.id for s in students if s.lms_id}
         self.folded: dict[str, set[str]] = {}
         self.names: dict[str, set[str]] = {}
         for s in students:
@@ -92,6 +95,8 @@ class Roster:
             if len(found) == 1:
                 return next(iter(found)), "id", None
             return None, "", ("collect.no_such_id", {"id": entry.student_id})
+        if entry.source == "canvas" and entry.lms_id in self.lms:
+            return self.lms[entry.lms_id], "lms_id", None
         name = entry.name or ""
         ids = {w for w in re.split(r"[\s_]+", unicodedata.normalize("NFKC", name)) if w in self.ids}
         if len(ids) == 1:

@@ -78,6 +78,7 @@ class Student(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the university's student id, as text
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
+    lms_id: Mapped[str | None] = mapped_column(Text)  # the LMS's user id (Canvas's), matched on by collect
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 

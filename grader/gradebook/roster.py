@@ -5,7 +5,7 @@ Shift_JIS as Japanese Excel saves a CSV (cp932, its superset). Comma or tab sepa
 names in English or Japanese ("student id", "学籍番号", "氏名", "メールアドレス", ...; width and
 case do not matter), or a family and a given name in two columns ("姓", "名" / "last name",
 "first name"). Student ids are read with full-width digits made plain (NFKC); names are kept as
-written.
+written. An optional `canvas_id` / `lms_id` column holds the LMS's user id (collect matches on it).
 
 Every problem is found before anything is imported, each with its line: a student id twice,
 an empty id or name, an id with a space or control character or over 64 characters, a name with
@@ -32,6 +32,7 @@ HEADERS = {
     "email": {"email", "emailaddress", "mail", "mailaddress", "メール", "メールアドレス", "eメール", "eメールアドレス"},
     "family": {"lastname", "familyname", "surname", "姓"},
     "given": {"firstname", "givenname", "名"},
+    "lms_id": {"lmsid", "canvasid", "canvasuserid", "lmsuserid"},  # the LMS's user id, which collect matches on
 }
 # a loose but useful check: one @, something before it, a dotted domain after, no spaces or controls
 EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s.\x00-\x1f\x7f]+(?:\.[^@\s.\x00-\x1f\x7f]+)+\Z")
@@ -115,6 +116,7 @@ def parse_roster(text: str) -> list[RosterRow]:
             family, given = cell(row, "family"), cell(row, "given")
             name = " ".join(p for p in ((family, given) if japanese_order else (given, family)) if p)
         email = cell(row, "email") or None
+        lms_id = unicodedata.normalize("NFKC", cell(row, "lms_id")).strip() or None
         if not student:
             problems.append(("roster.empty_id", {"line": line}))
             continue
@@ -128,7 +130,7 @@ def parse_roster(text: str) -> list[RosterRow]:
             problems.append(("roster.bad_name", {"line": line, "id": student, "name": name}))
         if email is not None and not EMAIL.match(email):
             problems.append(("roster.bad_email", {"line": line, "id": student, "email": email}))
-        rows.append(RosterRow(student, name, email, line))
+        rows.append(RosterRow(student, name, email, line, lms_id))
     for student, lines in lines_of.items():
         if len(lines) > 1:
             problems.append(("roster.duplicate", {"id": student, "lines": ", ".join(map(str, lines))}))
