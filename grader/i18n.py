@@ -580,6 +580,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "Moodle の評定ワークシートではありません ({missing} がありません)。課題の「評定ワークシートを"
         "ダウンロードする」から、ID ナンバーかメールアドレスを表示した状態でダウンロードしてください",
     },
+    "export.worksheet_encoding": {
+        "en": "the worksheet is neither UTF-8, UTF-16 nor Shift_JIS (cp932): download it from Moodle again",
+        "ja": "ワークシートが UTF-8、UTF-16、Shift_JIS (cp932) のいずれでもありません。Moodle からダウンロードし直してください",
+    },
     "export.worksheet_unmatched": {
         "en": "worksheet rows of no graded student, left as they were: {ids}",
         "ja": "採点済みの学生に対応しないワークシートの行 (変更なし): {ids}",
@@ -740,7 +744,6 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "collect.by_id": {"en": "by id", "ja": "番号で照合"},
     "collect.by_name": {"en": "by name", "ja": "名前で照合"},
-    "collect.by_lms_id": {"en": "by LMS user id", "ja": "LMS のユーザー ID で照合"},
     "collect.late": {"en": ", late", "ja": "、期限後"},
     "collect.again": {"en": " (collected before)", "ja": " (取り込み済み)"},
     "collect.matched": {

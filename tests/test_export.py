@@ -129,12 +129,12 @@ def test_final_grades_apply_overrides_in_force_and_the_late_penalty(db_url, tmp_
     assert (
         main(["export", "--lms", "csv", "--db", db_url, "--out", x, "--assignment", "a2", "--late-penalty", "0"]) == 0
     )
+    cli = ["export", "--lms", "csv", "--db", db_url, "--out", x]
+    assert main([*cli, "--assignment", "a1", "--late-cap", "30%"]) == 0  # the penalty a day is kept
+    assert main([*cli, "--assignment", "typo", "--late-penalty", "5%"]) == 2  # no assignment made from a typo
     with Gradebook(db_url) as book:
-        assert [a.late_policy for a in book.assignments()] == [POLICY.to_json(), None]
-    assert (
-        main(["export", "--lms", "csv", "--db", db_url, "--out", x, "--late-penalty", "10%/day", "--late-cap", "50%"])
-        == 0
-    )
+        assert [a.late_policy for a in book.assignments()] == [{"per_day": 0.1, "cap": 0.3}, None]
+    assert main([*cli, "--late-penalty", "10%/day", "--late-cap", "50%"]) == 0
     with Gradebook(db_url) as book:
         grades = class_grades(book)
         s1 = final_grade(book, "2024001", "a1")
@@ -201,6 +201,9 @@ def test_moodle_grading_worksheet_is_filled_in_as_downloaded(db_url, tmp_path, c
     with worksheet.open("w", newline="", encoding="utf-8-sig") as f:
         csv.writer(f).writerows(lines)
     rows = export(db_url, tmp_path, "--lms", "moodle", "--assignment", "a1", "--worksheet", str(worksheet))
+    with worksheet.open("w", newline="", encoding="cp932") as f:  # as Japanese Excel saves it again
+        csv.writer(f, delimiter="\t").writerows(lines)
+    assert export(db_url, tmp_path, "--lms", "moodle", "--assignment", "a1", "--worksheet", str(worksheet)) == rows
     assert rows[0] == header
     by = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     assert by["Participant 101"]["Grade"] == "95"  # 9.5 of 10 on Moodle's 100

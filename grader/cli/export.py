@@ -50,9 +50,45 @@ def _fail(exc, lang: str) -> int:
     return exits.CANNOT
 
 
+def _store_policy(book, args, lang: str) -> None:
+    """The late policy of the assignments named (all without --assignment): each option given
+    replaces the stored value, the other is kept; a penalty of 0 removes the policy."""
+    from grader.gradebook import GradebookError
+    from grader.gradebook.grades import LatePolicy
+    from grader.i18n import t
+    from grader.reporters.text import console
+
+    rows = {a.name: a for a in book.assignments()}
+    names = args.assignment or list(rows)
+    unknown = [n for n in names if n not in rows]
+    if unknown:  # never create an assignment from a typo
+        raise GradebookError("grades.no_assignment", assignment=", ".join(unknown), known=", ".join(rows) or "-")
+    given = LatePolicy.parse(args.late_penalty or "0", args.late_cap)
+    for name in names:
+        old = LatePolicy.from_json(rows[name].late_policy) or LatePolicy(0.0)
+        policy = LatePolicy(
+            given.per_day if args.late_penalty is not None else old.per_day,
+            given.cap if args.late_cap is not None else old.cap,
+        )
+        book.set_late_policy(name, policy.to_json() if policy.per_day else None)
+        print(t("export.policy_set", lang, assignment=console(name), per_day=f"{100 * policy.per_day:g}",
+                cap=f"{100 * policy.cap:g}"))  # fmt: skip
+
+
+def _decode(data: bytes) -> str:
+    """A worksheet as Moodle wrote it (UTF-8) or as Excel saved it again (Shift_JIS, UTF-16)."""
+    from grader.gradebook import GradebookError, RosterError
+    from grader.gradebook.roster import decode
+
+    try:
+        return decode(data)
+    except RosterError:
+        raise GradebookError("export.worksheet_encoding") from None
+
+
 def cmd_export(args) -> int:
     from grader.gradebook import Gradebook, GradebookError, database_url
-    from grader.gradebook.grades import LatePolicy, class_grades
+    from grader.gradebook.grades import class_grades
     from grader.i18n import t
     from grader.reporters import lms
     from grader.reporters.text import console
@@ -64,16 +100,12 @@ def cmd_export(args) -> int:
             raise GradebookError("export.worksheet_needs_assignment")
         with Gradebook(database_url(args.db)) as book:
             if args.late_penalty is not None or args.late_cap is not None:
-                policy = LatePolicy.parse(args.late_penalty or "0", args.late_cap)
-                for name in args.assignment or [a.name for a in book.assignments()]:
-                    book.set_late_policy(name, policy.to_json() if policy.per_day else None)
-                    print(t("export.policy_set", lang, assignment=console(name), per_day=f"{100 * policy.per_day:g}",
-                            cap=f"{100 * policy.cap:g}"))  # fmt: skip
+                _store_policy(book, args, lang)
             grades = class_grades(book, args.assignment)
             students = book.students()
             titles = {a.name: a.title or a.name for a in book.assignments()}
             if args.worksheet:
-                text = Path(args.worksheet).read_bytes().decode("utf-8-sig", errors="replace")
+                text = _decode(Path(args.worksheet).read_bytes())
                 rows, unmatched, missed = lms.fill_worksheet(text, grades[args.assignment[0]], students, lang)
                 if unmatched:
                     print(t("export.worksheet_unmatched", lang, ids=console(", ".join(unmatched))), file=sys.stderr)

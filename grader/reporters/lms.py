@@ -136,7 +136,10 @@ def fill_worksheet(text: str, grades: Mapping[str, FinalGrade | None], students:
     """Moodle's offline grading worksheet `text` with Grade and Feedback comments filled in
     for the students found; the rows, the worksheet rows not matched (their identifiers) and
     the students with a grade that no row matched."""
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]  # comma as Moodle writes it; tab or ";" as a spreadsheet may save it
+    delimiter = next((d for d in ",\t;" if "Identifier" in next(csv.reader([first], delimiter=d), [])), ",")
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if not rows:
         raise GradebookError("export.worksheet_header", missing=", ".join(WORKSHEET_REQUIRED))
     header = rows[0]
