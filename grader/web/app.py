@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -77,7 +78,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
             link=link,
             **context,
         )
-        return HTMLResponse(body, status_code=status, headers=HEADERS)
+        return HTMLResponse(body, status_code=status)
 
     def signed_in(request: Request) -> str | None:
         sid = request.session.get("sid")
@@ -101,7 +102,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
     def needs_login(handler):
         async def wrapped(request: Request) -> Response:
             if signed_in(request) is None:
-                return RedirectResponse("/login", status_code=303, headers=HEADERS)
+                return RedirectResponse("/login", status_code=303)
             return await handler(request)
 
         return wrapped
@@ -121,7 +122,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
         sid = auth.new_token()
         live.add(sid)
         request.session.update(sid=sid, user=name, csrf=auth.new_token(), since=int(time.time()))
-        return RedirectResponse("/", status_code=303, headers=HEADERS)
+        return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request) -> Response:
         form = await form_of(request)
@@ -129,7 +130,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
             return refuse(request, 403, "web.csrf")
         live.discard(request.session.get("sid"))
         request.session.clear()
-        return RedirectResponse("/login", status_code=303, headers=HEADERS)
+        return RedirectResponse("/login", status_code=303)
 
     @needs_login
     async def grid(request: Request) -> Response:
@@ -175,12 +176,12 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
         except GradebookError as exc:
             return page(request, "error.html.j2", status=400, message=exc.message(lang))
         if form.get("back") == "review":
-            return RedirectResponse("/review", status_code=303, headers=HEADERS)
+            return RedirectResponse("/review", status_code=303)
         return RedirectResponse(link("/report", student=fields["student"], assignment=fields["assignment"]),
-                                status_code=303, headers=HEADERS)  # fmt: skip
+                                status_code=303)  # fmt: skip
 
     async def style(request: Request) -> Response:
-        return Response(css, media_type="text/css", headers={**HEADERS, "Cache-Control": "max-age=3600"})
+        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
     css = (TEMPLATES.parent / "static" / "review.css").read_text(encoding="utf-8")
     css = env.get_template("base.css.j2").render() + "\n" + css  # the reports' look, and the forms'
@@ -194,6 +195,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
         Route("/static/review.css", style),
     ]
     middleware = [
+        Middleware(SecurityHeaders),
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts or ["127.0.0.1", "localhost"]),
         Middleware(
             SessionMiddleware,
@@ -204,6 +206,24 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
         ),
     ]
     return Starlette(routes=routes, middleware=middleware)
+
+
+class SecurityHeaders:
+    """HEADERS on every response, the server's own errors (404, 405, a refused Host) included;
+    a header a handler set itself (the style sheet's Cache-Control) is kept."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def link(path: str, **query) -> str:
