@@ -16,6 +16,7 @@ from grader.cli.main import main
 from grader.gradebook import Gradebook, GradebookError, RosterRow
 from grader.gradebook.grades import LatePolicy, class_grades, days_late, final_grade
 from grader.gradebook.models import Submission
+from grader.reporters import json_report
 from grader.results import CheckResult, PartResult, Result, Status
 
 DUE = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
@@ -272,3 +273,21 @@ def test_publish_never_writes_outside_its_folder_nor_a_report_it_cannot_make(fre
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("report.html")) == [
         "deep/published/ok/report.html"
     ]
+
+
+def test_publish_reads_a_result_kept_only_on_disk_with_its_plots(fresh_url, tmp_path):
+    graded = tmp_path / "graded" / "2024001"
+    result = a2("2024001", 4)
+    result.plots = [{"notebook": "a", "cell": "plot", "path": "a-1.png"}]
+    json_report.write_submission(result, graded, "en")
+    (graded / "plots").mkdir()
+    (graded / "plots" / "a-1.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with Gradebook(fresh_url) as book:
+        book.import_roster([RosterRow("2024001", "A", None)])
+        sub = book.record_submission("2024001", "a2", NB)
+        book.record_run(result, sub, keep_result=False, result_path=str(graded / "result.json"))  # as grade --db does
+        book.override("2024001", "a2", "p", "loss", 5.0, comment="fine", author="t")
+    out = tmp_path / "published"
+    assert main(["publish", "a2", "--db", fresh_url, "--out", str(out)]) == 0
+    page = (out / "2024001" / "report.html").read_text(encoding="utf-8")
+    assert "Instructor: 5 / 5" in page and "data:image/png;base64," in page

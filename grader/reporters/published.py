@@ -36,12 +36,21 @@ def review_view(grade: FinalGrade) -> dict:
     }
 
 
+def folder_of(run: Run) -> Path | None:
+    """The run's output folder: its result_path names the folder or the result.json in it."""
+    if not run.result_path:
+        return None
+    path = Path(run.result_path)
+    return path.parent if path.name == "result.json" else path
+
+
 def result_of(run: Run) -> Result | None:
     """The run's result as graded: stored in the gradebook, else its result.json on disk."""
     if run.result:
         return Result.from_dict(run.result)
-    if run.result_path and (Path(run.result_path) / "result.json").is_file():
-        return json_report.read(Path(run.result_path) / "result.json")
+    folder = folder_of(run)
+    if folder is not None and (folder / "result.json").is_file():
+        return json_report.read(folder / "result.json")
     return None
 
 
@@ -55,7 +64,7 @@ def write_report(run: Run, grade: FinalGrade, out: Path, lang: str) -> Path | No
     result = result_of(run)
     if result is None or not safe_folder(grade.student):
         return None
-    source = Path(run.result_path) if run.result_path else out / grade.student  # its plots, if still there
+    source = folder_of(run) or out / grade.student  # its plots, if still there
     page = html.render_submission(result, source, lang, review=review_view(grade))
     folder = out / grade.student
     folder.mkdir(parents=True, exist_ok=True)
