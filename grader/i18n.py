@@ -679,7 +679,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{name} is neither a zip file nor a folder",
         "ja": "{name} は zip ファイルでもフォルダでもありません",
     },
-    "collect.bad_zip": {"en": "{name} is not a readable zip: {reason}", "ja": "{name} は読める zip ではありません: {reason}"},
+    "collect.bad_zip": {
+        "en": "{name} is not a readable zip: {reason}",
+        "ja": "{name} は読める zip ではありません: {reason}",
+    },
     "collect.too_many_entries": {
         "en": "{name} has {count} entries, more than {most}: nothing collected",
         "ja": "{name} の項目数が {count} で上限 {most} を超えているため、何も取り込んでいません",
@@ -737,7 +740,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "{name}: 同じ学生の別のファイルと大文字小文字や正規化の違いだけの同じ名前のため、{renamed} として保存しました",
     },
     "collect.no_such_id": {"en": "no student {id} in the roster", "ja": "名簿に学生 {id} がいません"},
-    "collect.no_such_name": {"en": "no student named {name} in the roster", "ja": "名簿に {name} という名前の学生がいません"},
+    "collect.no_such_name": {
+        "en": "no student named {name} in the roster",
+        "ja": "名簿に {name} という名前の学生がいません",
+    },
     "collect.ambiguous": {
         "en": "the name {name} fits more than one student ({ids})",
         "ja": "{name} という名前に当てはまる学生が複数います ({ids})",
