@@ -162,6 +162,12 @@ def test_points_outside_zero_to_max_or_not_finite_are_refused(web):
     assert r.status_code == 400
     r = c.post("/override", data={**CHECK, "points": "1", "comment": "x" * 300_000, "csrf": csrf})
     assert r.status_code == 403  # not one of the server's forms
+    r = c.post(
+        "/override",
+        content=b"csrf=" + csrf.encode(),
+        headers={"Content-Length": "x1", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 403
     assert web.count(Override) == 0
 
 

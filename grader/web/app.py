@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import time
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
@@ -89,7 +88,8 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
 
     async def form_of(request: Request):
         """The POSTed form when it comes from this site with this session's token, else None."""
-        if int(request.headers.get("content-length") or 0) > MAX_FORM:
+        length = request.headers.get("content-length") or "0"
+        if not length.isdigit() or int(length) > MAX_FORM:
             return None
         origin = request.headers.get("origin")
         if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
@@ -121,7 +121,7 @@ def create_app(book: Gradebook, lang: str = "en", hosts: list[str] | None = None
         request.session.clear()  # a new session: nothing from before the login carries over
         sid = auth.new_token()
         live.add(sid)
-        request.session.update(sid=sid, user=name, csrf=auth.new_token(), since=int(time.time()))
+        request.session.update(sid=sid, user=name, csrf=auth.new_token())
         return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request) -> Response:
