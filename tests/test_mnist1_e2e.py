@@ -103,3 +103,29 @@ def test_a_notebook_that_lost_its_metadata_is_graded_in_full(graded):
     assert r.score == r.max_score == 10, [(c.name, c.message) for p in r.parts for c in p.checks]
     notes = {c.name: c.message for p in r.parts if p.id.endswith("-notebook") for c in p.checks}
     assert "recovered-content" in notes and "recovered-place" in notes
+
+
+def test_a_real_grading_rescores_to_its_own_verdicts_and_follows_a_threshold(graded, repo, tmp_path_factory, tmp_path):
+    """Grading kept what the checks read: scored again with nothing run, the same verdicts;
+    with the accuracy threshold raised above the reference's, its accuracy points go."""
+    import json
+
+    from grader.pipeline.rescore import rescore_result
+
+    out = next(tmp_path_factory.getbasetemp().glob("mnist1*/out"))
+    assignment = load_assignment(repo / "solutions/mnist_tf")
+    hidden = HiddenData()
+    for name in ("reference", "wrong_w", "fake_print"):
+        again, notes = rescore_result(assignment, graded[name], out / name, {}, "en", hidden)
+        assert not notes
+        assert [(p.id, c.name, c.status, c.score) for p in again.parts for c in p.checks] == [
+            (p.id, c.name, c.status, c.score) for p in graded[name].parts for c in p.checks
+        ]
+    spec = assignment.notebook("mnist_1layer.ipynb")
+    raised = json.loads(spec.thresholds_path.read_text())
+    raised["metrics"]["mnist1_holdout_accuracy"]["threshold"] = 0.999
+    spec.thresholds_path = tmp_path / "raised.thresholds.json"
+    spec.thresholds_path.write_text(json.dumps(raised))
+    again, _ = rescore_result(assignment, graded["reference"], out / "reference", {}, "en", hidden)
+    assert check(again, "mnist1_accuracy", "holdout accuracy").score == 0
+    assert again.score == graded["reference"].score - 6

@@ -25,7 +25,7 @@ from grader.gradebook import Gradebook
 from grader.pipeline import kept as kp
 from grader.pipeline.execution import SandboxedRunner
 from grader.pipeline.grading import GradeOptions, grade
-from grader.pipeline.rescore import rescore_assignment, save, unavailable
+from grader.pipeline.rescore import rescore_assignment, rescore_result, save, unavailable
 
 GOOD = {"toy_shapes": {"W_shape": [3, 2], "steps": [1, 10, 100]}, "toy_score": {"acc": 0.9}}
 
@@ -261,3 +261,14 @@ def test_the_command_shows_who_gains_or_loses_and_records_with_yes(tmp_path, db_
     with Gradebook(db_url) as book:
         assert [r.kind for r in book.runs_of("s2", "toy")] == ["grade", "rescore"]
         assert [r.kind for r in book.runs_of("s1", "toy")] == ["grade", "rescore"]
+
+
+def test_a_notebook_graded_without_a_run_is_rescored_with_the_new_points(tmp_path):
+    sol = make_toy(tmp_path)
+    (tmp_path / "empty").mkdir()
+    result = grade(tmp_path / "empty", load_assignment(sol), FakeRunner(Scenario()), tmp_path / "out", GradeOptions())
+    assert result.notebooks[0]["status"] == "missing" and result.max_score == 8
+    (sol / "toy.checks.py").write_text(CHECKS.replace('Shape("W", 2,', 'Shape("W", 4,'))
+    again, notes = rescore_result(load_assignment(sol), result, tmp_path / "out" / "empty", {}, "en", None)
+    assert not notes and again.score == 0 and again.max_score == 10
+    assert {c.message_key for p in again.parts for c in p.checks} == {"nb.not_submitted"}

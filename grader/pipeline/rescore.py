@@ -162,8 +162,7 @@ def rescore_result(
     metrics = dict(result.metrics)
     for spec in assignment.notebooks:
         entry = entries.get(spec.name)
-        if entry is None:  # a notebook added to the assignment since: nothing was graded
-            notes += [Note("rescore.kept.new_part", {"part": p.id}) for p in spec.parts]
+        if entry is None:  # not part of this grading (a single notebook graded alone): nothing to redo
             continue
         done = rescore_notebook(spec, entry, old, folder, kept.get(spec.name), lang, hidden, inputs_digests)
         parts += done.parts
