@@ -273,6 +273,10 @@ def test_publish_never_writes_outside_its_folder_nor_a_report_it_cannot_make(fre
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("report.html")) == [
         "deep/published/ok/report.html"
     ]
+    (out / "ok" / "report.html").unlink()
+    (out / "ok" / "report.html").mkdir()  # a folder in the way: said, not a traceback
+    assert main(["publish", "a2", "--db", fresh_url, "--out", str(out)]) == 2
+    assert main(["export", "--lms", "csv", "--db", fresh_url, "--out", str(out)]) == 2
 
 
 def test_publish_reads_a_result_kept_only_on_disk_with_its_plots(fresh_url, tmp_path):

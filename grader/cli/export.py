@@ -122,8 +122,12 @@ def cmd_export(args) -> int:
     except OSError as exc:
         print(console(f"dlgrade: {exc}"), file=sys.stderr)
         return exits.CANNOT
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(lms.to_text(rows), encoding=lms.ENCODING, newline="")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(lms.to_text(rows), encoding=lms.ENCODING, newline="")
+    except OSError as exc:  # a folder in the way, a full disk: said, not a traceback
+        print(console(f"dlgrade: {exc}"), file=sys.stderr)
+        return exits.CANNOT
     undecided = sum(1 for by in grades.values() for g in by.values() if g is not None and g.needs_review)
     if undecided:
         print(t("export.needs_review", lang, count=undecided), file=sys.stderr)
@@ -157,7 +161,12 @@ def cmd_publish(args) -> int:
                     ungraded += 1
                     continue
                 grade = grade_of(run, overrides.get(run.submission_id, {}), row.due_at, policy, row.name)
-                if write_report(run, grade, out, lang) is None:
+                try:
+                    path = write_report(run, grade, out, lang)
+                except OSError as exc:  # this student's report only: the others are still written
+                    print(console(f"dlgrade: {exc}"), file=sys.stderr)
+                    path = None
+                if path is None:
                     print(t("publish.skipped", lang, student=console(student.id)), file=sys.stderr)
                     status = exits.CANNOT
                 else:
