@@ -750,6 +750,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "collect.by_id": {"en": "by id", "ja": "番号で照合"},
     "collect.by_name": {"en": "by name", "ja": "名前で照合"},
+    "collect.by_lms_id": {"en": "by LMS user id", "ja": "LMS のユーザー ID で照合"},
     "collect.late": {"en": ", late", "ja": "、期限後"},
     "collect.again": {"en": " (collected before)", "ja": " (取り込み済み)"},
     "collect.matched": {
@@ -836,7 +837,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "a password has {min} to {max} characters",
         "ja": "パスワードは {min}〜{max} 文字にしてください",
     },
-    "web.passwords_differ": {"en": "the two passwords differ: nothing changed", "ja": "2 回のパスワードが違います。変更していません"},
+    "web.passwords_differ": {
+        "en": "the two passwords differ: nothing changed",
+        "ja": "2 回のパスワードが違います。変更していません",
+    },
     "web.password_set": {"en": "password set for {name} in {db}", "ja": "{db} の {name} のパスワードを設定しました"},
     "web.no_instructor": {
         "en": "nobody can log in to {db} yet: dlgrade serve --set-password [--user NAME]",

@@ -107,20 +107,20 @@ def test_log_in_decide_a_review_override_a_check_and_see_the_totals_change(brows
 
     go(browser, server + "/review")
     item = "section.review-item[data-student='2024001']"
-    assert "the vanishing gradient problem" in browser.evaluate(f"document.querySelector(\"{item} .answer\").textContent")
-    assert browser.evaluate(f"document.querySelector(\"{item} ul.missing\").textContent.trim()") == "vanishing gradients"
+    assert "the vanishing gradient problem" in browser.evaluate(f'document.querySelector("{item} .answer").textContent')
+    assert browser.evaluate(f'document.querySelector("{item} ul.missing").textContent.trim()') == "vanishing gradients"
     browser.screenshot("review-queue")
     submit(browser, f"{item} form.override", points="1.5", comment="half: it names the problem")
     assert browser.evaluate("location.pathname") == "/review"
-    assert browser.evaluate(f"document.querySelector(\"{item}\")") is None  # decided: out of the queue
+    assert browser.evaluate(f'document.querySelector("{item}")') is None  # decided: out of the queue
 
     go(browser, server + "/report?student=2024001&assignment=mnist_tf")
     assert browser.evaluate("document.getElementById('score').textContent") == "13.5 / 14"
     row = "tr[data-check='mnist1_shapes/W']"
     submit(browser, f"{row} form.override", points="0", comment="copied from the handout")
     assert browser.evaluate("document.getElementById('score').textContent") == "12.5 / 14"
-    assert "0 points by sato" in browser.evaluate(f"document.querySelector(\"{row} .decision\").textContent")
-    assert browser.evaluate(f"document.querySelector(\"{row} .grader-points\").textContent") == "1 / 1"
+    assert "0 points by sato" in browser.evaluate(f'document.querySelector("{row} .decision").textContent')
+    assert browser.evaluate(f'document.querySelector("{row} .grader-points").textContent') == "1 / 1"
     browser.screenshot("review-report")
 
     go(browser, server + "/")
