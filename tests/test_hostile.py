@@ -512,7 +512,10 @@ def test_nothing_was_written_outside_the_submissions_work_folders(graded):
         # and each notebook as it ran: the kept copy and its feedback page (grader.pipeline.feedback)
         stems = {n["name"].removesuffix(".ipynb") for r in graded.results.values() for n in r.notebooks}
         reports |= {stem + suffix for stem in stems for suffix in (".executed.ipynb", ".feedback.html")}
-        assert {p.name for p in folder.iterdir()} <= {"work", "eval", "plots"} | reports, folder.name
+        assert {p.name for p in folder.iterdir()} <= {"work", "eval", "plots", "scoring"} | reports, folder.name
+        # and what each notebook's checks read, to score it again (grader.pipeline.kept)
+        kept = {p.name for p in (folder / "scoring").iterdir()} if (folder / "scoring").is_dir() else set()
+        assert kept <= {f"{stem}.npz" for stem in stems}, folder.name
     # a symlinked executed notebook does not make the grader read another student's plots
     if "symlink_export" in graded.results:
         assert graded.results["symlink_export"].plots == []
