@@ -144,11 +144,12 @@ def test_hostile_entries_are_refused_one_by_one_with_a_message(tmp_path):
         "2024001/cnn.ipynb": NB,
         "2024001/Cnn.ipynb": NB + b" ",  # the same name on a case-insensitive disk: kept as "Cnn (2).ipynb"
         "2024001/bell\x07.ipynb": NB,
+        "2024001/" + "d/" * 40 + "deep.ipynb": NB,
     })  # fmt: skip
     with open_export(export) as ex:
         keys = sorted(r.key for r in ex.refused)
         assert keys == sorted(["collect.climbs_out", "collect.absolute", "collect.absolute", "collect.climbs_out",
-                               "intake.symlink", "intake.not_regular", "collect.control_in_name"])  # fmt: skip
+                               "intake.symlink", "intake.not_regular", "collect.control_in_name", "intake.too_deep"])  # fmt: skip
         (entry,) = ex.entries
         assert sorted(entry.files) == ["Cnn.ipynb", "cnn (2).ipynb"]  # equal times: the later entry is the newer
         assert [k for k, _ in entry.notes] == ["collect.renamed"]

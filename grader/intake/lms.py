@@ -287,6 +287,8 @@ def _parts(name: str) -> tuple[str, ...]:
         raise Refused("collect.control_in_name", name=name.encode("unicode_escape").decode("ascii"))
     if any(len(p.encode("utf-8")) > 255 for p in parts):
         raise Refused("collect.name_too_long", name=name[:80])
+    if len(parts) > MAX_DEPTH + 3:  # a wrapper folder, the student's folder, then as deep as a submission
+        raise Refused("intake.too_deep", name=name[:200], depth=MAX_DEPTH)
     return parts
 
 
