@@ -300,7 +300,8 @@ def save(book, assignment: Assignment, rescored: Rescored, formats=("html", "jso
     result.timings = {**result.timings, "rescored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     lang = (run.options or {}).get("lang") or "en"
     result.lang = lang
-    reporters.write_submission(result, folder.parent, list(formats), lang)
+    also = ["gradescope"] if (folder / "gradescope.json").is_file() else []  # every file of the old version
+    reporters.write_submission(result, folder.parent, [*formats, *also], lang)
     return book.record_run(
         result,
         run.submission_id,
