@@ -139,7 +139,7 @@ def test_final_grades_apply_overrides_in_force_and_the_late_penalty(db_url, tmp_
     with Gradebook(db_url) as book:
         grades = class_grades(book)
         s1 = final_grade(book, "2024001", "a1")
-        for name, by in grades.items():  # a class's grades, three queries, are each student's
+        for name, by in grades.items():  # a class's grades, four queries, are each student's
             for student, grade in by.items():
                 one = final_grade(book, student, name)
                 assert (one and (one.run_id, one.final, one.comments())) == (

@@ -172,7 +172,7 @@ def final_grade(book: Gradebook, student: str, assignment: str) -> FinalGrade | 
 
 def latest_runs(book: Gradebook, assignment_ids: list[int]) -> tuple[list[Run], dict[int, dict]]:
     """The latest run of each student per assignment (as `Gradebook.latest_run`), and the
-    overrides in force per submission of those runs: three queries for a whole class."""
+    overrides in force per submission of those runs: four queries for a whole class."""
     newest = (
         select(func.max(Run.id))
         .join(Submission)
