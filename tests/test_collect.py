@@ -125,6 +125,12 @@ def test_folders_per_student_id_in_a_wrapper_folder_with_file_times(tmp_path):
         assert [r.key for r in ex.refused] == ["intake.symlink"]  # named, never followed
 
 
+def test_one_students_folder_of_folders_is_not_taken_for_a_wrapper(tmp_path):
+    export = make_zip(tmp_path / "one.zip", {"2024001/a/x.ipynb": NB, "2024001/b/y.ipynb": NB})
+    with open_export(export, ids=frozenset({"2024001"})) as ex:
+        assert [(e.student_id, sorted(e.files)) for e in ex.entries] == [("2024001", ["a/x.ipynb", "b/y.ipynb"])]
+
+
 def test_cp932_names_without_the_utf8_flag_and_undecodable_ones(tmp_path):
     export = make_zip(tmp_path / "win.zip", {"AAAA_101_assignsubmission_file_/QQQQ.ipynb": NB, "ZZ.ipynb": NB})
     raw_names(export, {b"AAAA": "山田".encode("cp932"), b"QQQQ": "課題".encode("cp932"), b"ZZ": b"\x81 "})

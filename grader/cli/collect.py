@@ -64,7 +64,12 @@ def cmd_collect(args) -> int:
         print(t(key, lang, **{k: console(v) if isinstance(v, str) else v for k, v in kw.items()}), file=out)
 
     try:
-        with Gradebook(url) as book, open_export(Path(args.path), due.tzinfo if due else None) as export:
+        with (
+            Gradebook(url) as book,
+            open_export(
+                Path(args.path), due.tzinfo if due else None, frozenset(s.id for s in book.students())
+            ) as export,
+        ):
             if due is not None:
                 book.add_assignment(assignment, due_at=due)
             report = collect(book, export, assignment, root)

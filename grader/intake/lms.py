@@ -123,9 +123,10 @@ class Export:
         self.close()
 
 
-def open_export(path: Path, zone: tzinfo | None = None) -> Export:
-    """The export at `path` (a zip or a folder), listed and grouped by student. Raises Refused
-    when the whole export cannot be read (not a zip or folder, a zip bomb)."""
+def open_export(path: Path, zone: tzinfo | None = None, ids: frozenset[str] = frozenset()) -> Export:
+    """The export at `path` (a zip or a folder), listed and grouped by student (`ids`: the
+    roster's, so that one student's folder is never taken for a wrapper). Raises Refused when
+    the whole export cannot be read (not a zip or folder, a zip bomb)."""
     path = Path(os.path.abspath(path))
     export = Export(path)
     try:
@@ -142,7 +143,7 @@ def open_export(path: Path, zone: tzinfo | None = None) -> Export:
         members = _zip_members(export._zip, export, zone)
     else:
         raise Refused("collect.not_an_export", name=str(path))
-    export.entries = group(members, export)
+    export.entries = group(members, export, ids)
     return export
 
 
@@ -296,11 +297,11 @@ def _skippable(parts: tuple[str, ...]) -> bool:
     return any(p in SKIP_DIRS for p in parts[:-1]) or bool(JUNK.match(parts[-1]))
 
 
-def _strip_wrapper(members: list[Member]) -> list[Member]:
+def _strip_wrapper(members: list[Member], ids: frozenset[str]) -> list[Member]:
     """An export unpacked into, or zipped from, one folder of its own: look inside it."""
     while members and all(len(m.parts) > 1 for m in members) and len({m.parts[0] for m in members}) == 1:
         top = members[0].parts[0]
-        if MOODLE.match(top) or not _is_wrapper(top, members):
+        if MOODLE.match(top) or unicodedata.normalize("NFKC", top).strip() in ids or not _is_wrapper(top, members):
             break
         members = [Member(m.name, m.parts[1:], m.size, m.mtime, m.ref) for m in members]
     return members
@@ -313,10 +314,10 @@ def _is_wrapper(top: str, members: list[Member]) -> bool:
     return len(folders) > 1 or any(MOODLE.match(m.parts[1]) or CANVAS.match(m.parts[1]) for m in members)
 
 
-def group(members: list[Member], export: Export) -> list[Entry]:
+def group(members: list[Member], export: Export, ids: frozenset[str] = frozenset()) -> list[Entry]:
     """The members grouped into entries, one per student of the export, by their names."""
     entries: dict[tuple, Entry] = {}
-    for m in _strip_wrapper([m for m in members if not _skippable(m.parts)]):
+    for m in _strip_wrapper([m for m in members if not _skippable(m.parts)], ids):
         top, rest = m.parts[0], m.parts[1:]
         moodle = MOODLE.match(top)
         if moodle and (rest or moodle["file"]):
