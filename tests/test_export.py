@@ -119,6 +119,8 @@ def test_days_late_count_every_day_started_and_respect_the_late_flag():
     assert days_late(sub(DUE + timedelta(hours=24), True), DUE) == 1
     assert days_late(sub(DUE + timedelta(hours=24, seconds=1), True), DUE) == 2
     assert days_late(sub(None, True), DUE) == 1  # an LMS's "late" marker with no time
+    assert days_late(sub(DUE - timedelta(hours=1), True), DUE) == 1  # the LMS knows the student's own due date
+    assert days_late(sub(DUE + timedelta(days=2), True), None) == 1
     assert days_late(sub(DUE + timedelta(days=3), False), DUE) == 0  # the LMS granted an extension
 
 

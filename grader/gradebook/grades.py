@@ -12,7 +12,8 @@ The late policy lives in the assignment's row (`assignments.late_policy`, JSON
 app) applies the same one. The penalty is a fraction of the points earned (after overrides): 10 %
 a day started after the due date, never more than the cap. Only a submission flagged late is
 penalised (an LMS that granted an extension does not flag it); late with no time to measure
-(an LMS "late" marker, no due date) counts as one day.
+(an LMS "late" marker, no due date), or late by the LMS although its time is not after the
+gradebook's due date (the student's own due date in the LMS), counts as one day.
 """
 
 from __future__ import annotations
