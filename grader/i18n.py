@@ -819,6 +819,11 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.missing": {"en": "Concepts missing", "ja": "見つからない観点"},
     "web.reason": {"en": "Grader's reason", "ja": "自動採点の理由"},
     "web.queue_empty": {"en": "Nothing is waiting for review.", "ja": "確認待ちはありません。"},
+    "web.feedback": {"en": "the whole notebook as graded: {notebook}", "ja": "採点したノートブック全体: {notebook}"},
+    "web.no_feedback": {
+        "en": "no kept copy of {notebook} for this run (graded without --db, or its output folder is gone)",
+        "ja": "この採点の {notebook} の控えがありません (--db なしで採点したか、出力フォルダーがありません)",
+    },
     "web.no_run": {
         "en": "no graded run of {assignment} for student {student}",
         "ja": "学生 {student} の {assignment} の採点結果がありません",

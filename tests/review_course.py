@@ -38,7 +38,8 @@ def _result_of(student: str, answer: str) -> Result:
     from test_gradebook import mnist_result
 
     r = mnist_result(student)
-    r.parts[2] = PartResult.from_checks("resnet_quiz", "Why ResNet", quiz.score_free_text(answer, RUBRIC, "en"))
+    checks = quiz.score_free_text(answer, RUBRIC, "en")
+    r.parts[2] = PartResult.from_checks("resnet_quiz", "Why ResNet", checks, notebook="mnist_1layer.ipynb")
     return r
 
 

@@ -6,6 +6,7 @@ forged or foreign POST, bad points, another Host); the `dlgrade override` and `s
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 
@@ -245,3 +246,32 @@ def test_override_and_set_password_from_the_command_line(db_url, capsys, monkeyp
 def test_serve_needs_an_instructor(tmp_path, capsys):
     assert main(["serve", "--db", str(tmp_path / "course.db")]) == 2
     assert "--set-password" in capsys.readouterr().err
+
+
+def test_the_whole_answer_is_on_the_feedback_page_with_its_own_policy(web, tmp_path):
+    import nbformat
+
+    from grader.reporters.notebook_html import kept_name
+
+    folder = tmp_path / "out" / "2024001"
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("The whole answer <script>alert(1)</script> about skip connections")]
+    nb.metadata["dlgrade"] = {"notebook": "mnist_1layer.ipynb", "ran": True}
+    kept = json.dumps(nb)  # as grader.pipeline.feedback keeps it: each cell's source one string
+    (folder / kept_name("mnist_1layer.ipynb")).write_text(kept, encoding="utf-8")
+    (tmp_path / "out" / kept_name("secret.ipynb")).write_text(kept, encoding="utf-8")
+    sub = web.latest_run("2024001", "mnist_tf").submission_id
+    web.record_run(result_of("2024001", NEGATED), sub, result_path=str(folder / "result.json"))
+    c = logged_in(web)
+    href = re.search(r'class="feedback-link" href="([^"]+)"', c.get("/review").text).group(1).replace("&amp;", "&")
+    page = c.get(href)
+    assert page.status_code == 200 and "The whole answer" in page.text
+    assert "<script" not in page.text and "&lt;script&gt;alert(1)" in page.text  # the answer as text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'; img-src data:;")
+    assert "script-src" not in page.headers["content-security-policy"]
+    for notebook in ("../secret.ipynb", "secret.ipynb", "", "mnist_1layer.ipynb/.."):
+        r = c.get("/feedback", params={"student": "2024001", "assignment": "mnist_tf", "notebook": notebook})
+        assert r.status_code == 404, notebook
+    assert c.get("/feedback", params={"student": "2024002", "assignment": "mnist_tf",
+                                      "notebook": "mnist_1layer.ipynb"}).status_code == 404  # fmt: skip

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from grader.gradebook import Gradebook
 from grader.gradebook.models import Assignment, Override, Run, Student, Submission, Verdict
+from grader.reporters import notebook_html
 from grader.reporters.view import localized
 from grader.results import CheckResult, Result, Status
 
@@ -90,6 +92,7 @@ class ReviewItem:
     assignment: str
     row: Row
     answer: str | None  # what the grader quoted of the student's answer
+    notebook: str = ""  # its notebook, whose feedback page shows the whole answer
     found: list[tuple[str, str | None]] = field(default_factory=list)  # concept, the words that earned it
     missing: list[str] = field(default_factory=list)
 
@@ -188,11 +191,31 @@ def queue(book: Gradebook, lang: str) -> list[ReviewItem]:
     items = []
     for run in sorted(runs, key=lambda r: waiting[r.id]):
         student, assignment = waiting[run.id]
-        for _, _, rows in _rows(run, _result(run, lang), overrides):
+        result = _result(run, lang)
+        notebooks = {p.id: p.notebook for p in result.parts} if result else {}
+        for pid, _, rows in _rows(run, result, overrides):
             for row in rows:
                 if row.status == REVIEW and not row.decided:
-                    items.append(_item(students[student], assignment, row, rows, lang))
+                    item = _item(students[student], assignment, row, rows, lang)
+                    item.notebook = notebooks.get(pid, "")
+                    items.append(item)
     return items
+
+
+def feedback_page(book: Gradebook, student: str, assignment: str, notebook: str, lang: str) -> str | None:
+    """The feedback page of one notebook of the latest run (the notebook as the grader ran it:
+    the student's whole answers), rendered from the copy kept in the run's output folder; None
+    when the run kept no result, names no such notebook, or its copy is gone."""
+    run = book.latest_run(student, assignment)
+    if run is None or not run.result or not run.result_path:
+        return None
+    result = Result.from_dict(run.result)
+    if notebook != Path(notebook).name or notebook not in {str(e.get("name", "")) for e in result.notebooks}:
+        return None
+    folder = Path(run.result_path)
+    folder = folder.parent if folder.name == "result.json" else folder
+    kept = notebook_html.read_kept(folder / notebook_html.kept_name(notebook))
+    return None if kept is None else notebook_html.render(kept, result, lang)
 
 
 def _item(student: Student, assignment: str, row: Row, siblings: list[Row], lang: str) -> ReviewItem:
