@@ -5,6 +5,7 @@ grid's total change; no console error, no request leaving the server's origin, n
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from review_course import PASSWORD, fill
+from review_course import NEGATED, PASSWORD, fill, result_of
 from test_browser import CHROMIUM, Browser
 
 from grader.gradebook import Gradebook
+from grader.reporters.notebook_html import kept_name
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,6 +38,19 @@ def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("review") / "course.db"
     with Gradebook(f"sqlite:///{db}") as book:
         fill(book)
+        folder = db.parent / "out" / "2024001"  # 2024001 graded again, its notebook kept as grading keeps it
+        folder.mkdir(parents=True)
+        cell = {
+            "cell_type": "markdown",
+            "id": "a1",
+            "metadata": {},
+            "source": NEGATED + " <img src=x onerror=alert(1)>",
+        }
+        kept = {"cells": [cell], "metadata": {"dlgrade": {"notebook": "mnist_1layer.ipynb", "ran": True}},
+                "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+        (folder / kept_name("mnist_1layer.ipynb")).write_text(json.dumps(kept), encoding="utf-8")
+        sub = book.latest_run("2024001", "mnist_tf").submission_id
+        book.record_run(result_of("2024001", NEGATED), sub, result_path=str(folder))
     port = free_port()
     dlgrade = Path(sys.executable).with_name("dlgrade")
     proc = subprocess.Popen(
@@ -110,6 +125,14 @@ def test_log_in_decide_a_review_override_a_check_and_see_the_totals_change(brows
     assert "the vanishing gradient problem" in browser.evaluate(f'document.querySelector("{item} .answer").textContent')
     assert browser.evaluate(f'document.querySelector("{item} ul.missing").textContent.trim()') == "vanishing gradients"
     browser.screenshot("review-queue")
+    browser.evaluate(f'document.querySelector("{item} a.feedback-link").click()')
+    browser.wait_for("Page.loadEventFired")
+    assert browser.evaluate("location.pathname") == "/feedback"
+    assert NEGATED in browser.evaluate("document.getElementById('dlg-notebook').textContent")
+    assert browser.evaluate("document.querySelectorAll('#dlg-notebook img[src], [onerror]').length") == 0
+    clean(browser, server)
+    browser.screenshot("review-feedback")
+    go(browser, server + "/review")
     submit(browser, f"{item} form.override", points="1.5", comment="half: it names the problem")
     assert browser.evaluate("location.pathname") == "/review"
     assert browser.evaluate(f'document.querySelector("{item}")') is None  # decided: out of the queue
