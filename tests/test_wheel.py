@@ -120,3 +120,9 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_grades_and_renders_outside_th
     (elsewhere / "roster.csv").write_bytes("学籍番号,氏名\n2024001,山田 太郎\n".encode("cp932"))
     assert "追加 1 人" in dlgrade("roster", "import", "roster.csv").stdout
     assert "山田 太郎" in dlgrade("roster", "list").stdout and (elsewhere / "course.db").is_file()
+    # the review server: its templates and style sheet from the wheel, a login stored by its migration
+    login = run([str(venv / "bin" / "dlgrade"), "serve", "--set-password", "--user", "sato", "--lang", "en"],
+                cwd=elsewhere, env=env, input="a good password\n")  # fmt: skip
+    assert "password set for sato" in login.stdout
+    pages = "from grader.web.app import environment; print(len([environment().get_template(n) for n in ('grid.html.j2', 'student.html.j2', 'review.html.j2', 'base.css.j2')]))"
+    assert run([str(venv / "bin" / "python"), "-c", pages], cwd=elsewhere, env=env).stdout.strip() == "4"
