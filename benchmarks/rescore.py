@@ -1,6 +1,6 @@
 """Rescoring a class of 100 from kept scoring inputs, after a threshold change: no notebook runs.
 
-    python benchmarks/rescore.py [--students 100] [--db URL] [--sizes] [--keep DIR]
+    python benchmarks/rescore.py [--students 100] [--db URL] [--sizes [FOLDER/STEM ...]] [--keep DIR]
 
 The reference solution of mnist_1layer is graded once, for real (bubblewrap sandbox, TensorFlow);
 its kept inputs (scoring/mnist_1layer.npz) are copied for each student, with W moved by noise of
@@ -8,8 +8,8 @@ a growing size so that holdout accuracies spread over the threshold, and recorde
 (SQLite in the folder, or --db URL). Then the calibrated threshold is raised and the whole class
 is rescored (`rescore_assignment`: every verdict computed again, the MNIST holdout forward pass
 included) and recorded as new runs with their reports (`save`); both times are printed.
---sizes also grades the reference solutions of mnist_3layer and mnist_cnn and prints the kept
-file's size per notebook.
+--sizes also grades the reference solutions of other notebooks (default mnist_tf/mnist_3layer and
+mnist_tf/mnist_cnn; any solutions/<folder>/<stem>) and prints the kept file's size per notebook.
 """
 
 from __future__ import annotations
@@ -41,22 +41,25 @@ REPO = Path(__file__).resolve().parent.parent
 STEM = "mnist_1layer"
 
 
-def assignment_of(root: Path, stems: tuple[str, ...]) -> Path:
-    """solutions/mnist_tf with only the notebooks `stems` (and exercises/ beside it)."""
-    sol, ex = root / "solutions" / "mnist_tf", root / "exercises" / "mnist_tf"
+def assignment_of(root: Path, stems: tuple[str, ...], folder: str = "mnist_tf") -> Path:
+    """solutions/<folder> with only the notebooks `stems` (and exercises/ beside it)."""
+    sol, ex = root / "solutions" / folder, root / "exercises" / folder
     sol.mkdir(parents=True)
     ex.mkdir(parents=True)
     for stem in stems:
         for suffix in (".ipynb", ".checks.py", ".thresholds.json"):
-            if (REPO / "solutions/mnist_tf" / f"{stem}{suffix}").exists():
-                shutil.copy(REPO / "solutions/mnist_tf" / f"{stem}{suffix}", sol)
-        shutil.copy(REPO / "exercises/mnist_tf" / f"{stem}.ipynb", ex)
+            if (REPO / "solutions" / folder / f"{stem}{suffix}").exists():
+                shutil.copy(REPO / "solutions" / folder / f"{stem}{suffix}", sol)
+        shutil.copy(REPO / "exercises" / folder / f"{stem}.ipynb", ex)
+    for extra in (REPO / "solutions" / folder).iterdir():  # rubrics, data files the checks read
+        if extra.is_file() and not extra.name.endswith((".ipynb", ".checks.py", ".thresholds.json")):
+            shutil.copy(extra, sol)
     return sol
 
 
-def grade_reference(root: Path, stem: str, hidden) -> tuple[Path, object]:
+def grade_reference(root: Path, stem: str, hidden, folder: str = "mnist_tf") -> tuple[Path, object]:
     """The reference solution of `stem`, graded in the sandbox; its output folder and result."""
-    sol = assignment_of(root / stem, (stem,))
+    sol = assignment_of(root / stem, (stem,), folder)
     assignment = load_assignment(sol)
     spec = assignment.notebook(f"{stem}.ipynb")
     submission = root / stem / "submission" / f"{stem}.ipynb"
@@ -97,22 +100,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--db", help="gradebook URL (default: a SQLite file in the work folder)")
-    parser.add_argument("--sizes", action="store_true", help="also grade mnist_3layer and mnist_cnn for sizes")
+    parser.add_argument("--sizes", nargs="*", metavar="FOLDER/STEM", help="also grade these for sizes")
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
     args = parser.parse_args()
     verify_mnist()
     root = args.keep or Path(tempfile.mkdtemp(prefix="dlgrade-rescore-"))
     hidden = HiddenData()
-    stems = (STEM, "mnist_3layer", "mnist_cnn") if args.sizes else (STEM,)
+    others = ["mnist_tf/mnist_3layer", "mnist_tf/mnist_cnn"] if args.sizes == [] else args.sizes or []
     graded = {}
-    for stem in stems:
-        graded[stem], _ = grade_reference(root, stem, hidden)
+    for name in [f"mnist_tf/{STEM}", *others]:
+        folder, stem = name.split("/")
+        graded[stem], _ = grade_reference(root, stem, hidden, folder)
     print("\nkept scoring inputs per notebook (scoring/<stem>.npz, compressed):")
     for stem, folder in graded.items():
         path = kp.kept_path(folder, stem)
         with kp.zipfile.ZipFile(path) as zf:
             raw = sum(i.file_size for i in zf.infolist())
-        print(f"  {stem:14s} {path.stat().st_size / 2**20:7.2f} MiB on disk ({raw / 2**20:.2f} MiB before compression)")
+        print(f"  {stem:24s} {path.stat().st_size / 2**10:9.1f} KiB on disk ({raw / 2**10:.1f} KiB before compression)")
 
     sol = assignment_of(root / "class-assignment", (STEM,))
     book = Gradebook(args.db or f"sqlite:///{root / 'course.db'}")

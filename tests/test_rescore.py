@@ -272,3 +272,21 @@ def test_a_notebook_graded_without_a_run_is_rescored_with_the_new_points(tmp_pat
     again, notes = rescore_result(load_assignment(sol), result, tmp_path / "out" / "empty", {}, "en", None)
     assert not notes and again.score == 0 and again.max_score == 10
     assert {c.message_key for p in again.parts for c in p.checks} == {"nb.not_submitted"}
+
+
+def test_a_notebook_graded_from_the_cache_keeps_its_scoring_inputs_too(tmp_path):
+    from grader.pipeline.cache import ResultCache
+
+    sol = make_toy(tmp_path)
+    path = tmp_path / "subs" / "toy.ipynb"
+    path.parent.mkdir()
+    shutil.copy(tmp_path / "exercises/toy/toy.ipynb", path)
+    options = GradeOptions(cache=ResultCache(tmp_path / "cache"))
+    runner = FakeRunner(Scenario(exports=GOOD))
+    first = grade(path, load_assignment(sol), runner, tmp_path / "a", options)
+    again = grade(path, load_assignment(sol), runner, tmp_path / "b", options)
+    assert len(runner.jobs) == 1 and again.timings["notebooks"]["toy.ipynb"]["cached"]
+    assert again.notebooks[0]["scoring"] == first.notebooks[0]["scoring"]
+    assert (tmp_path / "b" / "toy" / "scoring" / "toy.npz").read_bytes() == (
+        tmp_path / "a/toy/scoring/toy.npz"
+    ).read_bytes()
