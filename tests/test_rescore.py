@@ -178,7 +178,7 @@ def test_a_pickle_in_a_kept_file_is_refused(tmp_path):
     with zipfile.ZipFile(out, "w") as zf:
         meta = {"format": kp.FORMAT, "notebook": "toy.ipynb", "record": {}, "process": {}, "answers": {},
                 "stub_left": [], "hidden": {}, "parts": {"p": {"ran": True, "errors": {}, "unreadable": {},
-                "too_large": [], "models": [], "arrays": ["x"], "json": [], "predictions": {}, "runs": {}}}}  # fmt: skip
+                "too_large": [], "saved_models": [], "arrays": ["x"], "json": [], "predictions": {}, "runs": {}}}}  # fmt: skip
         zf.writestr("meta.json", json.dumps(meta))
         buf = io.BytesIO()
         np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -290,3 +290,32 @@ def test_a_notebook_graded_from_the_cache_keeps_its_scoring_inputs_too(tmp_path)
     assert (tmp_path / "b" / "toy" / "scoring" / "toy.npz").read_bytes() == (
         tmp_path / "a/toy/scoring/toy.npz"
     ).read_bytes()
+
+
+def test_a_part_with_saved_models_and_predictions_round_trips(tmp_path):
+    """What a Keras part leaves (a saved model, predictions, one failed) is kept and scored from."""
+    from grader.intake.artifacts import PartData
+    from grader.pipeline.evaluate import EvaluationFailed
+    from grader.pipeline.execution import ExecutionOutcome
+    from grader.pipeline.scoring import ScoringInputs
+    from grader.sandbox.base import ProcessOutcome
+
+    part = Part(id="p", title="p", cells=["c"], checks=[], exports={"acc": "acc"}, models={"model": "model"},
+                evaluate={"holdout": Evaluate(dataset="d", model="model"), "other": Evaluate(dataset="d", model="model")})  # fmt: skip
+    spec = type("Spec", (), {"name": "n.ipynb", "parts": [part]})()
+    data = PartData(ran=True, values={"acc": 0.5}, models={"model": tmp_path / "model.keras"})
+    got = {"p": {"holdout": np.eye(3, dtype=np.float32), "other": EvaluationFailed("no model")}}
+    outcome = ExecutionOutcome(
+        {"status": "finished", "cells": []}, ProcessOutcome(returncode=0, wall_s=0), None, tmp_path
+    )
+    hidden = FakeHidden(np.arange(3.0))
+    raw = kp.dump(spec, outcome, ScoringInputs({"p": data}, {}, got), hidden)
+    path = tmp_path / "k.npz"
+    kept = kp.load(path, kp.write(path, raw)["sha256"])
+    assert set(kept.inputs.part_data["p"].models) == {"model"}
+    assert np.array_equal(kept.inputs.predictions["p"]["holdout"], np.eye(3))
+    assert kept.inputs.predictions["p"]["other"] == "no model"
+    assert unavailable(part, kept.parts["p"], kept, hidden, {}) is None
+    rebuilt = Part(id="p", title="p", cells=["c"], checks=[], exports={"acc": "acc"}, models={"model": "build()"},
+                   evaluate=part.evaluate)  # fmt: skip
+    assert unavailable(rebuilt, kept.parts["p"], kept, hidden, {}).key == "rescore.kept.export_changed"

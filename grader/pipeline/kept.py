@@ -137,7 +137,7 @@ def dump(spec, outcome: ExecutionOutcome, inputs: ScoringInputs, hidden, max_byt
             "errors": data.errors,
             "unreadable": data.unreadable,
             "too_large": sorted(data.too_large),
-            "models": sorted(data.models),
+            "saved_models": sorted(data.models),  # "models" is how they were made
             "arrays": values,
             "json": json_values,
             "predictions": predicted,
@@ -229,7 +229,7 @@ def _parse(raw: bytes) -> Kept:
                 unreadable=dict(entry["unreadable"]),
                 too_large=set(entry["too_large"]),
                 # only their presence is scored; their files stayed with the run
-                models={name: Path(f"{name}.keras") for name in entry["models"]},
+                models={name: Path(f"{name}.keras") for name in entry["saved_models"]},
             )
             for kind, names_of, parse in (
                 ("v", entry["arrays"], art.parse_npy),
