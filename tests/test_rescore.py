@@ -319,3 +319,16 @@ def test_a_part_with_saved_models_and_predictions_round_trips(tmp_path):
     rebuilt = Part(id="p", title="p", cells=["c"], checks=[], exports={"acc": "acc"}, models={"model": "build()"},
                    evaluate=part.evaluate)  # fmt: skip
     assert unavailable(rebuilt, kept.parts["p"], kept, hidden, {}).key == "rescore.kept.export_changed"
+
+
+def test_a_kept_file_that_cannot_be_written_costs_the_rescore_not_the_grade(tmp_path):
+    sol = make_toy(tmp_path)
+    path = tmp_path / "subs" / "toy.ipynb"
+    path.parent.mkdir()
+    shutil.copy(tmp_path / "exercises/toy/toy.ipynb", path)
+    (tmp_path / "out" / "toy").mkdir(parents=True)
+    (tmp_path / "out" / "toy" / "scoring").write_text("a file where the folder goes")  # as a full disk would
+    result = grade(path, load_assignment(sol), FakeRunner(Scenario(exports=GOOD)), tmp_path / "out", GradeOptions())
+    assert result.score == 8 and not result.problems and "scoring" not in result.notebooks[0]
+    again, notes = rescore_result(load_assignment(sol), result, tmp_path / "out" / "toy", {}, "en", None)
+    assert again.score == 8 and notes[0].key == "rescore.kept.no_file"

@@ -441,7 +441,7 @@ def grade(
         specs = [assignment.notebook(Path(submission).name)]
     for spec in specs:
         feedback.forget(sub_dir, spec.name)  # a page shows this grading's run or none
-        kept_inputs.kept_path(sub_dir, spec.stem).unlink(missing_ok=True)  # and so do the scoring inputs
+        kept_inputs.forget(kept_inputs.kept_path(sub_dir, spec.stem))  # and so do the scoring inputs
         path = matched.get(spec.name)
         entry = {"name": spec.name, "file": str(path.name) if path else None}
         result.notebooks.append(entry)
@@ -487,8 +487,9 @@ def grade(
             _restore_plots(graded, sub_dir)
         feedback.write(graded.feedback, sub_dir, spec.name, options.max_output_bytes)
         if graded.scoring:  # kept for `dlgrade rescore`; its sha256 goes into the gradebook's run
-            kept_file = kept_inputs.kept_path(sub_dir, spec.stem)
-            entry["scoring"] = kept_inputs.write(kept_file, base64.b64decode(graded.scoring))
+            written = kept_inputs.write(kept_inputs.kept_path(sub_dir, spec.stem), base64.b64decode(graded.scoring))
+            if written:
+                entry["scoring"] = written
         result.parts += graded.parts
         if prepared.findings:
             result.parts.append(_findings_part(spec, prepared.findings, lang))

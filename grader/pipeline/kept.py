@@ -177,13 +177,27 @@ def dump(spec, outcome: ExecutionOutcome, inputs: ScoringInputs, hidden, max_byt
     return out.getvalue()
 
 
-def write(path: Path, raw: bytes) -> dict:
-    """Write a kept file; what a result says of it: {"path" (relative), "sha256", "bytes"}."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write(path: Path, raw: bytes) -> dict | None:
+    """Write a kept file; what a result says of it: {"path" (relative), "sha256", "bytes"}. One
+    that cannot be written (a full disk) costs the notebook its rescore, never its grade: None."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(raw)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(raw)
+        tmp.replace(path)
+    except OSError:
+        forget(path)
+        return None
     return {"path": f"{FOLDER}/{path.name}", "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
+
+
+def forget(path: Path) -> None:
+    """Remove a kept file (and its partial copy) of an earlier grading, if it can be."""
+    for stale in (path, path.with_suffix(".tmp")):
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def load(path: Path, sha256: str | None) -> Kept:
