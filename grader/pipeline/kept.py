@@ -101,13 +101,26 @@ def _npy(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+def _npy_size(array: np.ndarray) -> int:
+    """A .npy file's size, header included, without writing its data."""
+    fmt, header = np.lib.format, io.BytesIO()
+    info = fmt.header_data_from_array_1_0(np.asarray(array))
+    try:
+        fmt.write_array_header_1_0(header, info)
+    except ValueError:  # a header over 64 KiB: version 2.0, as write_array picks
+        header = io.BytesIO()
+        fmt.write_array_header_2_0(header, info)
+    return len(header.getvalue()) + np.asarray(array).nbytes
+
+
 def _json_bytes(value) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
 def dump(spec, outcome: ExecutionOutcome, inputs: ScoringInputs, hidden, max_bytes: int = MAX_KEPT_BYTES) -> bytes:
     """The kept file's bytes for one scored notebook."""
-    members: list[tuple[str, bytes]] = []  # (name in the zip, bytes), kept smallest first
+    # (name in the zip, its size, how to make its bytes): only what fits is ever serialized
+    members: list[tuple[str, int, object]] = []
     parts = {}
     for part in spec.parts:
         data = inputs.part_data.get(part.id) or art.PartData(ran=False)
@@ -118,15 +131,16 @@ def dump(spec, outcome: ExecutionOutcome, inputs: ScoringInputs, hidden, max_byt
         values, json_values = [], []
         for name, value in data.values.items():
             if isinstance(value, np.ndarray):
-                members.append((f"v.{part.id}.{name}.npy", _npy(value)))
+                members.append((f"v.{part.id}.{name}.npy", _npy_size(value), lambda v=value: _npy(v)))
                 values.append(name)
             else:
-                members.append((f"j.{part.id}.{name}.json", _json_bytes(value)))
+                raw = _json_bytes(value)  # bounded by intake (16 MiB of JSON)
+                members.append((f"j.{part.id}.{name}.json", len(raw), lambda r=raw: r))
                 json_values.append(name)
         predicted = {}
         for name, got in (inputs.predictions.get(part.id) or {}).items():
             if isinstance(got, np.ndarray):
-                members.append((f"p.{part.id}.{name}.npy", _npy(got)))
+                members.append((f"p.{part.id}.{name}.npy", _npy_size(got), lambda v=got: _npy(v)))
                 predicted[name] = {"array": True}
             else:
                 predicted[name] = {"failed": str(got)}
@@ -145,13 +159,13 @@ def dump(spec, outcome: ExecutionOutcome, inputs: ScoringInputs, hidden, max_byt
             "left_out": {},
         }
     kept, room = [], max_bytes
-    for name, raw in sorted(members, key=lambda m: len(m[1])):
-        if len(raw) <= room:
-            kept.append((name, raw))
-            room -= len(raw)
+    for name, size, make in sorted(members, key=lambda m: m[1]):
+        if size <= room:
+            kept.append((name, make()))
+            room -= size
             continue
         kind, part_id, value = name.split(".")[:3]
-        parts[part_id]["left_out"][("prediction:" if kind == "p" else "") + value] = len(raw)
+        parts[part_id]["left_out"][("prediction:" if kind == "p" else "") + value] = size
     datasets = {ev.dataset for p in spec.parts for ev in p.evaluate.values()}
     process = outcome.process
     meta = {
