@@ -14,6 +14,8 @@ its rows; one of a newer dlgrade is refused, never written to.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from contextlib import ExitStack
 from functools import cache
 from importlib.resources import as_file, files
@@ -67,7 +69,7 @@ def make_engine(url: str, foreign_keys: bool = True) -> Engine:
     def _connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
         dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        dbapi_conn.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
+        _wal(dbapi_conn)  # readers never block the writer
         dbapi_conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
 
     @event.listens_for(engine, "begin")
@@ -75,6 +77,21 @@ def make_engine(url: str, foreign_keys: bool = True) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
     return engine
+
+
+def _wal(dbapi_conn) -> None:
+    """Switch a new database to WAL. The switch needs the file to itself and SQLite answers
+    "database is locked" at once, without its busy handler, while another process creates or
+    migrates the same new file: so wait here, as long as a writer would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 _KEEP = ExitStack()  # open for the life of the process: the migrations as real files
