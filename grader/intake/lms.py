@@ -190,7 +190,11 @@ def _zip_name(info: zipfile.ZipInfo) -> str | None:
     (tools that forget the flag), else cp932 (Japanese Windows); None when neither."""
     if info.flag_bits & 0x800:
         return info.filename
-    raw = info.filename.encode("cp437")  # zipfile decoded the bytes as cp437: undo it
+    return _decode_name(info.filename.encode("cp437"))  # zipfile decoded the bytes as cp437: undo it
+
+
+def _decode_name(raw: bytes) -> str | None:
+    """A file name's bytes as UTF-8 when they are, else as cp932 (Japanese Windows); None when neither."""
     for encoding in ("utf-8", "cp932"):
         try:
             return raw.decode(encoding)
@@ -264,13 +268,7 @@ def _folder_members(root: Path, export: Export) -> list[Member]:
 
 def _fs_name(name: str) -> str | None:
     """A file name as the folder holds it: bytes that are not UTF-8 (unzip of a cp932 zip) read as cp932."""
-    raw = os.fsencode(name)
-    for encoding in ("utf-8", "cp932"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    return None
+    return _decode_name(os.fsencode(name))
 
 
 # --- names ---------------------------------------------------------------------------------------
