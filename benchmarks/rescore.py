@@ -65,7 +65,7 @@ def grade_reference(root: Path, stem: str, hidden, folder: str = "mnist_tf") -> 
     submission = root / stem / "submission" / f"{stem}.ipynb"
     submission.parent.mkdir(parents=True)
     nbformat.write(reference_notebook(spec), submission)
-    options = GradeOptions(data_paths=[public_dir()], hidden=hidden)
+    options = GradeOptions(data_paths=[public_dir()], hidden=hidden, keep_scoring=True)
     started = time.monotonic()
     result = grade(submission, assignment, SandboxedRunner(BubblewrapSandbox()), root / stem / "out", options)
     print(f"graded {stem} in {time.monotonic() - started:.0f} s: {result.score:g}/{result.max_score:g}", flush=True)

@@ -348,6 +348,7 @@ def test_grade_db_records_each_run_into_a_new_folder_beside_the_gradebook(db_url
     graded = []
 
     def grade_class(submissions, assignment, runner, outdir, options, jobs, on_done, names=None):
+        assert options.keep_scoring  # a run in the gradebook can be rescored
         results = [fake_result(names[p], 1.0 if "20" in names[p] else 0.0) for p in submissions]
         for n, r in enumerate(results, 1):
             (outdir / r.submission).mkdir(parents=True, exist_ok=True)

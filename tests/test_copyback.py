@@ -271,10 +271,9 @@ def test_work_folders_go_after_grading_unless_kept(tmp_path):
     from fakes import FakeRunner, Scenario
 
     _toy_grade(tmp_path / "a", FakeRunner(Scenario()))
-    # only the notebook kept for its feedback page (grader.pipeline.feedback) stays, and what its
-    # checks read, to score it again (grader.pipeline.kept)
-    assert sorted(p.name for p in (tmp_path / "a" / "out" / "toy").iterdir()) == ["scoring", "toy.executed.ipynb"]
-    assert [p.name for p in (tmp_path / "a" / "out" / "toy" / "scoring").iterdir()] == ["toy.npz"]
+    # only the notebook kept for its feedback page (grader.pipeline.feedback) stays; what its
+    # checks read is kept only for a grading recorded in a gradebook (tests/test_rescore.py)
+    assert sorted(p.name for p in (tmp_path / "a" / "out" / "toy").iterdir()) == ["toy.executed.ipynb"]
     _toy_grade(tmp_path / "b", FakeRunner(Scenario()), keep_work=True)
     assert (tmp_path / "b" / "out" / "toy" / "work" / "toy" / "record.json").is_file()
 

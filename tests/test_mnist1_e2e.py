@@ -56,7 +56,7 @@ def graded(repo, tmp_path_factory):
     for name, nb in subs.items():  # one notebook each: graded as that exercise alone
         nbformat.write(nb, tmp / "class" / f"{name}.ipynb")
         paths.append(tmp / "class" / f"{name}.ipynb")
-    options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData())
+    options = GradeOptions(data_paths=[public_dir()], hidden=HiddenData(), keep_scoring=True)
     runner = SandboxedRunner(make_sandbox(False))
     results = grade_class(paths, assignment, runner, tmp / "out", options, jobs=2)
     return {r.submission: r for r in results}

@@ -580,7 +580,9 @@ def test_a_cluster_grades_into_the_same_names(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", fake)
     seen = []
 
-    def grade_remote(submission, assignment_dir, outdir, lang, seed, no_sandbox, name=None, keep_work=False):
+    def grade_remote(
+        submission, assignment_dir, outdir, lang, seed, no_sandbox, name=None, keep_work=False, keep_scoring=False
+    ):
         seen.append(name)
         return Result(submission=name or Path(submission).stem, assignment="a").to_dict()
 

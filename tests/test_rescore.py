@@ -68,7 +68,7 @@ def graded(tmp_path_factory):
         path.parent.mkdir(parents=True)
         nbformat.write(release, path)
         runner = FakeRunner(Scenario(exports={**GOOD, "toy_score": {"acc": acc}}))
-        result = grade(path.parent, assignment, runner, root / "out", GradeOptions())
+        result = grade(path.parent, assignment, runner, root / "out", GradeOptions(keep_scoring=True))
         reporters.write_submission(result, root / "out", ["html", "json"], "en")
         assert len(runner.jobs) == 1
     return root
@@ -263,10 +263,28 @@ def test_the_command_shows_who_gains_or_loses_and_records_with_yes(tmp_path, db_
         assert [r.kind for r in book.runs_of("s1", "toy")] == ["grade", "rescore"]
 
 
+def test_only_a_grading_that_asks_keeps_what_its_checks_read(tmp_path):
+    sol = make_toy(tmp_path)
+    path = tmp_path / "subs" / "s1" / "toy.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_bytes((tmp_path / "exercises/toy/toy.ipynb").read_bytes())
+    runner = FakeRunner(Scenario(exports=GOOD))
+    plain = grade(path.parent, load_assignment(sol), runner, tmp_path / "plain", GradeOptions())
+    assert not (tmp_path / "plain" / "s1" / "scoring").exists() and not plain.notebooks[0].get("scoring")
+    kept = grade(path.parent, load_assignment(sol), runner, tmp_path / "kept", GradeOptions(keep_scoring=True))
+    assert (tmp_path / "kept" / "s1" / "scoring" / "toy.npz").is_file() and kept.notebooks[0].get("scoring")
+
+
 def test_a_notebook_graded_without_a_run_is_rescored_with_the_new_points(tmp_path):
     sol = make_toy(tmp_path)
     (tmp_path / "empty").mkdir()
-    result = grade(tmp_path / "empty", load_assignment(sol), FakeRunner(Scenario()), tmp_path / "out", GradeOptions())
+    result = grade(
+        tmp_path / "empty",
+        load_assignment(sol),
+        FakeRunner(Scenario()),
+        tmp_path / "out",
+        GradeOptions(keep_scoring=True),
+    )
     assert result.notebooks[0]["status"] == "missing" and result.max_score == 8
     (sol / "toy.checks.py").write_text(CHECKS.replace('Shape("W", 2,', 'Shape("W", 4,'))
     again, notes = rescore_result(load_assignment(sol), result, tmp_path / "out" / "empty", {}, "en", None)
@@ -281,7 +299,7 @@ def test_a_notebook_graded_from_the_cache_keeps_its_scoring_inputs_too(tmp_path)
     path = tmp_path / "subs" / "toy.ipynb"
     path.parent.mkdir()
     shutil.copy(tmp_path / "exercises/toy/toy.ipynb", path)
-    options = GradeOptions(cache=ResultCache(tmp_path / "cache"))
+    options = GradeOptions(cache=ResultCache(tmp_path / "cache"), keep_scoring=True)
     runner = FakeRunner(Scenario(exports=GOOD))
     first = grade(path, load_assignment(sol), runner, tmp_path / "a", options)
     again = grade(path, load_assignment(sol), runner, tmp_path / "b", options)
@@ -328,7 +346,13 @@ def test_a_kept_file_that_cannot_be_written_costs_the_rescore_not_the_grade(tmp_
     shutil.copy(tmp_path / "exercises/toy/toy.ipynb", path)
     (tmp_path / "out" / "toy").mkdir(parents=True)
     (tmp_path / "out" / "toy" / "scoring").write_text("a file where the folder goes")  # as a full disk would
-    result = grade(path, load_assignment(sol), FakeRunner(Scenario(exports=GOOD)), tmp_path / "out", GradeOptions())
+    result = grade(
+        path,
+        load_assignment(sol),
+        FakeRunner(Scenario(exports=GOOD)),
+        tmp_path / "out",
+        GradeOptions(keep_scoring=True),
+    )
     assert result.score == 8 and not result.problems and "scoring" not in result.notebooks[0]
     again, notes = rescore_result(load_assignment(sol), result, tmp_path / "out" / "toy", {}, "en", None)
     assert again.score == 8 and notes[0].key == "rescore.kept.no_file"

@@ -167,11 +167,17 @@ def cmd_grade(args) -> int:
                 seed=args.seed,
                 no_sandbox=sandbox.name == "none",
                 keep_work=getattr(args, "keep_work", False),
+                keep_scoring=recorder is not None,
                 on_done=done,
                 **given,
             )
         else:
-            options = _options(args, cache=_cache(args, outdir), keep_work=getattr(args, "keep_work", False))
+            options = _options(
+                args,
+                cache=_cache(args, outdir),
+                keep_work=getattr(args, "keep_work", False),
+                keep_scoring=recorder is not None,  # a run in the gradebook can be rescored
+            )
             results = grade_class(
                 submissions,
                 assignment,

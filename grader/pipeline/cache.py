@@ -79,6 +79,7 @@ def cache_key(spec, notebook, seed: int, lang: str, options=None, runner=None) -
         "sandbox": type(getattr(runner, "sandbox", None)).__name__,
         "data": sorted(os.fspath(p) for p in getattr(options, "data_paths", []) or []),
         "max_output_bytes": getattr(options, "max_output_bytes", None),
+        "keep_scoring": getattr(options, "keep_scoring", False),  # an entry without them cannot serve --db
     }
     digest.update(json.dumps([seed, lang, spec.name, spec.limits.to_dict(), how], default=str).encode())
     return digest.hexdigest()

@@ -46,6 +46,9 @@ class GradeOptions:
     cache: ResultCache | None = None  # reuse the outcome of identical notebooks
     keep_work: bool = False  # keep <out>/<submission>/work and eval (removed after grading otherwise)
     max_output_bytes: int = 20 * 2**20  # what stays per submission folder (see grader.intake.run_output)
+    # keep what the checks read (scoring/<stem>.npz) for `dlgrade rescore`: only a grading recorded
+    # in a gradebook can be rescored, and an MNIST CNN's inputs weigh about 12 MiB
+    keep_scoring: bool = False
 
 
 @dataclass
@@ -373,7 +376,7 @@ def _execute_and_score(
     )
     attach_legacy_hints(spec, prepared.notebook, outcome.record, scored.parts, lang)
     scoring = None
-    if not options.calibrating:
+    if options.keep_scoring and not options.calibrating:
         scoring = base64.b64encode(kept_inputs.dump(spec, outcome, scored.inputs, hidden)).decode()
     plots, plots_over = [], 0
     if outcome.executed_path:

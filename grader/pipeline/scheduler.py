@@ -176,6 +176,7 @@ def grade_remote(
     no_sandbox: bool,
     name: str | None = None,
     keep_work: bool = False,
+    keep_scoring: bool = False,
 ) -> dict:
     """One submission on a cluster worker, from paths only (the worker loads the assignment
     itself: checks files are modules that do not travel by pickle), into `outdir/<name>`
@@ -187,9 +188,8 @@ def grade_remote(
 
     assignment = load_assignment(Path(assignment_dir))
     runner = SandboxedRunner(make_sandbox(no_sandbox))
-    result = grade(
-        Path(submission), assignment, runner, Path(outdir), make_options(lang, seed, keep_work=keep_work), name
-    )
+    options = make_options(lang, seed, keep_work=keep_work, keep_scoring=keep_scoring)
+    result = grade(Path(submission), assignment, runner, Path(outdir), options, name)
     return result.to_dict()
 
 
@@ -203,6 +203,7 @@ def grade_on_cluster(
     seed: int = 0,
     no_sandbox: bool = False,
     keep_work: bool = False,
+    keep_scoring: bool = False,
     on_done: Callable[[Result, int, int, float], None] | None = None,
     names: dict[Path, str] | None = None,
 ) -> list[Result]:
@@ -227,6 +228,7 @@ def grade_on_cluster(
                 no_sandbox,
                 names[p],
                 keep_work,
+                keep_scoring,
                 pure=False,
             ): p
             for p in submissions
