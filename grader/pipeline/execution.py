@@ -106,6 +106,10 @@ def inject(nb: NotebookNode, spec: NotebookSpec, seed: int, artifacts_dir: Path)
             sources = part_sources(nb, part) if part.retrain else []
             if sources:
                 cells.append(_injected_cell(retrain_source(part, sources, spec.limits), "retrain", part.id))
+    if (out.nbformat, out.get("nbformat_minor", 0)) < (4, 5):  # cell ids came with 4.5: nbgrader's ps1 is 4.0
+        for cell in cells:
+            if "dlgrade" in cell.metadata and cell.metadata["dlgrade"].get("injected"):
+                cell.pop("id", None)
     out.cells = cells
     out.metadata["dlgrade"] = {"seed": seed, "injected": ["seed"] + [p.id for p in spec.parts]}
     return out
