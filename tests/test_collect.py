@@ -431,3 +431,32 @@ def test_a_moodle_zip_of_two_students_collected_and_graded_into_the_gradebook(tm
             path = Path(run.result_path)
             assert path.is_file() and path.parent.name == run.submission.student_id
             assert json.loads(path.read_text())["score"] == run.score
+
+
+def test_a_later_export_without_due_is_read_in_the_zone_the_due_date_was_given_in(db_url, tmp_path, monkeypatch):
+    """A resubmission collected later without --due: its zip's local times are read in the
+    course's zone (the due date's), not this machine's, so it is neither shifted nor late."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")  # a grading server in UTC, a course in JST
+    time.tzset()
+    try:
+        _collect_twice(db_url, tmp_path, monkeypatch)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def _collect_twice(db_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with Gradebook(db_url) as book:
+        book.import_roster(ROSTER)
+    name = "山田 太郎_1_assignsubmission_file_/cnn.ipynb"
+    first = make_zip(tmp_path / "first.zip", {name: NB}, when=(2026, 12, 20, 22, 0, 0))
+    again = make_zip(tmp_path / "again.zip", {name: NB + b" "}, when=(2026, 12, 20, 23, 30, 0))
+    due = ["--due", "2026-12-21T00:00+09:00"]
+    assert cli.main(["collect", str(first), "--assignment", "concepts", "--db", db_url, *due]) == 0
+    assert cli.main(["collect", str(again), "--assignment", "concepts", "--db", db_url]) == 0
+    with Gradebook(db_url) as book:
+        latest = latest_submissions(book, "concepts")[0]
+    assert latest.submitted_at == datetime(2026, 12, 20, 23, 30, tzinfo=JST) and latest.late is False

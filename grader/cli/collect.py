@@ -6,7 +6,7 @@ the roster, kept in `submissions/` beside course.db, and recorded in the gradebo
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from grader.cli import exits
@@ -33,6 +33,18 @@ def parse_due(text: str):
 
         raise DlgradeError(f"--due {text!r}: give a date, a time and a zone, e.g. 2026-12-20T23:59+09:00")
     return due
+
+
+def export_zone(book, assignment: str, due: datetime | None):
+    """The zone an export's local times are read in: --due's; else the one the assignment's due date
+    was given in when collected before (a later export of a Japanese course is still read in JST);
+    else this machine's (None)."""
+    if due is not None:
+        return due.tzinfo
+    stored = next((a for a in book.assignments() if a.name == assignment), None)
+    if stored is not None and stored.due_offset_minutes is not None:
+        return timezone(timedelta(minutes=stored.due_offset_minutes))
+    return None
 
 
 def course_folder(url: str) -> Path:
@@ -67,7 +79,7 @@ def cmd_collect(args) -> int:
         with (
             Gradebook(url) as book,
             open_export(
-                Path(args.path), due.tzinfo if due else None, frozenset(s.id for s in book.students())
+                Path(args.path), export_zone(book, assignment, due), frozenset(s.id for s in book.students())
             ) as export,
         ):
             if due is not None:

@@ -164,6 +164,9 @@ class Gradebook:
             assignment = self._assignment(s, name)
             if due_at is not None:
                 assignment.due_at = due_at
+                offset = due_at.utcoffset()
+                if offset is not None:
+                    assignment.due_offset_minutes = int(offset.total_seconds() // 60)
             if title is not None:
                 assignment.title = storable(title)
             return assignment

@@ -90,6 +90,8 @@ class Assignment(Base):
     name: Mapped[str] = mapped_column(Text, unique=True)  # the solutions/<assignment> folder's name
     title: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the zone the due date was given in (stored times are UTC): an export's local times are read in it
+    due_offset_minutes: Mapped[int | None] = mapped_column(Integer)
     late_policy: Mapped[dict | None] = mapped_column(Json)  # e.g. {"per_day": 0.1, "max": 0.5}; read whole
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
