@@ -6,10 +6,8 @@ Layout of one run (root, the normal case on a grading server):
     dlgrade (root) -> bwrap (root, fresh net/pid/ipc/uts/cgroup namespaces, own mounts)
         -> setpriv (drops to uid/gid 65534, no capabilities, no_new_privs) -> argv
 
-Inside, the file system holds only: /usr (with /bin, /lib*, /sbin as links), a generated /etc,
-fresh /proc and /dev, size-capped tmpfs /tmp and /dev/shm, the Python installation and the venv
-read-only, the `grader` package folder read-only (not the rest of its repository), the caller's
-`ro_paths` read-only and `workdir` read-write, all at their host paths.
+What the run sees of the file system is `grader.sandbox.layout`'s list of steps, given to
+bubblewrap as options (the warm workers carry out the same steps themselves).
 
 As root, `workdir` itself is a size-capped tmpfs during the run (`Limits.work_bytes`), so a run
 that writes without end fills its own folder, not the host's disk. When it is over only the
@@ -48,30 +46,19 @@ from grader.sandbox.base import (
     set_rlimits,
 )
 from grader.sandbox.cgroups import CgroupUnavailable, RunCgroup, create_run_cgroup
+from grader.sandbox.layout import NOBODY, bwrap_args, run_steps, system_steps
 from grader.sandbox.seccomp import seccomp_program
 
 __all__ = ["BubblewrapSandbox", "SandboxUnavailable", "make_sandbox", "seccomp_program", "NOBODY"]
 
-NOBODY = 65534  # uid and gid of every sandboxed run
 GiB = 1024 * MiB
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _SETPRIV = ("/usr/bin/setpriv", "/bin/setpriv")
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the `grader` source folder (editable install)
 
 _MISSING_BWRAP = (
     "bubblewrap is not installed: `apt-get install bubblewrap`, or pass --no-sandbox to grade "
     "without isolation on your own machine"
 )
-
-# The generated /etc: just enough for the C library and Python to resolve users and hosts
-# without any file of the host's /etc being visible.
-_ETC_FILES = {
-    "passwd": "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
-    f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n",
-    "group": f"root:x:0:\nnogroup:x:{NOBODY}:\n",
-    "nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files\n",
-    "hosts": "127.0.0.1 localhost\n::1 localhost\n",
-}
 
 
 def make_sandbox(no_sandbox: bool) -> Sandbox:
@@ -114,7 +101,8 @@ class BubblewrapSandbox:
     def _probe(self) -> None:
         """Fail now, with the reason, if namespaces cannot be made here (e.g. inside an
         unprivileged container) rather than once per notebook later."""
-        argv = [self.bwrap, *self._namespace_args(), *self._system_args(), "--", "/usr/bin/true"]
+        system = bwrap_args(system_steps(), lambda data: "")
+        argv = [self.bwrap, *self._namespace_args(), *system, "--", "/usr/bin/true"]
         proc = subprocess.run(argv, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SandboxUnavailable(
@@ -140,27 +128,12 @@ class BubblewrapSandbox:
                 args.append("--disable-userns")
         return args
 
-    @staticmethod
-    def _system_args() -> list[str]:
-        args = ["--ro-bind", "/usr", "/usr"]
-        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-            path = Path("/") / name
-            if path.is_symlink():  # merged /usr: /bin -> usr/bin
-                args += ["--symlink", os.readlink(path), str(path)]
-            elif path.is_dir():
-                args += ["--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/etc"]
-        return args
-
     def command(
         self, argv: list[str], *, workdir: Path, ro_paths: list[Path], limits: Limits
     ) -> tuple[list[str], list[int]]:
         """The full bwrap command line for argv, and the file descriptors it reads (the
         generated /etc files and the seccomp program), which the caller must pass and close."""
-        binds = [(Path(sys.base_prefix), "--ro-bind"), (Path(sys.prefix), "--ro-bind"), (_PACKAGE_DIR, "--ro-bind")]
-        binds += [(Path(p), "--ro-bind") for p in ro_paths]
-        binds.append((Path(workdir), "--bind"))
-        bind_args = _bind_args(binds)  # first: it raises on a missing path, before fds exist
+        steps = run_steps(workdir, ro_paths, limits.tmp_bytes)  # first: it raises on a missing path, before fds exist
         fds: list[int] = []
 
         def data_fd(data: bytes) -> str:
@@ -171,21 +144,7 @@ class BubblewrapSandbox:
             fds.append(r)
             return str(r)
 
-        args = [self.bwrap, *self._namespace_args(), *self._system_args()]
-        for name, text in _ETC_FILES.items():
-            args += ["--perms", "0644", "--ro-bind-data", data_fd(text.encode()), f"/etc/{name}"]
-        if Path("/etc/ld.so.cache").exists():
-            args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-        if Path("/etc/fonts").is_dir():  # font configuration only; silences fontconfig
-            args += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
-        if Path("/etc/localtime").is_symlink():
-            args += ["--symlink", os.readlink("/etc/localtime"), "/etc/localtime"]
-        for tmp in ("/tmp", "/dev/shm"):
-            if self._tmpfs_size:
-                args += ["--size", str(limits.tmp_bytes)]
-            args += ["--perms", "1777", "--tmpfs", tmp]
-
-        args += bind_args  # after the tmpfs: a workdir under /tmp must stay visible
+        args = [self.bwrap, *self._namespace_args(), *bwrap_args(steps, data_fd, self._tmpfs_size)]
         args += ["--chdir", str(workdir)]
         if self.seccomp is not None:
             args += ["--seccomp", data_fd(self.seccomp)]
@@ -341,27 +300,6 @@ def _preexec(limits: Limits, cgroup: RunCgroup | None):
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_tasks, limits.max_tasks))
 
     return preexec
-
-
-def _bind_args(binds: list[tuple[Path, str]]) -> list[str]:
-    """Bind options, parents first, with every missing parent directory created 0755 (bwrap
-    would make it 0700, and /root is 0700 on the host, so uid 65534 could not pass)."""
-    args: list[str] = []
-    made = {Path("/"), Path("/usr"), Path("/etc"), Path("/tmp"), Path("/dev"), Path("/proc")}
-    bound: list[Path] = []
-    for path, option in sorted(set(binds), key=lambda b: len(b[0].parts)):
-        if not path.exists():
-            raise FileNotFoundError(f"sandbox path does not exist: {path}")
-        if option == "--ro-bind" and path.is_relative_to("/usr"):
-            continue  # already there: /usr is bound read-only (a system Python lives in it)
-        for parent in reversed(path.parents):
-            if parent in made or any(parent.is_relative_to(b) for b in bound):
-                continue
-            args += ["--perms", "0755", "--dir", str(parent)]
-            made.add(parent)
-        args += [option, str(path), str(path)]
-        bound.append(path)
-    return args
 
 
 # --- the work folder on a tmpfs -----------------------------------------------------------------
