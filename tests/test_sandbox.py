@@ -27,11 +27,22 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewr
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="root-setpriv mode needs root")
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> BubblewrapSandbox:
+@pytest.fixture(scope="module", params=["bubblewrap", "warm"])
+def sandbox(request) -> BubblewrapSandbox:
+    """Every isolation test runs on both sandboxes: bubblewrap, and the warm workers forked from
+    a zygote (root only), which must isolate a run exactly as bubblewrap does."""
     if shutil.which("bwrap") is None:
         pytest.skip("bubblewrap not installed")
-    return BubblewrapSandbox()
+    if request.param == "bubblewrap":
+        yield BubblewrapSandbox()
+        return
+    if os.geteuid() != 0:
+        pytest.skip("the warm sandbox needs root")
+    from grader.sandbox.warm import WarmSandbox
+
+    warm = WarmSandbox()
+    yield warm
+    warm.close()
 
 
 @pytest.fixture
@@ -106,8 +117,9 @@ def test_runs_as_nobody_without_capabilities(sandbox, workdir):
     assert got["nnp"] == "1"
     assert got["cwd"] == str(workdir) and got["home"].startswith(str(workdir) + "/")
     info = outcome.sandbox
-    assert info["name"] == "bubblewrap" and info["isolated"] is True
-    assert info["mode"] == "root-setpriv"
+    assert info["isolated"] is True
+    assert (info["name"], info["mode"]) in (("bubblewrap", "root-setpriv"), ("warm", "zygote"))
+    assert not info["caveats"]  # the warm sandbox did not fall back to bubblewrap
     assert info["cgroup"] in ("v1", "v2")
     assert info["limits"] == Limits().to_dict()
 

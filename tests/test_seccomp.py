@@ -248,16 +248,28 @@ def _probe(sandbox, workdir: Path, calls: dict) -> dict:
     return json.loads(outcome.stdout_tail.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def probed(tmp_path_factory):
+def _sandbox_class(name: str):
+    if name == "warm":
+        if os.geteuid() != 0:
+            pytest.skip("the warm sandbox needs root")
+        from grader.sandbox.warm import WarmSandbox
+
+        return WarmSandbox
+    return BubblewrapSandbox
+
+
+@pytest.fixture(scope="module", params=["bubblewrap", "warm"])
+def probed(tmp_path_factory, request):
+    """The same probe in both sandboxes: the warm one loads the filter itself."""
     if shutil.which("bwrap") is None:
         pytest.skip("bubblewrap not installed")
     machine = platform.machine()
     if sc.seccomp_program(machine) is None:
         pytest.skip(f"no filter for {machine}")
     tmp = tmp_path_factory.mktemp("seccomp")
-    filtered = _probe(BubblewrapSandbox(), tmp / "on", _calls(machine, False))
-    unfiltered = _probe(BubblewrapSandbox(seccomp=False), tmp / "off", _calls(machine, True))
+    kind = _sandbox_class(request.param)
+    filtered = _probe(kind(), tmp / "on", _calls(machine, False))
+    unfiltered = _probe(kind(seccomp=False), tmp / "off", _calls(machine, True))
     return machine, filtered, unfiltered
 
 
@@ -289,6 +301,8 @@ from pathlib import Path
 from grader.sandbox import seccomp
 from grader.sandbox.bwrap import BubblewrapSandbox
 from grader.sandbox.base import Limits
+if sys.argv[2] == "warm":
+    from grader.sandbox.warm import WarmSandbox as BubblewrapSandbox
 
 nr = seccomp.syscall_numbers(platform.machine())
 libc = ctypes.CDLL(None, use_errno=True)
@@ -360,12 +374,14 @@ print(json.dumps({**report, "secret": secret.decode()}))
 
 
 @pytest.mark.slow
-def test_keyrings_are_closed_to_the_notebook(tmp_path):
+@pytest.mark.parametrize("kind", ["bubblewrap", "warm"])
+def test_keyrings_are_closed_to_the_notebook(tmp_path, kind):
     if shutil.which("bwrap") is None or sc.seccomp_program() is None:
         pytest.skip("needs bubblewrap and a filter for this machine")
+    _sandbox_class(kind)
     repo = Path(__file__).resolve().parent.parent
     proc = subprocess.run(
-        [sys.executable, "-c", KEYRING_SCRIPT, str(tmp_path)],
+        [sys.executable, "-c", KEYRING_SCRIPT, str(tmp_path), kind],
         capture_output=True,
         text=True,
         timeout=120,

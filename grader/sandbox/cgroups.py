@@ -179,6 +179,10 @@ class RunCgroup:
             finally:
                 os.close(fd)
 
+    def procs_paths(self) -> list[str]:
+        """The files a process writes its pid to, to join the group (as `join` does)."""
+        return [os.fsdecode(p) for p in self._procs_files]
+
     def peak_memory_bytes(self) -> int | None:
         """Largest memory use of the group during the run, or None when the kernel has no
         counter (v2 before Linux 5.19)."""
