@@ -41,13 +41,14 @@ REPO = Path(__file__).resolve().parents[2]  # the source checkout (when dlgrade 
 NO_SANDBOX_ENV = "DLGRADE_NO_SANDBOX"
 
 
-def _sandbox(no_sandbox: bool, fallback: bool = False):
-    """bubblewrap; no isolation when asked for, or (with `fallback`) when bubblewrap cannot run."""
+def _sandbox(no_sandbox: bool, fallback: bool = False, cold: bool = False):
+    """Warm workers (bubblewrap for every run with `cold`); no isolation when asked for, or (with
+    `fallback`) when bubblewrap cannot run."""
     from grader.errors import SandboxUnavailable
     from grader.sandbox.bwrap import make_sandbox
 
     try:
-        return make_sandbox(no_sandbox)
+        return make_sandbox(no_sandbox, cold)
     except SandboxUnavailable as exc:
         if not fallback:
             raise
@@ -136,7 +137,7 @@ def cmd_grade(args) -> int:
     assignment = load_assignment(Path(args.assignment))
     recorder, collected = _recorder(args)  # --db: record every run; no paths: the collected submissions
     given = {"names": collected} if collected else {}  # their folders are named by student id
-    sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox)
+    sandbox = _sandbox(args.no_sandbox, args.allow_no_sandbox, args.cold)
     from grader.pipeline.grading import needs_course_data, require_data
 
     if needs_course_data(assignment):
@@ -343,7 +344,7 @@ def cmd_calibrate(args) -> int:
             known = ", ".join(n.name for n in assignment.notebooks)
             raise AssignmentError(f"--notebook names a notebook that {assignment.name} lacks; it has: {known}")
         assignment.notebooks = chosen
-    runner = SandboxedRunner(_sandbox(args.no_sandbox))
+    runner = SandboxedRunner(_sandbox(args.no_sandbox, cold=args.cold))
     from grader.pipeline.grading import needs_course_data, require_data
 
     if needs_course_data(assignment):
@@ -444,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
             "--no-sandbox",
             action="store_true",
             help=f"run without isolation (self-check only; `grade` also needs {NO_SANDBOX_ENV}=1)",
+        )
+        p.add_argument(
+            "--cold",
+            action="store_true",
+            help="start every run in a fresh bubblewrap sandbox (TensorFlow imported each time) instead of "
+            "forking warm workers from one process that imported it once; isolated the same either way",
         )
         p.add_argument(
             "--quiet", action="store_true", help="no progress bar, no per-submission lines (CI logs): one summary line"

@@ -5,7 +5,7 @@ rlimits, cgroup, private work tmpfs and copy-back), without paying for the impor
 `WarmSandbox` keeps the `Sandbox` protocol: the grader's side of a run (the work folder's tmpfs,
 the cgroup, the wall clock, the copy-back) is `BubblewrapSandbox`'s own code; only the step that
 started bwrap is replaced by a job sent to the zygote (`grader.sandbox.zygote`). The zygote is
-started when the sandbox is made, so that it warms up while the grader prepares, and replaced
+started by the first run, and replaced
 after `jobs_per_zygote` runs or at the first sign of trouble (it died, a run could not start).
 A run whose isolation could not be built never ran any of the student's code: it is run again
 by bubblewrap, and the outcome says so.
@@ -94,10 +94,12 @@ class Zygote:
             try:
                 message = json.loads(self._control.recv(65536) or b"{}")
             except (OSError, ValueError) as exc:
+                self.kill()
                 raise ZygoteFailed(f"the zygote did not start: {exc}; {self._log_tail()}") from exc
             finally:
                 self._control.settimeout(None)
             if not message.get("ready"):
+                self.kill()
                 raise ZygoteFailed(f"the zygote did not start; {self._log_tail()}")
             self._ready = True
 
@@ -124,7 +126,8 @@ class Zygote:
 
     def retire(self) -> None:
         """Take no more runs; the zygote exits when its running ones are over."""
-        self._control.close()
+        with self._lock:
+            self._control.close()
 
     def kill(self) -> None:
         self._control.close()
@@ -147,7 +150,7 @@ class WarmSandbox(BubblewrapSandbox):
         self.mode = "zygote"
         self.jobs_per_zygote = jobs_per_zygote
         self._zygote_lock = threading.Lock()
-        self._zygote: Zygote | None = Zygote()
+        self._zygote: Zygote | None = None  # started by the first run: a fully cached batch needs none
         self._next: Zygote | None = None
         self._broken = ""  # why runs cannot be isolated here without bubblewrap, once seen
 
@@ -165,9 +168,10 @@ class WarmSandbox(BubblewrapSandbox):
             return zygote
 
     def _replace(self, zygote: Zygote) -> None:
+        """Fork no more runs from `zygote` (its running ones go on; it exits after them)."""
         with self._zygote_lock:
             if self._zygote is zygote:
-                zygote.kill()
+                zygote.retire()
                 self._zygote = None
 
     def close(self) -> None:

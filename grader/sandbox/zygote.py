@@ -20,7 +20,8 @@ to the zygote:
 
 The grader only ever hears from the monitor, which is out of the run's reach (another pid
 namespace, another uid). When the control socket closes, the zygote stops taking jobs and exits
-once its last monitor has; when the zygote dies, its monitors die, and with them the runs.
+once its last monitor has. A monitor ends its run when the grader's end of the job socket closes
+(the grader asked, or died).
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ def serve(control: socket.socket) -> None:
 
 # --- the monitor --------------------------------------------------------------------------------
 def monitor(job_fd: int, out_fd: int, err_fd: int) -> None:
-    isolate.die_with_parent(signal.SIGKILL)  # the zygote gone (the grader gone): the run ends
+    """Outlives the zygote if need be: its run ends with the grader (the job socket's end of
+    file), not with the zygote."""
     job = socket.socket(fileno=job_fd)
     spec = json.loads(job.recv(MAX_JOB_BYTES))
     null = os.open(os.devnull, os.O_RDONLY)
@@ -253,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.sandbox.zygote")
     parser.add_argument("--control", type=int, required=True)
     args = parser.parse_args(argv)
-    isolate.die_with_parent(signal.SIGKILL)
+    # No parent-death signal: it would follow the grader's thread that started the zygote, not
+    # the grader. The grader's end of the control socket closes with the grader, and ends this.
     control = socket.socket(fileno=args.control)
     imported = warm_up()
     _send(control, {"ready": True, "pid": os.getpid(), "imported": imported})
