@@ -1,6 +1,10 @@
 """Execute one notebook with nbclient; runs inside the sandbox, next to the student's kernel.
 
     python -m grader.inside.worker IN.ipynb OUT.ipynb RECORD.json --cell-timeout S --max-output BYTES
+        [--fork-kernel]
+
+With --fork-kernel the kernel is a fork of this process (inside/forked_kernel.py), not a fresh
+interpreter: what the worker imported before (TensorFlow, in a warm worker) costs the kernel nothing.
 
 The record (JSON) says per code cell: index, grade id, whether the grader injected it, seconds,
 status (ok / error / timeout / dead / not-run), and the error's name and value. It is rewritten
@@ -15,9 +19,11 @@ import asyncio
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -87,9 +93,22 @@ def _error_of(cell) -> dict | None:
     return None
 
 
-async def execute(nb, record_path: Path, cell_timeout: float, max_output: int, cwd: str) -> dict:
+def _forking_kernel_manager() -> AsyncKernelManager:
+    from grader.inside.forked_kernel import ForkProvisioner  # imports ipykernel: only when forking
+
+    km = AsyncKernelManager(kernel_name="python3")
+    km.kernel_id = str(uuid.uuid4())
+    # Set before start: the manager creates its own provisioner only when it has none.
+    km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    return km
+
+
+async def execute(
+    nb, record_path: Path, cell_timeout: float, max_output: int, cwd: str, fork_kernel: bool = False
+) -> dict:
     client = CappedClient(
         nb,
+        km=_forking_kernel_manager() if fork_kernel else None,
         timeout=int(cell_timeout),
         timeout_func=_timeout_of(cell_timeout),
         kernel_name="python3",
@@ -128,7 +147,8 @@ async def execute(nb, record_path: Path, cell_timeout: float, max_output: int, c
     save()
     client.reset_execution_trackers()
     started = time.monotonic()
-    async with client.async_setup_kernel():
+    # cleanup_kc: shut the kernel down at the end even when the manager was passed in.
+    async with client.async_setup_kernel(cleanup_kc=True):
         record["kernel_start_s"] = round(time.monotonic() - started, 3)
         record["status"] = "running"
         save()
@@ -166,11 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("record", type=Path)
     parser.add_argument("--cell-timeout", type=float, default=300)
     parser.add_argument("--max-output", type=int, default=2 * 1024 * 1024)
+    parser.add_argument("--fork-kernel", action="store_true", help="fork this process as the kernel")
     args = parser.parse_args(argv)
     nb = nbformat.read(args.notebook, as_version=4)
     cwd = os.getcwd()
     try:
-        asyncio.run(execute(nb, args.record, args.cell_timeout, args.max_output, cwd))
+        asyncio.run(execute(nb, args.record, args.cell_timeout, args.max_output, cwd, args.fork_kernel))
     finally:
         nbformat.write(nb, args.executed)
     return 0
