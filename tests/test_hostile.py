@@ -574,6 +574,15 @@ def _apparent(folder: Path, skip: tuple[str, ...] = ()) -> int:
     )
 
 
+def test_every_run_was_warm(graded):
+    """The class is graded with the default sandbox, the warm workers: every hostile case above
+    was met by them, and none fell back to bubblewrap."""
+    ran = {name: r.sandbox for name, r in graded.results.items() if r.sandbox}
+    assert len(ran) > len(graded.results) // 2
+    assert {name: s.get("name") for name, s in ran.items() if s.get("name") != "warm"} == {}
+    assert [name for name, s in ran.items() if any("bubblewrap" in c for c in s.get("caveats", []))] == []
+
+
 @pytest.mark.slow
 def test_runs_leave_only_regular_files_within_the_caps(graded):
     """Whatever a run wrote (links, FIFOs, sockets, sparse and hard-linked files), the class

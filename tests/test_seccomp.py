@@ -252,9 +252,11 @@ def _sandbox_class(name: str):
     if name == "warm":
         if os.geteuid() != 0:
             pytest.skip("the warm sandbox needs root")
+        from functools import partial
+
         from grader.sandbox.warm import WarmSandbox
 
-        return WarmSandbox
+        return partial(WarmSandbox, preload=False)  # the probes exec their command
     return BubblewrapSandbox
 
 

@@ -69,9 +69,9 @@ def make_sandbox(no_sandbox: bool, cold: bool = False) -> Sandbox:
         return Unsandboxed()
     if cold or os.geteuid() != 0:
         return BubblewrapSandbox()
-    from grader.sandbox.warm import WarmSandbox  # here: warm imports this module
+    from grader.sandbox.warm import shared_warm_sandbox  # here: warm imports this module
 
-    return WarmSandbox()
+    return shared_warm_sandbox()
 
 
 # --- the sandbox -------------------------------------------------------------------------------

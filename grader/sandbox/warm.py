@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from grader.sandbox.base import Limits, ProcessOutcome, _read_tail, describe_signal, single_thread_blas
 from grader.sandbox.bwrap import BubblewrapSandbox, _bwrap_signal, _size
@@ -62,7 +61,7 @@ class ZygoteFailed(RuntimeError):
 class Zygote:
     """One zygote process and the grader's end of its control socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: bool = True) -> None:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._home = tempfile.mkdtemp(prefix="dlgrade-zygote-")  # Keras writes its config at import
         env = {"PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin", "HOME": self._home, **ZYGOTE_ENV}
@@ -72,7 +71,8 @@ class Zygote:
         self._log = tempfile.TemporaryFile()
         single_thread_blas()  # before any fork of this process: see grader.sandbox.base
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.zygote", "--control", str(theirs.fileno())],
+            [sys.executable, "-m", "grader.sandbox.zygote", "--control", str(theirs.fileno())]
+            + ([] if preload else ["--no-preload"]),
             cwd="/",
             env=env,
             stdin=subprocess.DEVNULL,
@@ -143,12 +143,17 @@ class WarmSandbox(BubblewrapSandbox):
 
     name = "warm"
 
-    def __init__(self, *, use_cgroup: bool = True, seccomp: bool = True, jobs_per_zygote: int = 200):
+    def __init__(
+        self, *, use_cgroup: bool = True, seccomp: bool = True, jobs_per_zygote: int = 200, preload: bool = True
+    ):
+        """`preload=False`: a zygote that imports nothing, for runs that exec their command anyway
+        (isolation tests); it starts in a fraction of a second."""
         super().__init__(use_cgroup=use_cgroup, seccomp=seccomp)
         if not self.as_root:
             raise ValueError("the warm sandbox needs root; use BubblewrapSandbox")
         self.mode = "zygote"
         self.jobs_per_zygote = jobs_per_zygote
+        self.preload = preload
         self._zygote_lock = threading.Lock()
         self._zygote: Zygote | None = None  # started by the first run: a fully cached batch needs none
         self._next: Zygote | None = None
@@ -159,11 +164,11 @@ class WarmSandbox(BubblewrapSandbox):
         with self._zygote_lock:
             zygote = self._zygote
             if zygote is not None and zygote.jobs >= 0.9 * self.jobs_per_zygote and self._next is None:
-                self._next = Zygote()
+                self._next = Zygote(self.preload)
             if zygote is None or not zygote.alive() or zygote.jobs >= self.jobs_per_zygote:
                 if zygote is not None:
                     zygote.retire()
-                zygote, self._next = self._next or Zygote(), None
+                zygote, self._next = self._next or Zygote(self.preload), None
                 self._zygote = zygote
             return zygote
 
@@ -331,16 +336,15 @@ class _Messages:
         return None
 
 
-def run_in_isolation(argv: list[str]) -> int:
-    """For tests and benchmarks: `python -m grader.sandbox.warm CMD...` runs one command in a
-    fresh warm sandbox with a temporary work folder and prints the outcome as JSON."""
-    sandbox = WarmSandbox()
-    with tempfile.TemporaryDirectory() as work:
-        outcome = sandbox.run(argv, workdir=Path(work), ro_paths=[], env={}, limits=Limits(), timeout_s=60)
-    sandbox.close()
-    print(json.dumps({"returncode": outcome.returncode, "stdout": outcome.stdout_tail, "stderr": outcome.stderr_tail}))
-    return 0
+_SHARED: WarmSandbox | None = None
+_SHARED_LOCK = threading.Lock()
 
 
-if __name__ == "__main__":
-    raise SystemExit(run_in_isolation(sys.argv[1:]))
+def shared_warm_sandbox() -> WarmSandbox:
+    """The process's warm sandbox: one zygote serves every runner of the process (each zygote
+    holds a TensorFlow import's memory, and takes seconds to start)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = WarmSandbox()
+        return _SHARED

@@ -254,11 +254,12 @@ def warm_up() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.sandbox.zygote")
     parser.add_argument("--control", type=int, required=True)
+    parser.add_argument("--no-preload", action="store_true", help="import nothing (runs that exec)")
     args = parser.parse_args(argv)
     # No parent-death signal: it would follow the grader's thread that started the zygote, not
     # the grader. The grader's end of the control socket closes with the grader, and ends this.
     control = socket.socket(fileno=args.control)
-    imported = warm_up()
+    imported = [] if args.no_preload else warm_up()
     _send(control, {"ready": True, "pid": os.getpid(), "imported": imported})
     serve(control)
     return 0
