@@ -179,7 +179,8 @@ def _become_kernel(args: list[str], cwd, env: dict[str, str], stdio: tuple, read
     asyncio.set_event_loop(asyncio.new_event_loop())
     code = _run_kernel_app()
     try:
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # IPython's clears the user's namespace: their files get flushed
+        gc.collect()  # as interpreter shutdown does: finalizers of the user's cycles run
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             if stream is not None:
                 stream.flush()
