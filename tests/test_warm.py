@@ -37,6 +37,9 @@ for folder in ("/tmp", "/dev/shm", os.environ["HOME"], os.getcwd()):
 left = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 left.bind("\0dlgrade-leak")  # an abstract socket: per network namespace
 left.listen(1)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.shmget(0x646C67, 4096, 0o1000 | 0o666) >= 0  # a SysV segment, IPC_CREAT: per ipc namespace
 subprocess.Popen(["sleep", "600"], start_new_session=True)  # a process meant to outlive the run
 if os.fork() == 0:
     os.setsid()
@@ -61,6 +64,8 @@ found = {
     "sleepers": [p for p in os.listdir("/proc") if p.isdigit()
                  and b"sleep" in open(f"/proc/{p}/cmdline", "rb").read()],
 }
+import ctypes
+found["sysv"] = ctypes.CDLL(None).shmget(0x646C67, 0, 0)
 try:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect("\0dlgrade-leak")
@@ -104,6 +109,7 @@ def test_a_run_leaves_nothing_for_the_next(warm, tmp_path):
     assert found["numpy"] is None and found["helpers"] is None and found["builtins"] is None
     assert found["environ"] is None
     assert found["files"] == []
+    assert found["sysv"] == -1
     assert found["socket"] in ("ConnectionRefusedError", "FileNotFoundError")
     assert found["sleepers"] == []  # the first run's processes died with it
     # only the run's own processes: its process 1, the worker's and the kernel's (and children)
