@@ -289,9 +289,10 @@ class WarmSandbox(BubblewrapSandbox):
             zygote = self._current_zygote()
             try:
                 return zygote.submit(out_fd, err_fd), zygote
-            except ZygoteFailed:
+            except ZygoteFailed as exc:
                 self._replace(zygote)
-                if attempt:
+                if attempt:  # two zygotes in a row: the next would fail too; bubblewrap from now on
+                    self._broken = str(exc)
                     raise
         raise AssertionError("unreachable")
 
