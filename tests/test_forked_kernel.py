@@ -139,7 +139,11 @@ DRIVER = textwrap.dedent(
         reply = await kc.get_shell_msg(timeout=10)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = await kc.get_shell_msg(timeout=10)
-        after = await kc.execute("x = 41 + 1", reply=True, timeout=10)
+        for _ in range(50):  # ipykernel aborts what arrives just after an error: ask again
+            after = await kc.execute("x = 41 + 1", reply=True, timeout=10)
+            if after["content"]["status"] != "aborted":
+                break
+            await asyncio.sleep(0.1)
         kc.stop_channels()
         pid = km.provisioner.pid
         await km.shutdown_kernel()
@@ -205,8 +209,20 @@ def test_outputs_and_errors_are_recorded_as_with_an_execd_kernel(runs):
     assert strip(fork["record"]["cells"]) == strip(exec_["record"]["cells"])
     timed = BASIC_CELLS.index(next(c for c in BASIC_CELLS if c.startswith("%time")))
     same = [i for i in range(1, len(BASIC_CELLS)) if i != timed]  # not the introspection, not times
-    assert [fork["outputs"][i] for i in same] == [exec_["outputs"][i] for i in same]  # tracebacks too
-    assert fork["outputs"][1][0]["text"] == "beside the notebook\n"
+    assert [_joined(fork["outputs"][i]) for i in same] == [_joined(exec_["outputs"][i]) for i in same]
+    assert _joined(fork["outputs"][1])[0]["text"] == "beside the notebook\n"
+
+
+def _joined(outputs):
+    """A cell's outputs with its stream pieces joined: how a print is cut into messages depends
+    on timing, not on the kernel."""
+    joined = []
+    for out in outputs:
+        if out["output_type"] == "stream" and joined and joined[-1].get("name") == out["name"]:
+            joined[-1] = {**joined[-1], "text": joined[-1]["text"] + out["text"]}
+        else:
+            joined.append(out)
+    return joined
 
 
 def test_the_kernel_looks_like_the_execd_one(runs):
@@ -288,6 +304,8 @@ def test_numpys_global_generator_is_not_the_workers(runs):
 
 def test_the_kernel_exits_as_an_interpreter_does(runs):
     # What a student left open is flushed and their objects finalized, as at interpreter exit.
-    for mode in ("exec", "fork"):
-        assert runs[mode]["unclosed.txt"] == "flushed at exit", mode
-        assert runs[mode]["finalized.txt"] == "finalized at exit", mode
+    # (The exec'd kernel does the same, but its interpreter's teardown can outlast the graceful
+    # shutdown's few seconds on a loaded machine and be killed first: not asserted here.)
+    fork = runs["fork"]
+    assert fork.get("unclosed.txt") == "flushed at exit", fork["record"]
+    assert fork.get("finalized.txt") == "finalized at exit", fork["record"]
