@@ -41,6 +41,8 @@ print(json.dumps({
     "warm": "fork_marker" in sys.modules,
     "shell": type(get_ipython()).__name__,
     "numpy_draw": __import__("numpy").random.random(),
+    # the kernel watches its worker and ends with it
+    "watches_worker": __import__("ipykernel.kernelapp").kernelapp.IPKernelApp.instance().poller is not None,
 }))
 """
 
@@ -229,9 +231,9 @@ def test_the_kernel_looks_like_the_execd_one(runs):
     exec_, fork = _facts(runs["exec"]), _facts(runs["fork"])
     assert fork["cwd"] == runs["root"] + "/basic_fork" and exec_["cwd"] == runs["root"] + "/basic_exec"
     assert fork["path"] == exec_["path"] and "" in fork["path"]  # '' is the cwd: helper imported
-    for key in ("argv0", "argv_shape", "env", "session_leader", "sigterm", "sigpipe", "shell"):
+    for key in ("argv0", "argv_shape", "env", "session_leader", "sigterm", "sigpipe", "shell", "watches_worker"):
         assert fork[key] == exec_[key], key
-    assert fork["session_leader"] and fork["shell"] == "ZMQInteractiveShell"
+    assert fork["session_leader"] and fork["shell"] == "ZMQInteractiveShell" and fork["watches_worker"]
     assert fork["env"]["JPY_PARENT_PID"] != str(fork["pid"])
     assert fork["stdin"] == "/dev/null"
     assert not fork["worker_file_open"] and not exec_["worker_file_open"]
