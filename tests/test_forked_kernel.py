@@ -146,11 +146,17 @@ DRIVER = textwrap.dedent(
             if after["content"]["status"] != "aborted":
                 break
             await asyncio.sleep(0.1)
+        # A restart forks again (the worker's zmq threads now running); a kill ends the new one.
+        first = km.provisioner.pid
+        await km.restart_kernel()
+        await kc.wait_for_ready(timeout=30)
+        again = await kc.execute("y = 1", reply=True, timeout=10)
+        second = km.provisioner.pid
         kc.stop_channels()
-        pid = km.provisioner.pid
-        await km.shutdown_kernel()
+        await km.shutdown_kernel(now=True)
         out["interrupt"] = {"ename": reply["content"].get("ename"), "after": after["content"]["status"],
-                            "alive": alive(pid)}
+                            "restarted": again["content"]["status"] == "ok" and second != first,
+                            "alive": alive(first) or alive(second)}
 
     async def together():
         # The same notebook exec'd and forked, from a worker whose cwd is not the notebook's
@@ -270,6 +276,10 @@ def test_no_kernel_is_left_behind(runs):
 def test_an_interrupt_reaches_the_forked_kernel_and_it_goes_on(runs):
     assert runs["interrupt"]["ename"] == "KeyboardInterrupt"
     assert runs["interrupt"]["after"] == "ok"
+
+
+def test_a_restart_forks_a_new_kernel(runs):
+    assert runs["interrupt"]["restarted"] is True
 
 
 def test_only_this_interpreters_ipykernel_launcher_is_forked():
