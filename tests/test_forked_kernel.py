@@ -158,6 +158,14 @@ DRIVER = textwrap.dedent(
                             "restarted": again["content"]["status"] == "ok" and second != first,
                             "alive": alive(first) or alive(second)}
 
+    async def cannot_start():  # as Popen would: the error is the parent's, no kernel is left
+        km = worker._forking_kernel_manager()
+        try:
+            await km.start_kernel(cwd=str(root / "no-such-folder"))
+        except OSError as exc:
+            out["cannot_start"] = str(exc)
+        await km.cleanup_resources()
+
     async def together():
         # The same notebook exec'd and forked, from a worker whose cwd is not the notebook's
         # folder; side by side, so the later forks happen while other kernels' sockets are open.
@@ -165,7 +173,9 @@ DRIVER = textwrap.dedent(
             run("exec", "basic_exec", False, 20), run("fork", "basic_fork", True, 20), run("dead", "dead", True, 1),
             interrupt())
 
+    sys.stdout.write("UNFLUSHED\\n")  # in the worker's buffer at the fork: written once, by it
     asyncio.run(together())
+    asyncio.run(cannot_start())
     # Through main(), as the sandbox runs it.
     os.chdir(root / "timeout")
     worker.main(["timeout.ipynb", "out.ipynb", "record.json", "--cell-timeout", "1", "--fork-kernel"])
@@ -194,6 +204,7 @@ def runs(tmp_path_factory):
     marker.mkdir()
     (marker / "fork_marker.py").write_text("")
     env = {**__import__("os").environ, "PYTHONPATH": str(marker)}
+    env.pop("PYTHONUNBUFFERED", None)
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, str(root)], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
@@ -201,6 +212,7 @@ def runs(tmp_path_factory):
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(lines[-1][len("RESULT") :])
     result["root"] = str(root)
+    result["stdout"] = proc.stdout
     result["notes"] = (root / "notes.txt").read_text().split()
     return result
 
@@ -321,3 +333,12 @@ def test_the_kernel_exits_as_an_interpreter_does(runs):
     fork = runs["fork"]
     assert fork.get("unclosed.txt") == "flushed at exit", fork["record"]
     assert fork.get("finalized.txt") == "finalized at exit", fork["record"]
+
+
+def test_a_kernel_that_cannot_be_set_up_is_the_workers_error(runs):
+    assert "no-such-folder" in runs["cannot_start"]
+    assert runs["children_after"] == []
+
+
+def test_what_the_worker_had_not_flushed_is_written_once(runs):
+    assert runs["stdout"].count("UNFLUSHED") == 1

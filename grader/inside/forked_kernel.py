@@ -105,7 +105,7 @@ class ForkProvisioner(LocalProvisioner):
             stderr=kwargs.get("stderr"),
         )
         self.process = ForkedProcess(pid)
-        self.pid = self.pgid = pid  # the child is its own session leader (see _become_kernel)
+        self.pid = self.pgid = pid  # the child is its own session leader (see _set_up_child)
         self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
         return self.connection_info
 
@@ -130,18 +130,22 @@ def fork_kernel(
     """Fork; the child becomes `python -m ipykernel_launcher ARGS`. Returns the child's pid once
     it is set up (its own session, cwd, stdio); raises OSError if that failed, as Popen would."""
     env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
+    for stream in (sys.stdout, sys.stderr):  # or the child would write the worker's buffer again
+        if stream is not None:
+            stream.flush()
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(ready_r)
-            _become_kernel(args, cwd, env, (stdin, stdout, stderr), ready_w)
+            _set_up_child(args, cwd, env, (stdin, stdout, stderr), keep=ready_w)
         except BaseException as exc:  # noqa: BLE001 - report it to the parent, never unwind
             try:
                 os.write(ready_w, f"{type(exc).__name__}: {exc}".encode()[:4000] or b"?")
             finally:
                 os._exit(1)
-        os._exit(1)  # not reached: _become_kernel ends the process
+        os.close(ready_w)  # EOF: the parent knows the kernel is set up
+        _serve_and_exit()
     os.close(ready_w)
     try:
         failure = b""
@@ -155,7 +159,8 @@ def fork_kernel(
     return pid
 
 
-def _become_kernel(args: list[str], cwd, env: dict[str, str], stdio: tuple, ready_w: int) -> None:
+def _set_up_child(args: list[str], cwd, env: dict[str, str], stdio: tuple, keep: int) -> None:
+    """What exec and the launcher would have done; any failure is the parent's OSError."""
     gc.freeze()  # the worker's objects, garbage included, are never finalized here
     os.setsid()
     _reset_signals()
@@ -171,14 +176,18 @@ def _become_kernel(args: list[str], cwd, env: dict[str, str], stdio: tuple, read
         del sys.path[0]
     sys.argv = [importlib.util.find_spec(LAUNCHER).origin or LAUNCHER, *args]
     _reseed()
-    _close_inherited_fds(keep=ready_w)
-    os.close(ready_w)  # EOF: the parent knows the kernel is set up
-    # Forget nbclient's running loop: the kernel's tornado loop is a new asyncio loop (made after
-    # the descriptors are closed: its epoll set and wake-up pipe are descriptors too).
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    code = _run_kernel_app()
+    _close_inherited_fds(keep)
+
+
+def _serve_and_exit() -> None:
+    """Run the kernel until it shuts down, then end the process as an interpreter would."""
+    code = 1
     try:
+        # Forget nbclient's running loop: the kernel's tornado loop is a new asyncio loop (made
+        # after the descriptors are closed: its epoll set and wake-up pipe are descriptors too).
+        asyncio.events._set_running_loop(None)
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        code = _run_kernel_app()
         atexit._run_exitfuncs()  # IPython's clears the user's namespace: their files get flushed
         gc.collect()  # as interpreter shutdown does: finalizers of the user's cycles run
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
