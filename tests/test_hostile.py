@@ -574,6 +574,7 @@ def _apparent(folder: Path, skip: tuple[str, ...] = ()) -> int:
     )
 
 
+@pytest.mark.slow
 def test_every_run_was_warm(graded):
     """The class is graded with the default sandbox, the warm workers: every hostile case above
     was met by them, and none fell back to bubblewrap."""
