@@ -1,7 +1,8 @@
 """The worker's --fork-kernel: the kernel is a fork of the worker, and behaves as the exec'd one.
 
 The notebooks run in one subprocess (forking pytest itself would copy the test session), which
-prints what it saw as JSON; the tests read that.
+prints what it saw as JSON; the tests read that. They start real kernels, exec'd and forked, so
+they are slow tests; the provisioner's own logic is tested fast.
 """
 
 from __future__ import annotations
@@ -221,6 +222,7 @@ def _facts(run):
     return json.loads(run["outputs"][0][0]["text"])
 
 
+@pytest.mark.slow
 def test_outputs_and_errors_are_recorded_as_with_an_execd_kernel(runs):
     exec_, fork = runs["exec"], runs["fork"]
     assert [c["status"] for c in fork["record"]["cells"]] == ["ok", "ok", "ok", "error", "ok", "ok", "ok"]
@@ -245,6 +247,7 @@ def _joined(outputs):
     return joined
 
 
+@pytest.mark.slow
 def test_the_kernel_looks_like_the_execd_one(runs):
     exec_, fork = _facts(runs["exec"]), _facts(runs["fork"])
     assert fork["cwd"] == runs["root"] + "/basic_fork" and exec_["cwd"] == runs["root"] + "/basic_exec"
@@ -257,39 +260,46 @@ def test_the_kernel_looks_like_the_execd_one(runs):
     assert not fork["worker_file_open"] and not exec_["worker_file_open"]
 
 
+@pytest.mark.slow
 def test_magics_run_in_the_forked_kernel(runs):
     text = runs["fork"]["outputs"][2]
     assert "Wall time" in "".join(o.get("text", "") for o in text) and "45\n" in text[-1]["text"]
 
 
+@pytest.mark.slow
 def test_modules_the_worker_imported_are_already_in_the_kernel(runs):
     assert _facts(runs["fork"])["warm"] is True
     assert _facts(runs["exec"])["warm"] is False
 
 
+@pytest.mark.slow
 def test_a_cell_past_its_time_limit_is_a_timeout(runs):
     record = runs["timeout"]["record"]
     assert record["status"] == "timeout"
     assert [c["status"] for c in record["cells"]] == ["ok", "timeout", "not-run"]
 
 
+@pytest.mark.slow
 def test_a_kernel_that_exits_is_dead(runs):
     record = runs["dead"]["record"]
     assert record["status"] == "dead"
     assert [c["status"] for c in record["cells"]] == ["ok", "dead", "not-run"]
 
 
+@pytest.mark.slow
 def test_no_kernel_is_left_behind(runs):
     assert runs["fork"]["kernel_alive_after"] is False
     assert runs["children_after"] == []
     assert runs["interrupt"]["alive"] is False
 
 
+@pytest.mark.slow
 def test_an_interrupt_reaches_the_forked_kernel_and_it_goes_on(runs):
     assert runs["interrupt"]["ename"] == "KeyboardInterrupt"
     assert runs["interrupt"]["after"] == "ok"
 
 
+@pytest.mark.slow
 def test_a_restart_forks_a_new_kernel(runs):
     assert runs["interrupt"]["restarted"] is True
 
@@ -316,16 +326,19 @@ def test_forked_process_waits_signals_and_never_signals_a_reaped_pid():
     assert process.poll() == -signal.SIGTERM
 
 
+@pytest.mark.slow
 def test_the_kernel_runs_none_of_the_workers_exit_handlers_or_finalizers(runs):
     pids = {int(pid) for pid in runs["notes"][1::2]}
     assert "atexit" in runs["notes"] and pids == {runs["worker_pid"]}
 
 
+@pytest.mark.slow
 def test_numpys_global_generator_is_not_the_workers(runs):
     # Python's random reseeds after a fork; numpy's does not unless told.
     assert _facts(runs["fork"])["numpy_draw"] != runs["worker_numpy_draw"]
 
 
+@pytest.mark.slow
 def test_the_kernel_exits_as_an_interpreter_does(runs):
     # What a student left open is flushed and their objects finalized, as at interpreter exit.
     # (The exec'd kernel does the same, but its interpreter's teardown can outlast the graceful
@@ -335,10 +348,12 @@ def test_the_kernel_exits_as_an_interpreter_does(runs):
     assert fork.get("finalized.txt") == "finalized at exit", fork["record"]
 
 
+@pytest.mark.slow
 def test_a_kernel_that_cannot_be_set_up_is_the_workers_error(runs):
     assert "no-such-folder" in runs["cannot_start"]
     assert runs["children_after"] == []
 
 
+@pytest.mark.slow
 def test_what_the_worker_had_not_flushed_is_written_once(runs):
     assert runs["stdout"].count("UNFLUSHED") == 1
