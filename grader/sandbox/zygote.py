@@ -214,6 +214,9 @@ def run_payload(job: socket.socket, spec: dict) -> None:
     except OSError as exc:
         _send(job, {"setup_error": str(exc)})
         os._exit(SETUP_FAILED)
+    # Changing uid made the process non-dumpable, which exec would undo: its /proc files would
+    # stay root's (a cold run's are its own). Nothing outside the run can reach it either way.
+    isolate.prctl(isolate.PR_SET_DUMPABLE, 1)
     _send(job, {"running": True})
     job.close()
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # nothing of the zygote's stays open
