@@ -169,11 +169,11 @@ def main() -> None:
     try:
         # the zygote's start, then one throwaway run so that every measured warm run is warm
         start = time.monotonic()
-        warm_sandbox._current_zygote().wait_ready()
+        warm_sandbox.zygote_pid(start=True)
         zygote_start = time.monotonic() - start
         first, _ = bench.grade("concepts/cnn_architectures", *specs["concepts/cnn_architectures"], warm, "warm")
         print(f"zygote start: {zygote_start:.1f} s; first warm run (cnn_architectures, thrown away): {first:.1f} s")
-        print(f"zygote VmRSS after the first run: {rss_mib(warm_sandbox._zygote.process.pid):.0f} MiB", flush=True)
+        print(f"zygote VmRSS after the first run: {rss_mib(warm_sandbox.zygote_pid()):.0f} MiB", flush=True)
 
         # 1 and 2: each notebook once per mode, the order of modes turning from notebook to notebook
         plain: dict[str, float] = {}
@@ -189,7 +189,7 @@ def main() -> None:
                     graded[key][mode] = bench.grade(key, assignment, spec, cold if mode == "cold" else warm, mode)
             cells = " ".join(f"{m} {graded[key][m][0]:.1f} s" for m in ("cold", "warm"))
             print(f"  {key}: {cells}" + (f", plain {plain[key]:.1f} s" if key in plain else ""), flush=True)
-        zygote_rss = rss_mib(warm_sandbox._zygote.process.pid) if warm_sandbox._zygote else None
+        zygote_rss = rss_mib(warm_sandbox.zygote_pid()) if warm_sandbox.zygote_pid() else None
         warm_sandbox.close()
 
         # 3: a class of one-layer submissions; the modes' order turned as well

@@ -172,6 +172,16 @@ class WarmSandbox(BubblewrapSandbox):
                 self._zygote = zygote
             return zygote
 
+    def zygote_pid(self, start: bool = False) -> int | None:
+        """The pid of the zygote runs are forked from (started and ready first when `start`), or
+        None when there is none: for benchmarks and tests that look at it from outside."""
+        zygote = self._current_zygote() if start else self._zygote
+        if zygote is None:
+            return None
+        if start:
+            zygote.wait_ready()
+        return zygote.process.pid
+
     def _replace(self, zygote: Zygote) -> None:
         """Fork no more runs from `zygote` (its running ones go on; it exits after them)."""
         with self._zygote_lock:
