@@ -121,14 +121,19 @@ def test_a_run_leaves_nothing_for_the_next(warm, tmp_path):
 @pytest.mark.slow
 def test_the_zygote_keeps_nothing_of_a_run(warm, tmp_path):
     _execute(warm, "print('hello')", tmp_path / "a")
-    zygote = warm._zygote
-    fds = sorted(os.listdir(f"/proc/{zygote.process.pid}/fd"), key=int)
-    targets = [os.readlink(f"/proc/{zygote.process.pid}/fd/{fd}") for fd in fds]
+    pid = warm.zygote_pid()
+    deadline = time.monotonic() + 10
+    while True:  # the monitor reports the run's end just before it exits: give it a moment
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if not children or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert children == []  # every monitor has ended and been reaped
+    fds = sorted(os.listdir(f"/proc/{pid}/fd"), key=int)
+    targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds]
     # stdin, stdout, stderr and its control socket: no job socket, no run's file left open
     assert len(fds) == 4, targets
     assert sum(t.startswith("socket:") for t in targets) == 1
-    children = Path(f"/proc/{zygote.process.pid}/task/{zygote.process.pid}/children").read_text().split()
-    assert children == []  # every monitor has ended and been reaped
 
 
 @pytest.mark.slow
@@ -151,7 +156,7 @@ def test_the_zygote_is_replaced_after_its_runs_and_when_it_dies(tmp_path):
             )
             assert outcome.returncode == 0 and outcome.stdout_tail.strip() == "ok", outcome.stderr_tail
             assert not outcome.sandbox["caveats"]
-            return sandbox._zygote.process
+            return sandbox._zygote.process  # the Popen: to wait for it
 
         first = run("1")
         assert run("2") is first
