@@ -191,5 +191,7 @@ def test_gradescope_grades_a_submission_in_a_simulated_autograder_root(root):
     report = root / "out" / "submission" / "report.html"
     assert report.is_file() and "Features of VGG" in report.read_text()
     record = json.loads((root / "out" / "submission" / "result.json").read_text())
-    assert record["sandbox"]["name"] == "bubblewrap" and record["sandbox"]["isolated"]
+    assert (
+        record["sandbox"]["name"] == ("warm" if os.geteuid() == 0 else "bubblewrap") and record["sandbox"]["isolated"]
+    )
     assert {p: p.exists() for p in real} == real  # the real /autograder and /opt untouched

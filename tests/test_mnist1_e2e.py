@@ -1,6 +1,7 @@
 """The one-layer MNIST exercise graded for real: TensorFlow, MNIST, nbclient, bubblewrap."""
 
 import copy
+import os
 
 import nbformat
 import pytest
@@ -69,7 +70,7 @@ def check(result, part, name):
 def test_reference_solution_gets_full_marks(graded):
     r = graded["reference"]
     assert r.score == r.max_score == 10, [(c.name, c.message) for p in r.parts for c in p.checks]
-    assert r.sandbox["name"] == "bubblewrap" and r.sandbox["isolated"]
+    assert r.sandbox["name"] == ("warm" if os.geteuid() == 0 else "bubblewrap") and r.sandbox["isolated"]
     assert r.resources["peak_memory_bytes"] > 100 * 2**20
     split = r.timings["notebooks"]["mnist_1layer.ipynb"]
     assert split["kernel_start_s"] > 0 and split["seed_cell_s"] > 0 and split["student_cells_s"] > 0

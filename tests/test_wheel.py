@@ -9,6 +9,7 @@ to 100 s on a busy one, grading the notebook 4-8 s; the whole test 80-120 s.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -105,7 +106,9 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_grades_and_renders_outside_th
     out = elsewhere / "out"
     result = json.loads((out / "alice" / "result.json").read_text())
     assert result["score"] == result["max_score"] == 14, result["problems"]
-    assert result["sandbox"]["name"] == "bubblewrap" and result["sandbox"]["isolated"]
+    assert (
+        result["sandbox"]["name"] == ("warm" if os.geteuid() == 0 else "bubblewrap") and result["sandbox"]["isolated"]
+    )
     assert "VGG の特徴" in (out / "alice" / "report.html").read_text()  # the wheel's templates, in Japanese
     assert (out / "alice" / "gradescope.json").is_file()
     for name in ("index.html", "junit.xml", "grades.csv", "summary.md"):
