@@ -268,7 +268,10 @@ class WarmSandbox(BubblewrapSandbox):
                 end = messages.until("status", deadline=start + timeout_s)
                 if end is None and not messages.closed:
                     stopped, detail = "wall-timeout", f"timed out after {timeout_s:.0f} s (notebook limit)"
-                    sock.send(b"kill")
+                    try:
+                        sock.send(b"kill")
+                    except OSError:  # the monitor has just ended: its status may still be there
+                        pass
                     end = messages.until("status", deadline=time.monotonic() + 30)
                 end = end or {}
                 if messages.setup_error and not messages.running:
