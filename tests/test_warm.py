@@ -65,6 +65,8 @@ found = {
                  and b"sleep" in open(f"/proc/{p}/cmdline", "rb").read()],
 }
 found["proc_owner"] = os.stat("/proc/self/fd").st_uid  # the kernel's /proc is its own, as when exec'd
+import keras
+found["keras_home"] = keras.src.backend.config.keras_home() == os.environ["KERAS_HOME"]
 import ctypes
 found["sysv"] = ctypes.CDLL(None).shmget(0x646C67, 0, 0)
 try:
@@ -112,6 +114,7 @@ def test_a_run_leaves_nothing_for_the_next(warm, tmp_path):
     assert found["files"] == []
     assert found["sysv"] == -1
     assert found["proc_owner"] == 65534
+    assert found["keras_home"]  # the run's, not the zygote's (read by Keras at import)
     assert found["socket"] in ("ConnectionRefusedError", "FileNotFoundError")
     assert found["sleepers"] == []  # the first run's processes died with it
     # only the run's own processes: its process 1, the worker's and the kernel's (and children)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,7 @@ class Zygote:
                 self.kill()
                 raise ZygoteFailed(f"the zygote did not start; {self._log_tail()}")
             self._ready = True
+            shutil.rmtree(self._home, ignore_errors=True)  # only its imports wrote there
 
     def _log_tail(self) -> str:
         return _read_tail(self._log, 2000).strip()
@@ -131,6 +133,7 @@ class Zygote:
 
     def kill(self) -> None:
         self._control.close()
+        shutil.rmtree(self._home, ignore_errors=True)
         try:
             self.process.kill()
             self.process.wait(timeout=10)

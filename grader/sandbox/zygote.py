@@ -224,6 +224,7 @@ def run_payload(job: socket.socket, spec: dict) -> None:
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed()
+    _follow_run_environment()
     argv = spec["argv"]
     if len(argv) >= 3 and argv[0] == sys.executable and argv[1] == "-m" and argv[2] in WARM_MODULES:
         module = importlib.import_module(argv[2])  # imported already by the zygote
@@ -240,6 +241,15 @@ def run_payload(job: socket.socket, spec: dict) -> None:
             sys.stderr.flush()
         os._exit(code)
     os.execve(argv[0], argv, os.environ)
+
+
+def _follow_run_environment() -> None:
+    """What an import read from the environment, read again for this run: Keras keeps its home
+    (KERAS_HOME: its cache and config folder) from import time, the zygote's, which the run cannot
+    see; a cold run's Keras has the run's own."""
+    config = sys.modules.get("keras.src.backend.config")
+    if config is not None and hasattr(config, "_KERAS_DIR") and os.environ.get("KERAS_HOME"):
+        config._KERAS_DIR = os.environ["KERAS_HOME"]
 
 
 def warm_up() -> list[str]:
