@@ -268,6 +268,8 @@ def test_the_whole_answer_is_on_the_feedback_page_with_its_own_policy(web, tmp_p
     page = c.get(href)
     assert page.status_code == 200 and "The whole answer" in page.text
     assert "<script" not in page.text and "&lt;script&gt;alert(1)" in page.text  # the answer as text
+    back = re.search(r'href="([^"]+)" id="dlg-back"', page.text).group(1).replace("&amp;", "&")
+    assert c.get(back).status_code == 200 and back.startswith("/report?")  # this server's report, not a 404
     assert page.headers["content-security-policy"].startswith("default-src 'none'; img-src data:;")
     assert "script-src" not in page.headers["content-security-policy"]
     for notebook in ("../secret.ipynb", "secret.ipynb", "", "mnist_1layer.ipynb/.."):

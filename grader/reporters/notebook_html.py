@@ -245,9 +245,10 @@ def _shown_output(out: dict, alt: str) -> dict:
     return out
 
 
-def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYTES) -> str:
+def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYTES, back: str = "report.html") -> str:
     """The feedback page of one kept notebook; cells that would take it over `max_bytes` are
-    left out, named on the page, and their parts' boxes shown at its top."""
+    left out, named on the page, and their parts' boxes shown at its top. `back` is where its
+    "back to the report" link goes: the report beside it, or the review server's page."""
     from pygments.formatters import HtmlFormatter
 
     from grader.reporters.html import environment
@@ -299,6 +300,7 @@ def render(kept: dict, result: Result, lang: str, max_bytes: int = MAX_PAGES_BYT
             lang=lang,
             t=lambda key, **kw: t(key, lang, **kw),
             notebook=notebook,
+            back=back,
             ran=ran,
             page_notes=_notes(meta.get("notes"), lang)
             + ([t("feedback.page_cut", lang, count=total - len(cells))] if len(cells) < total else []),

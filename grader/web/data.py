@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -215,7 +216,8 @@ def feedback_page(book: Gradebook, student: str, assignment: str, notebook: str,
     folder = Path(run.result_path)
     folder = folder.parent if folder.name == "result.json" else folder
     kept = notebook_html.read_kept(folder / notebook_html.kept_name(notebook))
-    return None if kept is None else notebook_html.render(kept, result, lang)
+    back = "/report?" + urlencode({"student": student, "assignment": assignment})  # this server's report page
+    return None if kept is None else notebook_html.render(kept, result, lang, back=back)
 
 
 def _item(student: Student, assignment: str, row: Row, siblings: list[Row], lang: str) -> ReviewItem:
