@@ -6,6 +6,7 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -140,6 +141,34 @@ def test_a_threshold_change_is_rescored_without_running_anything(tmp_path, grade
     set_threshold(sol, 0.5)
     again, _ = rescore_assignment(book, load_assignment(sol), hidden=None)
     assert again[0].new_total == 8.0 and again[0].run.id == new_id
+
+
+def test_the_class_dashboard_shows_the_rescored_scores(tmp_path, graded_class, no_run):
+    from grader import reporters
+    from grader.pipeline.rescore import refresh_class_files
+    from grader.reporters import json_report
+
+    sol, book = graded_class
+    out = tmp_path / "out"
+    results = [json_report.read(out / s / "result.json") for s in STUDENTS]
+    for student, result in zip(STUDENTS, results):
+        result.submission = student
+    reporters.write_class(results, out, ["html", "csv"], "en")
+
+    def totals() -> dict:
+        rows = csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8-sig")))
+        return {row["submission"]: float(row["total"]) for row in rows}
+
+    assert totals() == {"s1": 8.0, "s2": 8.0}
+    no_run()
+    set_threshold(sol, 0.95)
+    done, _ = rescore_assignment(book, load_assignment(sol), hidden=None)
+    for item in done:
+        save(book, load_assignment(sol), item)
+    written = refresh_class_files({out}, "en")
+    assert sorted(p.name for p in written) == ["grades.csv", "index.html"]  # what grading wrote, no more
+    assert totals() == {"s1": 3.0, "s2": 3.0}  # 0.9 and 0.85 both under the new 0.95
+    assert refresh_class_files({out / "s1"}) == []  # a folder without class files is left alone
 
 
 def test_an_export_not_kept_keeps_the_old_verdict_and_says_why(tmp_path, graded_class, no_run):

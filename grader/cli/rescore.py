@@ -42,7 +42,7 @@ def cmd_rescore(args) -> int:
     from grader.gradebook.database import shown_url
     from grader.i18n import t
     from grader.pipeline.grading import make_options
-    from grader.pipeline.rescore import rescore_assignment, save
+    from grader.pipeline.rescore import folder_of, refresh_class_files, rescore_assignment, save
     from grader.reporters.text import console
 
     lang = args.lang
@@ -93,6 +93,8 @@ def cmd_rescore(args) -> int:
             for item in done:
                 save(book, assignment, item)
             print(t("rescore.recorded", lang, count=len(done), db=db))
+            for path in refresh_class_files({folder_of(item.run).parent for item in done}, lang):
+                print(f"wrote {console(path)}")
     except GradebookError as exc:
         for line in exc.message(lang).splitlines():
             print(console(line), file=sys.stderr)

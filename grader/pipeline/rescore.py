@@ -311,3 +311,35 @@ def save(book, assignment: Assignment, rescored: Rescored, formats=("html", "jso
         kind="rescore",
         based_on=run.id,
     )
+
+
+# The class files a rescore brings up to date where grading wrote them: format -> file.
+CLASS_FORMATS = {"html": "index.html", "csv": "grades.csv", "markdown": "summary.md", "junit": "junit.xml"}
+
+
+def refresh_class_files(folders, lang: str = "en") -> list[Path]:
+    """Write again the class files (dashboard, grades.csv, summary, JUnit) that grading wrote in
+    each class folder, from the result.json files now there: a rescore changes some students'
+    results, and the dashboard must not keep showing the old scores. A folder without class
+    files (a submission graded alone) is left as it is; a result it cannot read is left out."""
+    from grader import reporters
+    from grader.reporters import json_report
+
+    written: list[Path] = []
+    for folder in sorted({Path(f) for f in folders}):
+        formats = [f for f, name in CLASS_FORMATS.items() if (folder / name).is_file()]
+        if not formats:
+            continue
+        results = []
+        for path in sorted(folder.glob("*/result.json")):
+            try:
+                result = json_report.read(path)
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                continue
+            result.submission = path.parent.name
+            results.append(result)
+        try:
+            written += reporters.write_class(results, folder, formats, lang)
+        except reporters.ReportsIncomplete as exc:
+            written += exc.written
+    return written
