@@ -103,11 +103,12 @@ def serve(control: socket.socket) -> None:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            code = 70
+            code = 70  # EX_SOFTWARE: nothing reads it, but a crash should not look like success
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 control.close()
                 monitor(*fds)
+                code = 0
             except BaseException:  # noqa: BLE001 - a monitor must never return into the zygote's loop
                 traceback.print_exc()
             finally:
